@@ -1,0 +1,31 @@
+"""`ploomber build` runs the study headlessly (what `make run` does), at a small size."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_small_pipeline_build(tmp_path):
+    for item in ("pipeline.yaml", "env.yaml", "notebooks"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    env = {**os.environ, "PLOOMBER_STATS_ENABLED": "false"}
+    ploomber = Path(sys.executable).with_name("ploomber")
+    res = subprocess.run([str(ploomber), "build", "--env--customers", "250", "--env--days", "20", "--env--seed", "5"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    report = tmp_path / "reports" / "01_generate.html"
+    assert report.is_file() and "payment mode" in report.read_text().lower()
+    card = json.loads((tmp_path / "data" / "raw" / "card.json").read_text())
+    assert card["config"]["customers"] == 250 and card["config"]["days"] == 20 and card["seed"] == 5
+    # a second build with the same parameters is up to date and skips the task
+    again = subprocess.run([str(ploomber), "build", "--env--customers", "250", "--env--days", "20", "--env--seed", "5"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "generate" in again.stdout

@@ -1,0 +1,92 @@
+"""The project's promises: two set-up commands, CI runs them, one environment in two files."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"duckdb": "python-duckdb", "dask[distributed]": "dask"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ ]", req, maxsplit=1)[0].strip().lower()
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip = {_name(r): r for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    conda = {_name(d): d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"] if isinstance(d, str)}
+    for name, req in pip.items():
+        cname = CONDA_NAMES.get(name, name)
+        assert cname in conda, f"{name} is in pyproject.toml but not environment.yml"
+        spec = req[len(name):].strip()
+        assert conda[cname].replace(" ", "").endswith(spec.replace(" ", "")), (req, conda[cname])
+    assert "distributed" in conda
+    extra = set(conda) - {CONDA_NAMES.get(n, n) for n in pip} - {"python", "pip", "distributed"}
+    assert not extra, f"only in environment.yml: {extra}"
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.S).group(1).strip().splitlines()
+    assert first_block == ["make run", "make test"]
+
+
+def test_ci_runs_make_test_only():
+    lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert lines[-1] == "make test"
+    assert not any("pytest" in ln for ln in lines)
+
+
+def test_notebooks_are_committed_without_outputs():
+    import json
+
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        cells = json.loads(nb.read_text())["cells"]
+        assert all(not c.get("outputs") and not c.get("execution_count") for c in cells if c["cell_type"] == "code"), nb.name
+        assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), nb.name
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (code,) = _blocks("python")
+    exec(compile(code, "README.md", "exec"), {})
+    assert "upi" in capsys.readouterr().out
+    assert (tmp_path / "readme-demo" / "card.json").is_file()
+
+
+def test_readme_cli_lines_run(tmp_path):
+    """Every `python -m workbench` line of the README, at a small size and in a scratch directory."""
+    import shlex
+    import subprocess
+    import sys
+
+    lines = [ln for block in _blocks("bash") for ln in block.splitlines() if "-m workbench" in ln]
+    assert len(lines) == 3
+    for line in lines:
+        args = shlex.split(line.replace("--customers 10000", "--customers 150").replace("--days 90", "--days 10"))
+        args = [sys.executable if a.endswith("/python") else a for a in args]
+        res = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, (line, res.stderr)
+    assert (tmp_path / "data" / "raw" / "card.json").is_file()
+
+
+def test_benchmark_script_runs(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "bench.json"
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_generate.py"), "--smoke", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["transactions"] > 0 and run["transactions_per_second"] > 0 and run["peak_rss_tree_mib"] > 0

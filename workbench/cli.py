@@ -1,0 +1,62 @@
+"""Command line: ``python -m workbench generate|stats|schema``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from workbench.validation import InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    from workbench.simulate import BACKENDS, available_markets
+
+    parser = argparse.ArgumentParser(prog="python -m workbench", description="fraud-workbench command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="generate a synthetic dataset")
+    gen.add_argument("--customers", default=1000, help="number of customers (default 1000)")
+    gen.add_argument("--days", default=90, help="length of the window in days (default 90)")
+    gen.add_argument("--start", default="2025-01-01", help="first day, YYYY-MM-DD (default 2025-01-01)")
+    gen.add_argument("--seed", default=42, help="random seed (default 42)")
+    gen.add_argument("--market", default="india", help=f"market profile: {', '.join(available_markets())} or a YAML path")
+    gen.add_argument("--shard-size", default=2000, help="customers per shard (default 2000)")
+    gen.add_argument("--out", required=True, help="output dataset directory")
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
+    gen.add_argument("--backend", default="processes", help=f"where shards run: {', '.join(BACKENDS)}")
+    gen.add_argument("--workers", default=None, help="parallel workers (default: CPU count)")
+    gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    st = sub.add_parser("stats", help="print a summary of a dataset")
+    st.add_argument("path", help="dataset directory")
+    sub.add_parser("schema", help="print the dataset schema as Markdown")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (2 on bad input, with the reason on stderr)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "generate":
+            from workbench.simulate import SimulationConfig, generate
+
+            config = SimulationConfig(customers=args.customers, days=args.days, start=args.start, seed=args.seed,
+                                      market=args.market, shard_size=args.shard_size)
+            path = generate(config, args.out, overwrite=args.overwrite, backend=args.backend,
+                            workers=args.workers, progress=not args.no_progress)
+            from workbench.dataset.reader import open_dataset
+
+            card = open_dataset(path).card
+            print(f"wrote {path}: {card['row_counts']['transactions']:,} transactions in "
+                  f"{card['generation_seconds']:.1f} s ({card['transactions_per_second']:,} per second)")
+        elif args.command == "stats":
+            from workbench.dataset.reader import format_summary, summary
+
+            print(format_summary(summary(args.path)))
+        else:
+            from workbench.dataset.schema import markdown
+
+            print(markdown())
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

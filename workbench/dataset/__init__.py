@@ -1,0 +1,1 @@
+"""Datasets on disk: the schema, atomic writing, reading and summaries."""

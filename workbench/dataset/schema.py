@@ -1,0 +1,145 @@
+"""The dataset schema: every table's columns, types and meanings, in one place.
+
+Writers validate each table against it; ``docs/schema.md`` is rendered from it by
+``python -m workbench schema``. Transactions and events have no nulls at all: columns that
+do not apply hold a sentinel (-1 ids, ``none`` strings), the same way for fraud and
+legitimate rows, so nullness can never leak a label. String columns may be dictionary-encoded.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+S, I, F, B, T = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us")
+
+FRAUD_COLUMNS = [
+    ("is_fraud", B, "Ground-truth label: the row belongs to a fraud episode."),
+    ("fraud_type", S, "Scenario name of the episode, `none` for legitimate rows."),
+    ("fraud_episode_id", I, "Episode id shared by all rows of one fraud episode, -1 if none."),
+    ("ring_id", I, "Fraud ring id when the episode belongs to a planned ring, -1 if none."),
+]
+
+SCHEMA: dict[str, list[tuple[str, pa.DataType, str]]] = {
+    "customers": [
+        ("customer_id", I, "Customer id, unique across the dataset."),
+        ("name", S, "Full name (Faker, market locale)."),
+        ("email", S, "Email address at the start of the window."),
+        ("phone", S, "Phone number at the start of the window (unique per customer)."),
+        ("segment", S, "Behaviour segment (see workbench/data/behaviour.yaml)."),
+        ("age", I, "Age in years."),
+        ("income_bracket", S, "Income bracket name."),
+        ("monthly_income", F, "Monthly income in the market currency."),
+        ("occupation", S, "Occupation; drives the hour-of-day profile."),
+        ("home_city", S, "Home city."),
+        ("city_tier", S, "Tier of the home city: metro, major or smaller."),
+        ("home_lat", F, "Latitude of the home city."),
+        ("home_lon", F, "Longitude of the home city."),
+        ("digital_savviness", S, "low, medium or high; drives channel and payment-mode mix."),
+        ("signup_date", T, "When the customer joined (may precede the window)."),
+        ("churn_date", T, "When a churning customer left; null for customers who did not churn."),
+        ("shard", I, "Generation shard of the customer."),
+    ],
+    "accounts": [
+        ("account_id", I, "Account (or card) id: customer_id * 4 + slot."),
+        ("customer_id", I, "Owner."),
+        ("account_type", S, "debit (bank account with debit card) or credit (credit card)."),
+        ("credit_limit", F, "Credit limit of a credit card; 0 for debit accounts."),
+        ("opening_balance", F, "Balance at the window start (available credit for credit cards)."),
+        ("opened_at", T, "When the account was opened."),
+    ],
+    "merchants": [
+        ("merchant_id", I, "Merchant id."),
+        ("name", S, "Merchant name (chain branch or local business)."),
+        ("category", S, "Merchant category from the market profile."),
+        ("city", S, "City of the merchant."),
+        ("lat", F, "Latitude of the merchant."),
+        ("lon", F, "Longitude of the merchant."),
+        ("is_chain", B, "Whether the merchant is a branch of a national chain."),
+        ("risk_score", I, "Static merchant risk score 0-100 (acquirer view)."),
+    ],
+    "devices": [
+        ("device_id", I, "Device id: customer_id * 4 + slot for customers' own devices."),
+        ("customer_id", I, "The customer who owns the device."),
+        ("device_type", S, "mobile, desktop or tablet."),
+        ("os", S, "Operating system."),
+        ("first_seen", T, "When the device was first used."),
+    ],
+    "ip_addresses": [
+        ("ip_id", I, "IP id."),
+        ("address", S, "IPv4 address."),
+        ("kind", S, "home (one customer), public (shared, per city) or vpn (shared proxy exits)."),
+        ("city", S, "City of the IP, `(vpn exit)` for VPN exits."),
+        ("customer_id", I, "Owner of a home IP, -1 for shared IPs."),
+    ],
+    "transactions": [
+        ("txn_id", I, "Transaction id: shard * 10^12 + rank in time within the shard."),
+        ("timestamp", T, "Local time of the transaction."),
+        ("customer_id", I, "Customer who owns the account."),
+        ("account_id", I, "Account debited or credited."),
+        ("txn_type", S, "purchase, refund, chargeback, salary, card_payment, p2p_out or p2p_in."),
+        ("amount", F, "Amount in the market currency, positive, two decimals."),
+        ("is_credit", B, "True when money flows into the account (refund, chargeback, salary, card_payment, p2p_in)."),
+        ("currency", S, "ISO currency code of the market."),
+        ("merchant_id", I, "Merchant of purchases, refunds and chargebacks; -1 otherwise."),
+        ("category", S, "Merchant category; `none` when there is no merchant."),
+        ("channel", S, "pos, online, mobile, or bank for salary and bill payments."),
+        ("payment_mode", S, "Payment mode from the market profile; bank_transfer for salary and bill payments."),
+        ("city", S, "City where the transaction took place (where the customer was)."),
+        ("lat", F, "Latitude: the merchant for POS, the customer's location for remote channels."),
+        ("lon", F, "Longitude, as lat."),
+        ("device_id", I, "Customer device for remote channels; -1 for card-present and bank rows."),
+        ("ip_id", I, "IP for remote channels; -1 for card-present and bank rows."),
+        ("counterparty_account_id", I, "Other account of a P2P transfer; -1 otherwise."),
+        ("related_txn_id", I, "The purchase a refund or chargeback reverses, or the out leg of a p2p_in; -1 otherwise."),
+        ("status", S, "approved or declined."),
+        ("decline_reason", S, "none, insufficient_funds or technical."),
+        ("balance_before", F, "Account balance before the row (available credit for credit cards)."),
+        ("balance_after", F, "Balance after the row; equals balance_before when declined."),
+    ] + FRAUD_COLUMNS,
+    "events": [
+        ("event_id", I, "Event id: shard * 10^12 + rank in time within the shard."),
+        ("timestamp", T, "Time of the event."),
+        ("customer_id", I, "Customer."),
+        ("account_id", I, "Primary account of the customer."),
+        ("event_type", S, "login, email_change, phone_change, address_change, password_reset or bank_link."),
+        ("device_id", I, "Device used."),
+        ("ip_id", I, "IP used."),
+    ] + FRAUD_COLUMNS,
+}
+NULLABLE = {("customers", "churn_date")}
+TABLES = tuple(SCHEMA)
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of ``table`` (plain strings)."""
+    return pa.schema([pa.field(name, typ, nullable=(table, name) in NULLABLE) for name, typ, _ in SCHEMA[table]])
+
+
+def conform(table: str, data: pa.Table) -> pa.Table:
+    """Check ``data`` against the schema of ``table`` and return it in schema column order.
+
+    Raises ValueError naming the table and column on a missing, extra or mistyped column, or
+    a null in a column that must not have one.
+    """
+    expected = [name for name, _, _ in SCHEMA[table]]
+    if sorted(data.column_names) != sorted(expected):
+        missing, extra = set(expected) - set(data.column_names), set(data.column_names) - set(expected)
+        raise ValueError(f"table {table}: columns differ from the schema (missing {sorted(missing)}, extra {sorted(extra)})")
+    data = data.select(expected)
+    for name, typ, _ in SCHEMA[table]:
+        col = data.column(name)
+        actual = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        if actual != typ:
+            raise ValueError(f"table {table}: column {name} has type {col.type}, the schema says {typ}")
+        if col.null_count and (table, name) not in NULLABLE:
+            raise ValueError(f"table {table}: column {name} has {col.null_count} nulls and may have none")
+    return data
+
+
+def markdown() -> str:
+    """The schema as Markdown tables (the source of docs/schema.md)."""
+    lines = ["# Dataset schema", "", "Generated from `workbench/dataset/schema.py`; do not edit by hand.", ""]
+    for table, cols in SCHEMA.items():
+        lines += [f"## {table}", "", "| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{n}` | {t} | {m} |" for n, t, m in cols] + [""]
+    return "\n".join(lines)
