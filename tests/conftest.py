@@ -11,7 +11,9 @@ os.environ.setdefault("PLOOMBER_STATS_ENABLED", "false")
 from workbench.dataset.reader import open_dataset  # noqa: E402
 from workbench.simulate import SimulationConfig, generate  # noqa: E402
 
-SMALL = dict(customers=1500, days=75, seed=11, shard_size=500, start="2025-01-01")
+SMALL = dict(customers=1500, days=75, seed=11, shard_size=500, start="2025-01-01", scenarios="none")
+# many victims so every scenario has episodes to test; rings span the three shards
+FRAUD = dict(customers=2400, days=90, seed=21, shard_size=800, start="2025-01-01", fraud_rate=0.25)
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +31,21 @@ def dataset(tmp_path_factory, small_config):
 @pytest.fixture(scope="session")
 def tables(dataset):
     return {name: dataset.table(name) for name in ("customers", "accounts", "merchants", "devices", "ip_addresses", "transactions", "events")}
+
+
+@pytest.fixture(scope="session")
+def fraud_config() -> SimulationConfig:
+    return SimulationConfig(**FRAUD)
+
+
+@pytest.fixture(scope="session")
+def fraud_dataset(tmp_path_factory, fraud_config):
+    out = tmp_path_factory.mktemp("fraud") / "ds"
+    generate(fraud_config, out, backend="serial")
+    return open_dataset(out)
+
+
+@pytest.fixture(scope="session")
+def fraud_tables(fraud_dataset):
+    return {name: fraud_dataset.table(name) for name in ("customers", "accounts", "devices", "ip_addresses", "transactions",
+                                                          "events", "labels", "episodes", "rings")}

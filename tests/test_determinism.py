@@ -9,7 +9,8 @@ import pytest
 
 from workbench.simulate import SimulationConfig, generate
 
-CFG = SimulationConfig(customers=450, days=20, seed=3, shard_size=150)
+# the default fraud mix: rings whose members and transfers span the three shards
+CFG = SimulationConfig(customers=450, days=30, seed=3, shard_size=150)
 
 
 def digest(path: Path) -> dict[str, str]:
@@ -23,12 +24,12 @@ def serial(tmp_path_factory):
 
 
 def test_same_seed_same_bytes(serial, tmp_path):
-    assert len(serial) == 6 * 3 + 2  # six per-shard tables x 3 shards + shared merchants and IPs
+    assert len(serial) == 8 * 3 + 3  # eight per-shard tables x 3 shards + shared merchants, IPs and rings
     assert digest(generate(CFG, tmp_path / "again", backend="serial")) == serial
 
 
 def test_other_seed_other_data(serial, tmp_path):
-    other = SimulationConfig(customers=450, days=20, seed=4, shard_size=150)
+    other = SimulationConfig(customers=450, days=30, seed=4, shard_size=150)
     assert digest(generate(other, tmp_path / "other", backend="serial")) != serial
 
 

@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", default=42, help="random seed (default 42)")
     gen.add_argument("--market", default="india", help=f"market profile: {', '.join(available_markets())} or a YAML path")
     gen.add_argument("--shard-size", default=2000, help="customers per shard (default 2000)")
+    gen.add_argument("--scenarios", default="default", help="fraud mix: default, none, or a mix YAML file")
+    gen.add_argument("--fraud-rate", default=None, help="rescale the mix's scenario prevalences to this total share of customers")
     gen.add_argument("--out", required=True, help="output dataset directory")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
     gen.add_argument("--backend", default="processes", help=f"where shards run: {', '.join(BACKENDS)}")
@@ -40,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from workbench.simulate import SimulationConfig, generate
 
             config = SimulationConfig(customers=args.customers, days=args.days, start=args.start, seed=args.seed,
-                                      market=args.market, shard_size=args.shard_size)
+                                      market=args.market, shard_size=args.shard_size, scenarios=args.scenarios,
+                                      fraud_rate=args.fraud_rate)
             path = generate(config, args.out, overwrite=args.overwrite, backend=args.backend,
                             workers=args.workers, progress=not args.no_progress)
             from workbench.dataset.reader import open_dataset

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from workbench.simulate.intents import (
-    CHANNEL, INTENT_COLUMNS, KIND, US_PER_DAY, US_PER_HOUR, append, frame,
+    CHANNEL, DECLINE, INTENT_COLUMNS, KIND, US_PER_DAY, US_PER_HOUR, append, frame,
 )
-from workbench.simulate.plan import IDS_PER_CUSTOMER, GlobalPlan
+from workbench.simulate.plan import GlobalPlan, entity_id
 from workbench.simulate.population import Population
 from workbench.simulate.profiles import CHANNELS as REMOTE_AND_POS
 from workbench.simulate.profiles import TIERS
@@ -193,7 +193,7 @@ def purchases(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     amount = np.maximum(np.round(median * scale * rng.lognormal(0.0, sigma), 2), 1.0)
 
     mode = sample_payment_mode(plan, rng, channel, amount, sav)
-    acc, mode = _accounts_for(plan, pop, cust, mode, t0_us + sec * 1_000_000)
+    acc, mode = accounts_for(plan, pop, cust, mode, t0_us + sec * 1_000_000)
 
     # Devices and IPs for remote channels; card-present POS carries neither (-1).
     remote = channel > 0
@@ -206,20 +206,31 @@ def purchases(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     ip_mix = np.where(at_home[:, None], np.where((channel == 1)[:, None], IP_MIX_HOME["online"], IP_MIX_HOME["mobile"]), IP_MIX_AWAY)
     ip = np.where(remote, pick_ip(plan, rng, city, pop.home_ips["ip_id"].to_numpy()[cust], ip_mix), -1)
 
-    m_lat, m_lon = plan.merchants["lat"].to_numpy()[merchant], plan.merchants["lon"].to_numpy()[merchant]
-    c_lat, c_lon = market.cities["lat"].to_numpy()[city], market.cities["lon"].to_numpy()[city]
-    jitter = rng.normal(0, 0.02, size=(n, 2))
+    lat, lon = place(plan, rng, remote, merchant, city)
+    card_modes = [market.modes.index(m) for m in ("credit_card", "debit_card") if m in market.modes]
+    remote_card = remote & np.isin(mode, card_modes)
+    decline = np.where(rng.random(n) < cfg.technical_decline_rate, DECLINE["technical"],
+                       np.where(remote_card & (rng.random(n) < cfg.verification_failure_rate), DECLINE["card_verification"], DECLINE["none"]))
+    ships = np.array([k.ships for k in market.categories])[cat] & (channel > 0)
     intents = frame(
         INTENT_COLUMNS, n, cust=cust, acc=acc, ts=t0_us + sec * 1_000_000, kind=np.full(n, KIND["purchase"]),
         amount_c=np.round(amount * 100), merchant_id=plan.merchants["merchant_id"].to_numpy()[merchant], category=cat,
-        channel=channel, mode=mode, city=city, lat=np.round(np.where(remote, c_lat + jitter[:, 0], m_lat), 6),
-        lon=np.round(np.where(remote, c_lon + jitter[:, 1], m_lon), 6), device_id=device, ip_id=ip,
-        tech_decline=rng.random(n) < cfg.technical_decline_rate,
+        channel=channel, mode=mode, city=city, lat=lat, lon=lon, device_id=device, ip_id=ip,
+        decline_code=decline, ship_elsewhere=ships & (rng.random(n) < cfg.ship_elsewhere_rate),
     )
     return intents, trips
 
 
-def _accounts_for(plan: GlobalPlan, pop: Population, cust: np.ndarray, mode: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def place(plan: GlobalPlan, rng: np.random.Generator, remote: np.ndarray, merchant: np.ndarray, city: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of purchases: the merchant's for card-present rows, near the customer's
+    current city for remote ones (rounded to 6 decimals like every coordinate)."""
+    jitter = rng.normal(0, 0.02, size=(len(merchant), 2))
+    lat = np.where(remote, plan.city_lat[city] + jitter[:, 0], plan.m_lat[merchant])
+    lon = np.where(remote, plan.city_lon[city] + jitter[:, 1], plan.m_lon[merchant])
+    return np.round(lat, 6), np.round(lon, 6)
+
+
+def accounts_for(plan: GlobalPlan, pop: Population, cust: np.ndarray, mode: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Account row per purchase: the credit card for card-credit payments when the customer
     holds one that is open, else the primary bank account (and ``credit_card`` becomes ``debit_card``)."""
     modes = plan.market.modes
@@ -303,18 +314,46 @@ def transfers(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     amount = np.maximum(np.round(c["monthly_income"].to_numpy()[sender] * 0.03 * rng.lognormal(0, 0.8, n), 2), 10.0)
     mode = sample_payment_mode(plan, rng, np.full(n, CHANNEL["mobile"]), amount, c["savviness_idx"].to_numpy()[sender])
     prim = primary_rows(pop)
-    device = c["customer_id"].to_numpy()[sender] * IDS_PER_CUSTOMER  # the sender's primary (mobile) device
+    device = entity_id("device", c["customer_id"].to_numpy()[sender], 0)  # the sender's primary (mobile) device
     city = home[sender]
     ip = pick_ip(plan, rng, city, pop.home_ips["ip_id"].to_numpy()[sender], np.array(IP_MIX_HOME["mobile"]))
     acc_id = pop.accounts["account_id"].to_numpy()
+    # a share of transfers goes to, or comes from, accounts at other banks (counterparty -1)
+    external = rng.random(n) < cfg.external_transfer_share
+    incoming = external & (rng.random(n) < 0.5)  # an external sender pays `receiver`; no out leg here
     common = dict(ts=t0_us + sec * 1_000_000, amount_c=np.round(amount * 100), channel=np.full(n, CHANNEL["mobile"]), mode=mode)
     out = frame(INTENT_COLUMNS, n, cust=sender, acc=prim[sender], kind=np.full(n, KIND["p2p_out"]), city=city,
                 lat=c["home_lat"].to_numpy()[sender], lon=c["home_lon"].to_numpy()[sender], device_id=device, ip_id=ip,
-                cp_account_id=acc_id[prim[receiver]], tech_decline=rng.random(n) < cfg.technical_decline_rate, **common)
+                cp_account_id=np.where(external, -1, acc_id[prim[receiver]]),
+                decline_code=np.where(rng.random(n) < cfg.technical_decline_rate, DECLINE["technical"], DECLINE["none"]), **common)
     inn = frame(INTENT_COLUMNS, n, cust=receiver, acc=prim[receiver], kind=np.full(n, KIND["p2p_in"]), city=home[receiver],
                 lat=c["home_lat"].to_numpy()[receiver], lon=c["home_lon"].to_numpy()[receiver],
-                cp_account_id=acc_id[prim[sender]], related=np.arange(n), **common)
-    return pd.concat([out, inn], ignore_index=True)  # each in leg's `related` is its out leg
+                cp_account_id=np.where(external, -1, acc_id[prim[sender]]), related=np.where(external, -1, np.arange(n)), **common)
+    out, inn = out[~incoming], inn[~external | incoming]
+    keep_idx = np.cumsum(~incoming) - 1  # position of each kept out leg
+    inn = inn.assign(related=np.where(inn["related"] >= 0, keep_idx[np.maximum(inn["related"].to_numpy(), 0)], -1))
+    return pd.concat([out, inn], ignore_index=True)  # each internal in leg's `related` is its out leg
+
+
+def redemptions(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int) -> pd.DataFrame:
+    """Reward-point redemptions credited to credit cards (small, occasional)."""
+    cfg, c, acc = plan.config, pop.customers, pop.accounts
+    cards = np.flatnonzero(acc["account_type"].to_numpy() == "credit")
+    owner = acc["owner_idx"].to_numpy()[cards]
+    alive = alive_matrix(pop, cfg.days) > 0
+    n_alive = alive[owner].sum(axis=1)
+    count = rng.poisson(cfg.reward_redemption_rate * n_alive)
+    row = np.repeat(cards, count)
+    own = acc["owner_idx"].to_numpy()[row]
+    first = np.argmax(alive[own], axis=1)
+    sec = (first * 86400 + np.floor(rng.random(len(row)) * np.repeat(n_alive, count) * 86400)).astype(np.int64)
+    opened = (acc["opened_at"].to_numpy().astype("datetime64[us]").astype(np.int64)[row] - t0_us) // 1_000_000
+    ok = sec >= opened
+    row, own, sec = row[ok], own[ok], sec[ok]
+    amount = np.maximum(np.round(c["monthly_income"].to_numpy()[own] * 0.004 * rng.lognormal(0, 0.5, len(row)), 2), 1.0)
+    return frame(INTENT_COLUMNS, len(row), cust=own, acc=row, ts=t0_us + sec * 1_000_000, kind=np.full(len(row), KIND["reward_redemption"]),
+                 amount_c=np.round(amount * 100), channel=np.full(len(row), CHANNEL["mobile"]), mode=np.full(len(row), -1),
+                 city=c["city_idx"].to_numpy()[own], lat=c["home_lat"].to_numpy()[own], lon=c["home_lon"].to_numpy()[own])
 
 
 def reversals(plan: GlobalPlan, pop: Population, intents: pd.DataFrame, rng: np.random.Generator, t0_us: int) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from workbench.simulate.behaviour import IP_MIX_HOME, alive_matrix, pick_ip
 from workbench.simulate.intents import EVENT_COLUMNS, EVENT_TYPES, US_PER_MIN, frame
-from workbench.simulate.plan import IDS_PER_CUSTOMER, GlobalPlan
+from workbench.simulate.plan import GlobalPlan, entity_id
 from workbench.simulate.population import Population
 
 SESSION_LOGIN_SHARE = 0.5  # remote purchases preceded by a fresh login
@@ -36,7 +36,7 @@ def account_events(plan: GlobalPlan, pop: Population, intents: pd.DataFrame, rng
     etype = np.concatenate([p[2] for p in parts])
     n = len(cust)
     n_sess = len(sess)
-    device = c["customer_id"].to_numpy()[cust] * IDS_PER_CUSTOMER  # primary device
+    device = entity_id("device", c["customer_id"].to_numpy()[cust], 0)  # primary device
     ip = pick_ip(plan, rng, c["city_idx"].to_numpy()[cust], pop.home_ips["ip_id"].to_numpy()[cust], np.array(IP_MIX_HOME["online"]))
     # session logins reuse the purchase's device and IP
     device[n - n_sess:] = intents["device_id"].to_numpy()[sess]

@@ -11,8 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-TXN_TYPES = ("purchase", "refund", "chargeback", "salary", "card_payment", "p2p_out", "p2p_in")
-CREDIT_TYPES = frozenset({"refund", "chargeback", "salary", "card_payment", "p2p_in"})
+TXN_TYPES = ("purchase", "refund", "chargeback", "salary", "card_payment", "p2p_out", "p2p_in", "reward_redemption")
+CREDIT_TYPES = frozenset({"refund", "chargeback", "salary", "card_payment", "p2p_in", "reward_redemption"})
+# decline_code of an intent: a reason the issuer declines it whatever the balance
+DECLINE_REASONS = ("none", "insufficient_funds", "technical", "card_verification")
+DECLINE = {name: i for i, name in enumerate(DECLINE_REASONS)}
 CHANNELS = ("pos", "online", "mobile", "bank")
 EVENT_TYPES = ("login", "email_change", "phone_change", "address_change", "password_reset", "bank_link")
 KIND = {name: i for i, name in enumerate(TXN_TYPES)}
@@ -27,7 +30,8 @@ INTENT_COLUMNS = {
     "cust": np.int64, "acc": np.int64, "ts": np.int64, "kind": np.int8, "amount_c": np.int64,
     "merchant_id": np.int64, "category": np.int16, "channel": np.int8, "mode": np.int16,
     "city": np.int16, "lat": np.float64, "lon": np.float64, "device_id": np.int64, "ip_id": np.int64,
-    "cp_account_id": np.int64, "related": np.int64, "tech_decline": bool,
+    "cp_account_id": np.int64, "related": np.int64, "decline_code": np.int8, "suppressed": bool,
+    "ship_elsewhere": bool, "sweep_bp": np.int16,
     "is_fraud": bool, "fraud_type": np.int16, "fraud_episode_id": np.int64, "ring_id": np.int64,
 }
 EVENT_COLUMNS = {
@@ -35,7 +39,7 @@ EVENT_COLUMNS = {
     "is_fraud": bool, "fraud_type": np.int16, "fraud_episode_id": np.int64, "ring_id": np.int64,
 }
 DEFAULTS = {"merchant_id": -1, "category": -1, "device_id": -1, "ip_id": -1, "cp_account_id": -1, "related": -1,
-            "tech_decline": False, "is_fraud": False, "fraud_type": 0, "fraud_episode_id": -1, "ring_id": -1}
+            "decline_code": 0, "suppressed": False, "ship_elsewhere": False, "sweep_bp": 0, "is_fraud": False, "fraud_type": 0, "fraud_episode_id": -1, "ring_id": -1}
 
 
 def frame(columns: dict[str, type], n: int, **values: object) -> pd.DataFrame:

@@ -19,7 +19,18 @@ from workbench.simulate.profiles import Behaviour, Market, load_behaviour, load_
 from workbench.simulate.sampling import group_offsets
 
 HOME_IP_BASE = 1_000_000_000  # home IP ids are HOME_IP_BASE + customer_id; shared IPs are below it
-IDS_PER_CUSTOMER = 4          # account_id and device_id are customer_id * 4 + k (k < 3)
+SLOTS = 8                     # per customer: account and device slots 0-7
+_ID_SPACE = 2**40
+_ID_MULT = {"account": 0x9E3779B97F4A7C15 % _ID_SPACE | 1, "device": 0xC2B2AE3D27D4EB4F % _ID_SPACE | 1}
+
+
+def entity_id(kind: str, customer_id: np.ndarray | int, slot: np.ndarray | int) -> np.ndarray:
+    """Opaque account or device id of a customer's slot: a bijection of (customer, slot).
+
+    Ids carry no visible slot or order, so an account or device that a fraud scenario opens
+    looks like any other (a plain ``customer * 4 + slot`` would leak "slot 3 = fraud").
+    """
+    return (np.asarray(customer_id, dtype=np.int64) * SLOTS + slot) * _ID_MULT[kind] % _ID_SPACE
 
 
 def seed_sequence(seed: int, *key: int) -> np.random.SeedSequence:
@@ -46,7 +57,15 @@ class GlobalPlan:
     merchant_groups: tuple[np.ndarray, np.ndarray, np.ndarray]  # by city * n_categories + category
     public_ip_groups: tuple[np.ndarray, np.ndarray, np.ndarray]  # by city
     vpn_ip_ids: np.ndarray
+    pii_pools: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # Faker first names, last names, email domains, streets
     extras: dict[str, Any] = field(default_factory=dict)  # globally planned fraud (rings), later issues
+
+    def __post_init__(self) -> None:
+        # numpy views of hot columns (pandas column access costs microseconds per call)
+        m, c = self.merchants, self.market.cities
+        self.m_id, self.m_lat, self.m_lon = m["merchant_id"].to_numpy(), m["lat"].to_numpy(), m["lon"].to_numpy()
+        self.m_category, self.m_city = m["category_idx"].to_numpy(), m["city_idx"].to_numpy()
+        self.city_lat, self.city_lon = c["lat"].to_numpy(), c["lon"].to_numpy()
 
     def shard_bounds(self, shard: int) -> tuple[int, int]:
         """[first, last) customer ids of one shard."""
@@ -55,6 +74,8 @@ class GlobalPlan:
 
 
 def make_plan(config: SimulationConfig) -> GlobalPlan:
+    from workbench.simulate.population import pii_pools  # population builds on the plan
+
     """Plan merchants and shared IP pools for ``config`` (deterministic in its seed)."""
     market, behaviour = load_market(config.market), load_behaviour(config.behaviour)
     rng = np.random.default_rng(seed_sequence(config.seed, 0))
@@ -71,12 +92,19 @@ def make_plan(config: SimulationConfig) -> GlobalPlan:
         "city": np.concatenate([market.cities["name"].to_numpy()[public_city], np.array(["(vpn exit)"] * n_vpn, dtype=object)]),
         "customer_id": np.full(n_pub + n_vpn, -1, dtype=np.int64),
     })
-    return GlobalPlan(
+    plan = GlobalPlan(
         config=config, market=market, behaviour=behaviour, merchants=merchants, shared_ips=shared_ips,
         merchant_groups=group_offsets(groups, n_cities * n_cat),
         public_ip_groups=group_offsets(public_city, n_cities),
         vpn_ip_ids=np.arange(n_pub, n_pub + n_vpn, dtype=np.int64),
+        pii_pools=pii_pools(market.faker_locale, config.seed),
     )
+    mix = config.mix()
+    if mix is not None:
+        from workbench.fraud.plan import make_fraud_plan  # late: the fraud package builds on the simulator
+
+        plan.extras["fraud"] = make_fraud_plan(plan, mix)
+    return plan
 
 
 def _merchants(market: Market, rng: np.random.Generator, seed: int) -> pd.DataFrame:

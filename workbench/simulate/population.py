@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
-from workbench.simulate.plan import HOME_IP_BASE, IDS_PER_CUSTOMER, GlobalPlan, ipv4_strings
+from workbench.simulate.plan import HOME_IP_BASE, GlobalPlan, entity_id, ipv4_strings
 from workbench.simulate.profiles import SAVVINESS
 from workbench.simulate.sampling import categorical
 
@@ -28,14 +28,15 @@ class Population:
     home_ips: pd.DataFrame
 
 
-def _pools(locale: str, seed: int, size: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pools of first names, last names and email domains from the market's Faker locale."""
+def pii_pools(locale: str, seed: int, size: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pools of first names, last names, email domains and street addresses from the market's Faker locale."""
     fake = Faker(locale)
     fake.seed_instance(seed)
     first = np.array([fake.first_name() for _ in range(size)], dtype=object)
     last = np.array([fake.last_name() for _ in range(size)], dtype=object)
     domains = np.array(sorted({fake.free_email_domain() for _ in range(40)}), dtype=object)
-    return first, last, domains
+    streets = np.array([fake.street_address().replace("\n", ", ") for _ in range(size)], dtype=object)
+    return first, last, domains, streets
 
 
 def _slug(values: np.ndarray) -> np.ndarray:
@@ -78,7 +79,7 @@ def make_population(plan: GlobalPlan, shard: int, rng: np.random.Generator) -> P
     activity = rng.lognormal(-0.08, 0.4, n) * np.array([s.daily_rate for s in segs])[seg] * (income / np.median(bounds)) ** 0.1
     start = np.datetime64(cfg.start, "D")
 
-    first, last, domains = _pools(market.faker_locale, cfg.seed * 1_000_003 + shard)
+    first, last, domains, streets = plan.pii_pools
     fi, la = rng.integers(0, len(first), n), rng.integers(0, len(last), n)
     email = _slug(first[fi]) + "." + _slug(last[la]) + cid.astype(str).astype(object) + "@" + domains[rng.integers(0, len(domains), n)]
     # Phone numbers: a bijection of customer_id (odd multiplier mod 10^k), so they never collide.
@@ -92,6 +93,7 @@ def make_population(plan: GlobalPlan, shard: int, rng: np.random.Generator) -> P
         "name": first[fi] + " " + last[la],
         "email": email,
         "phone": phone,
+        "address": rng.integers(1, 100, n).astype(str).astype(object) + "-" + streets[rng.integers(0, len(streets), n)] + ", " + cities["name"].to_numpy()[city],
         "segment": np.array([s.name for s in segs], dtype=object)[seg],
         "age": age.astype(np.int64),
         "income_bracket": np.array(brackets, dtype=object)[bracket],
@@ -120,7 +122,7 @@ def make_population(plan: GlobalPlan, shard: int, rng: np.random.Generator) -> P
     opening = np.where(is_credit, limit, np.round(inc * rng.uniform(*market.opening_balance_months, len(owner)), 2))
     opened = np.maximum(signup_day[owner] + np.where(k_acc > 0, rng.integers(0, 200, len(owner)), 0), signup_day[owner])
     accounts = pd.DataFrame({
-        "account_id": cid[owner] * IDS_PER_CUSTOMER + k_acc,
+        "account_id": entity_id("account", cid[owner], k_acc),
         "customer_id": cid[owner],
         "account_type": np.where(is_credit, "credit", "debit").astype(object),
         "credit_limit": limit,
@@ -136,12 +138,12 @@ def make_population(plan: GlobalPlan, shard: int, rng: np.random.Generator) -> P
     kind = np.where(k_dev == 0, 0, rng.choice(3, len(downer), p=[0.4, 0.45, 0.15]))
     os_ = np.where(kind == 1, DESKTOP_OS[rng.integers(0, 3, len(downer))], MOBILE_OS[rng.integers(0, 2, len(downer))])
     devices = pd.DataFrame({
-        "device_id": cid[downer] * IDS_PER_CUSTOMER + k_dev,
+        "device_id": entity_id("device", cid[downer], k_dev),
         "customer_id": cid[downer],
         "device_type": DEVICE_KINDS[kind],
         "os": os_,
         "first_seen": (start + signup_day[downer] + np.where(k_dev > 0, rng.integers(0, 300, len(downer)), 0)).astype("datetime64[us]"),
-        "owner_idx": downer,
+        "owner_idx": downer, "slot": k_dev,
     })
     home_ips = pd.DataFrame({
         "ip_id": HOME_IP_BASE + cid,

@@ -42,6 +42,7 @@ class Category:
     channels: np.ndarray  # weights over CHANNELS
     merchants_per_city: int
     chains: tuple[str, ...]
+    ships: bool = False  # online orders of this category are shipped to an address
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def load_market(market: str) -> Market:
         cats.append(Category(name, median, check_float(f"{cw}.sigma", _get(c, "sigma", cw), 0.0, 3.0),
                              _weights(_get(c, "channels", cw), CHANNELS, f"{cw}.channels"),
                              int(check_float(f"{cw}.merchants_per_city", _get(c, "merchants_per_city", cw), 1)),
-                             tuple(c.get("chains", []))))
+                             tuple(c.get("chains", [])), bool(c.get("ships", False))))
     pm = _get(raw, "payment_modes", where)
     modes = tuple(_get(pm, "modes", where))
     bands = np.array([check_float(f"{where}.payment_modes.amount_bands", b, 0) for b in _get(pm, "amount_bands", where)])

@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
@@ -47,6 +48,20 @@ def run_shard(plan: GlobalPlan, shard: int, root: str, hooks: Sequence[Hook] = (
         "first": pc.min(ts).as_py() if len(ts) else None,
         "last": pc.max(ts).as_py() if len(ts) else None,
     }
+
+
+def _rings_table(plan: GlobalPlan) -> pa.Table:
+    """The planned rings (empty without a fraud mix)."""
+    fraud = plan.extras.get("fraud")
+    rings = fraud.rings.rings if fraud is not None else None
+    if rings is None or rings.empty:
+        return pa.table({f.name: pa.array([], f.type) for f in arrow_schema("rings")})
+    members = fraud.rings.members.groupby("ring_id")["customer_id"].agg(lambda s: ",".join(map(str, s)))
+    return conform("rings", pa.table({
+        "ring_id": rings["ring_id"].to_numpy(np.int64), "shape": rings["shape"].tolist(), "variant": rings["variant"].tolist(),
+        "size": rings["size"].to_numpy(np.int64), "start": pa.array(rings["start_us"].to_numpy(np.int64), pa.timestamp("us")),
+        "members": members.reindex(rings["ring_id"]).tolist(),
+    }))
 
 
 def _versions() -> dict[str, str]:
@@ -88,11 +103,13 @@ def generate(
             plan.merchants[[f.name for f in arrow_schema("merchants")]], schema=arrow_schema("merchants"), preserve_index=False)))
         write_part(tmp, "ip_addresses", "shared", conform("ip_addresses", pa.Table.from_pandas(
             plan.shared_ips, schema=arrow_schema("ip_addresses"), preserve_index=False)))
+        write_part(tmp, "rings", "shared", _rings_table(plan))
         results = _run_all(plan, str(tmp), backend, workers, client, progress, hooks)
         create_views(tmp)
         seconds = time.perf_counter() - started
         rows = {name: sum(r["rows"][name] for r in results) for name in results[0]["rows"]}
         rows["merchants"] = len(plan.merchants)
+        rows["rings"] = _rings_table(plan).num_rows
         rows["ip_addresses"] += len(plan.shared_ips)
         firsts = [r["first"] for r in results if r["first"] is not None]
         lasts = [r["last"] for r in results if r["last"] is not None]

@@ -17,12 +17,14 @@ import pyarrow as pa
 from workbench.dataset.schema import conform
 from workbench.simulate import behaviour as bh
 from workbench.simulate.events import account_events
-from workbench.simulate.intents import CHANNELS, EVENT_TYPES, TXN_TYPES, append
+from workbench.simulate.intents import CHANNELS, EVENT_TYPES, KIND, TXN_TYPES, US_PER_DAY, append
+from workbench.simulate.labels import Episode, label_tables
 from workbench.simulate.ledger import CREDIT_KINDS, DECLINE_REASONS, settle
 from workbench.simulate.plan import GlobalPlan, seed_sequence
 from workbench.simulate.population import Population, make_population
 
 ID_SPAN = 10**12  # txn_id and event_id are shard * ID_SPAN + rank
+DEFAULT_MATURITY_DAYS = 14.0  # label-maturity horizon of datasets without a fraud mix
 
 
 @dataclass
@@ -37,6 +39,7 @@ class ShardWorld:
     trips: pd.DataFrame
     t0_us: int
     fraud_types: list[str] = field(default_factory=lambda: ["none"])
+    episodes: list[Episode] = field(default_factory=list)
 
     def rng_for(self, *key: int) -> np.random.Generator:
         """An independent generator for a named part (e.g. a scenario), so adding one part
@@ -56,6 +59,7 @@ def build_world(plan: GlobalPlan, shard: int) -> ShardWorld:
     intents = append(intents, bh.reversals(plan, pop, intents, rng, t0), shift=False)
     intents = append(intents, bh.income_and_bills(plan, pop, rng, t0))
     intents = append(intents, bh.transfers(plan, pop, rng, t0))
+    intents = append(intents, bh.redemptions(plan, pop, rng, t0))
     events = account_events(plan, pop, intents, rng, t0)
     return ShardWorld(plan, shard, pop, intents, events, trips, t0)
 
@@ -63,6 +67,9 @@ def build_world(plan: GlobalPlan, shard: int) -> ShardWorld:
 def simulate_shard(plan: GlobalPlan, shard: int, hooks: Sequence[Hook] = ()) -> dict[str, pa.Table]:
     """Simulate one shard and return its tables (customers, accounts, devices, ip_addresses, transactions, events)."""
     world = build_world(plan, shard)
+    fraud = plan.extras.get("fraud")
+    if fraud is not None:
+        fraud.apply(world)
     for hook in hooks:
         hook(world)
     return finalize(world)
@@ -116,9 +123,12 @@ def finalize(world: ShardWorld) -> dict[str, pa.Table]:
         "device_id": it["device_id"].to_numpy(),
         "ip_id": it["ip_id"].to_numpy(),
         "counterparty_account_id": it["cp_account_id"].to_numpy(),
-        "related_txn_id": np.where(related >= 0, new_id[np.maximum(related, 0)], -1),
+        # refunds and chargebacks name their purchase; transfer legs are matched by counterparty
+        # account, amount and time instead (legs of a ring may be settled in different shards)
+        "related_txn_id": np.where((related >= 0) & np.isin(kind, [KIND["refund"], KIND["chargeback"]]), new_id[np.maximum(related, 0)], -1),
         "status": _dict_array(np.where(st.approved[rows], 0, 1), ["approved", "declined"]),
         "decline_reason": _dict_array(st.reason[rows], DECLINE_REASONS),
+        "ship_elsewhere": it["ship_elsewhere"].to_numpy(),
         "balance_before": st.before_c[rows] / 100.0,
         "balance_after": st.after_c[rows] / 100.0,
         **_fraud_columns(it, world.fraud_types),
@@ -138,6 +148,9 @@ def finalize(world: ShardWorld) -> dict[str, pa.Table]:
         **_fraud_columns(ev, world.fraud_types),
     })
     customers = pop.customers.assign(shard=world.shard)
+    fraud = plan.extras.get("fraud")
+    maturity = fraud.mix.label_delay.maturity_days if fraud is not None else DEFAULT_MATURITY_DAYS
+    labels, episodes = label_tables(tx, events, world.episodes, cust_ids, world.t0_us + plan.config.days * US_PER_DAY, maturity)
     return {
         "customers": _from_pandas("customers", customers),
         "accounts": _from_pandas("accounts", acc),
@@ -145,6 +158,8 @@ def finalize(world: ShardWorld) -> dict[str, pa.Table]:
         "ip_addresses": _from_pandas("ip_addresses", pop.home_ips),
         "transactions": conform("transactions", tx),
         "events": conform("events", events),
+        "labels": conform("labels", labels),
+        "episodes": conform("episodes", episodes),
     }
 
 

@@ -1,0 +1,1 @@
+"""The fraud scenario library, fraud rings, label delay and evaluation metadata."""

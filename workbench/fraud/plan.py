@@ -1,0 +1,73 @@
+"""The global fraud plan and the shard hook that acts it out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workbench.fraud.base import between
+from workbench.fraud.context import DAY, FraudContext
+from workbench.fraud.mix import FRAUD_TYPES, FraudMix, LabelDelay
+from workbench.fraud.rings import RingPlan, act_rings, plan_rings
+from workbench.fraud.scenarios import SCENARIOS
+from workbench.simulate.plan import GlobalPlan, seed_sequence
+from workbench.simulate.sampling import categorical
+from workbench.simulate.shard import ShardWorld
+
+
+@dataclass
+class FraudPlan:
+    """Everything about fraud decided before shards run; ``apply`` is the shard hook."""
+
+    mix: FraudMix
+    colluding: np.ndarray        # merchant rows
+    compromised: pd.DataFrame    # merchant row, start_us, end_us
+    rings: RingPlan
+
+    def delay_sampler(self, rng: np.random.Generator) -> int:
+        """A label delay in microseconds, or -1 for fraud that is never confirmed."""
+        d: LabelDelay = self.mix.label_delay
+        if rng.random() < d.never_confirmed:
+            return -1
+        return int(rng.lognormal(d.mu, d.sigma) * DAY)
+
+    def apply(self, world: ShardWorld) -> None:
+        """Choose this shard's victims, run every scenario on them, then the rings."""
+        ctx = FraudContext(world, list(FRAUD_TYPES), self.delay_sampler)
+        ctx.fraud_plan = self
+        ids = ctx.customer_id
+        in_ring = np.isin(ids, self.rings.member_ids)
+        specs = self.mix.scenarios
+        probs = np.array([s.prevalence for s in specs])
+        pick = categorical(world.rng_for(0), np.r_[max(1 - probs.sum(), 0.0), probs], size=len(ids)) - 1
+        pick[in_ring] = -1
+        ctx.reserved = np.flatnonzero((pick >= 0) | in_ring)
+        for k, spec in enumerate(specs):
+            scenario = SCENARIOS[spec.name]()
+            victims = np.flatnonzero(pick == k)
+            if len(victims) or getattr(scenario, "selects_own_victims", False):
+                scenario.inject(ctx, world.rng_for(1, k), victims, spec.params)
+        act_rings(ctx, self.rings, world.rng_for(2))
+        ctx.commit()
+        world.episodes = ctx.episodes
+
+
+def make_fraud_plan(plan: GlobalPlan, mix: FraudMix) -> FraudPlan:
+    """Plan colluding and compromised merchants and the rings, from the dataset seed."""
+    rng = np.random.default_rng(seed_sequence(plan.config.seed, 3))
+    local = np.flatnonzero(~plan.merchants["is_chain"].to_numpy())
+    colluding = rng.choice(local, size=min(mix.colluding_merchants, len(local)), replace=False)
+    t0 = int(np.datetime64(plan.config.start, "us").astype(np.int64))
+    # skimmers go where cards are: chain branches in the largest cities
+    m = plan.merchants
+    big = plan.market.cities["weight"].nlargest(5).index.to_numpy()
+    busy = np.flatnonzero(m["is_chain"].to_numpy() & np.isin(m["city_idx"].to_numpy(), big))
+    busy = busy if len(busy) else np.arange(len(m))
+    comp = rng.choice(busy, size=min(mix.compromised_merchants, len(busy)), replace=False)
+    start = t0 + (rng.uniform(0.05, 0.6, len(comp)) * plan.config.days * DAY).astype(np.int64)
+    compromised = pd.DataFrame({"merchant": comp, "start_us": start,
+                                "end_us": start + (between(rng, mix.compromise_days, len(comp)) * DAY).astype(np.int64)})
+    rings = plan_rings(mix, plan.config, plan.market, rng, plan.vpn_ip_ids)
+    return FraudPlan(mix, colluding, compromised, rings)
