@@ -28,7 +28,8 @@ from workbench.dataset.reader import open_dataset  # noqa: E402
 from workbench.simulate import SimulationConfig, generate  # noqa: E402
 
 # customers for about 1M and 10M transactions over 90 days with the default market
-RUNS = {"1M": 13_000, "10M": 130_000}
+# (multiples of 2 x shard size, so both workers get the same number of shards)
+RUNS = {"1M": 16_000, "10M": 144_000}
 
 
 def run(label: str, customers: int, workers: int, shard_size: int, scenarios: str) -> dict:

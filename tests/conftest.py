@@ -21,16 +21,25 @@ def small_config() -> SimulationConfig:
     return SimulationConfig(**SMALL)
 
 
+def _generated(tmp_path_factory, config):
+    out = tmp_path_factory.mktemp("ds") / "ds"
+    generate(config, out, backend="serial")
+    return open_dataset(out)
+
+
+def _tables(ds):
+    return {name: ds.table(name) for name in ("customers", "accounts", "merchants", "devices", "ip_addresses", "transactions",
+                                              "events", "labels", "episodes", "rings")}
+
+
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory, small_config):
-    out = tmp_path_factory.mktemp("ds") / "small"
-    generate(small_config, out, backend="serial")
-    return open_dataset(out)
+    return _generated(tmp_path_factory, small_config)
 
 
 @pytest.fixture(scope="session")
 def tables(dataset):
-    return {name: dataset.table(name) for name in ("customers", "accounts", "merchants", "devices", "ip_addresses", "transactions", "events")}
+    return _tables(dataset)
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +49,9 @@ def fraud_config() -> SimulationConfig:
 
 @pytest.fixture(scope="session")
 def fraud_dataset(tmp_path_factory, fraud_config):
-    out = tmp_path_factory.mktemp("fraud") / "ds"
-    generate(fraud_config, out, backend="serial")
-    return open_dataset(out)
+    return _generated(tmp_path_factory, fraud_config)
 
 
 @pytest.fixture(scope="session")
 def fraud_tables(fraud_dataset):
-    return {name: fraud_dataset.table(name) for name in ("customers", "accounts", "devices", "ip_addresses", "transactions",
-                                                          "events", "labels", "episodes", "rings")}
+    return _tables(fraud_dataset)

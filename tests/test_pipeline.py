@@ -18,14 +18,17 @@ def test_small_pipeline_build(tmp_path):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     env = {**os.environ, "PLOOMBER_STATS_ENABLED": "false"}
     ploomber = Path(sys.executable).with_name("ploomber")
-    res = subprocess.run([str(ploomber), "build", "--env--customers", "250", "--env--days", "20", "--env--seed", "5"],
+    res = subprocess.run([str(ploomber), "build", "--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     report = tmp_path / "reports" / "01_generate.html"
     assert report.is_file() and "payment mode" in report.read_text().lower()
     card = json.loads((tmp_path / "data" / "raw" / "card.json").read_text())
-    assert card["config"]["customers"] == 250 and card["config"]["days"] == 20 and card["seed"] == 5
+    assert card["config"]["customers"] == 400 and card["config"]["days"] == 30 and card["seed"] == 5 and card["config"]["fraud_rate"] == 0.2
+    scen = tmp_path / "reports" / "02_fraud_scenarios.html"
+    assert scen.is_file() and "label delay" in scen.read_text().lower()
+    assert json.loads((tmp_path / "reports" / "fraud_scenarios.json").read_text())["episodes"]
     # a second build with the same parameters is up to date and skips the task
-    again = subprocess.run([str(ploomber), "build", "--env--customers", "250", "--env--days", "20", "--env--seed", "5"],
+    again = subprocess.run([str(ploomber), "build", "--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "generate" in again.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -73,6 +74,14 @@ class Scenario:
     def inject(self, ctx: FraudContext, rng: np.random.Generator, victims: np.ndarray, params: Params) -> None:
         """Create the episodes of ``victims`` (customer rows of the shard)."""
         raise NotImplementedError
+
+    def starts(self, ctx: FraudContext, rng: np.random.Generator, victims: np.ndarray, lead_days: float = 0.0,
+               tail_days: float = 1.0) -> Iterator[tuple[int, int, int]]:
+        """For each victim with room for an episode: (customer, start time, new episode id)."""
+        for cust in victims:
+            t = ctx.window(rng, cust, lead_days=lead_days, tail_days=tail_days)
+            if t is not None:
+                yield int(cust), t, ctx.episode(rng, cust, self.name)
 
 
 def between(rng: np.random.Generator, pair: tuple[float, float], size: int | None = None) -> Any:

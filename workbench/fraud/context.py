@@ -30,9 +30,14 @@ EVENT = {name: i for i, name in enumerate(EVENT_TYPES)}
 def columns(spec: dict[str, type], n: int, values: dict, keep: np.ndarray) -> dict[str, np.ndarray]:
     """Columns of ``n`` new rows (scalars broadcast, unnamed columns take their default), filtered by ``keep``."""
     out = {}
+    every = bool(keep.all())
     for name, dtype in spec.items():
-        v = values[name] if name in values else DEFAULTS[name]
-        out[name] = np.broadcast_to(np.asarray(v).astype(dtype, copy=False), (n,))[keep]
+        v = np.asarray(values[name] if name in values else DEFAULTS[name])
+        if v.dtype != dtype:
+            v = v.astype(dtype)
+        if v.shape != (n,):
+            v = np.broadcast_to(v, (n,))
+        out[name] = v if every else v[keep]
     return out
 
 

@@ -96,6 +96,17 @@ def _check_keys(node: dict, allowed: set[str], where: str) -> None:
         raise InputError(f"{where}.{key}", node[key], "one of the keys " + ", ".join(sorted(allowed)))
 
 
+def _entries(raw: dict, section: str, names: tuple[str, ...], keys: set[str]):
+    """Validated (name, where, node) of a named section (``scenarios`` or ``rings``)."""
+    for name, node in _mapping(raw.get(section), f"mix.{section}").items():
+        where = f"mix.{section}.{name}"
+        if name not in names:
+            raise InputError(where, name, "a name among " + ", ".join(names))
+        node = _mapping(node, where)
+        _check_keys(node, keys, where)
+        yield name, where, node
+
+
 def load_mix(source: str | Path | None = "default", fraud_rate: float | None = None) -> FraudMix | None:
     """Load and validate a mix (``default``, a YAML path, or None / ``none`` for no fraud)."""
     if source is None or source == "none":
@@ -110,12 +121,7 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
     raw = _mapping(raw, "mix")
     _check_keys(raw, {"scenarios", "rings", "label_delay", "merchants"}, "mix")
     specs = []
-    for name, node in _mapping(raw.get("scenarios"), "mix.scenarios").items():
-        where = f"mix.scenarios.{name}"
-        if name not in SCENARIOS:
-            raise InputError(where, name, "a scenario among " + ", ".join(SCENARIOS))
-        node = _mapping(node, where)
-        _check_keys(node, {"prevalence", "params"}, where)
+    for name, where, node in _entries(raw, "scenarios", tuple(SCENARIOS), {"prevalence", "params"}):
         prevalence = check_float(f"{where}.prevalence", node.get("prevalence", 0.0), 0.0, 1.0)
         specs.append(ScenarioSpec(name, prevalence, build_params(SCENARIOS[name].Params, _mapping(node.get("params"), where), f"{where}.params")))
     total = sum(s.prevalence for s in specs)
@@ -127,12 +133,7 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
             raise InputError("fraud_rate", fraud_rate, "0 for a mix whose prevalences are all 0")
         specs = [ScenarioSpec(s.name, s.prevalence * rate / total if total else 0.0, s.params) for s in specs]
     rings = []
-    for shape, node in _mapping(raw.get("rings"), "mix.rings").items():
-        where = f"mix.rings.{shape}"
-        if shape not in RING_SHAPES:
-            raise InputError(where, shape, "a ring shape among " + ", ".join(RING_SHAPES))
-        node = _mapping(node, where)
-        _check_keys(node, {"per_10k", "size", "camouflage"}, where)
+    for shape, where, node in _entries(raw, "rings", RING_SHAPES, {"per_10k", "size", "camouflage"}):
         size = node.get("size", [4, 8])
         if not isinstance(size, list) or len(size) != 2:
             raise InputError(f"{where}.size", size, "a [min, max] pair of member counts")

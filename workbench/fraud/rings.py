@@ -41,6 +41,12 @@ class RingPlan:
         """Customer ids in any ring."""
         return self.members["customer_id"].to_numpy()
 
+    @property
+    def first_members(self) -> dict[int, int]:
+        """Ring id -> its first member's customer id (who registers the ring's shared device)."""
+        first = self.members[self.members["position"] == 0]
+        return dict(zip(first["ring_id"].tolist(), first["customer_id"].tolist()))
+
 
 def plan_rings(mix: FraudMix, config: SimulationConfig, market: Market, rng: np.random.Generator, vpn_ids: np.ndarray) -> RingPlan:
     """Draw every ring of ``mix`` for a population of ``config.customers``."""
@@ -163,6 +169,7 @@ def act_rings(ctx: FraudContext, ring_plan: RingPlan, rng: np.random.Generator) 
     if local.empty:
         return
     rings = ring_plan.rings.set_index("ring_id")
+    first = ring_plan.first_members
     episode, ring_account = {}, {}
     for m in local.itertuples(index=False):
         cust = m.customer_id - lo
@@ -172,7 +179,7 @@ def act_rings(ctx: FraudContext, ring_plan: RingPlan, rng: np.random.Generator) 
             ring_account[m.customer_id] = ctx.new_account(cust, int(ring["start_us"] - rng.uniform(1, 10) * DAY), 0.0, slot=RING_ACCOUNT_SLOT)
         if ring["shape"] in ("device_sharing", "synthetic_identity_ring") and m.position == 0:
             ctx.new_device(cust, int(ring["start_us"] - 30 * DAY), "mobile", "android", owner_slot=RING_DEVICE_SLOT)
-        _act_member(ctx, rng, ring, m, cust, episode[m.customer_id])
+        _act_member(ctx, rng, ring, m, cust, episode[m.customer_id], int(entity_id("device", first[m.ring_id], RING_DEVICE_SLOT)))
     legs = ring_plan.legs
     mine = legs[legs["src"].isin(ring_account) | legs["dst"].isin(ring_account)]
     for leg in mine.itertuples(index=False):
@@ -185,10 +192,9 @@ def act_rings(ctx: FraudContext, ring_plan: RingPlan, rng: np.random.Generator) 
                         from_account_id=-1 if leg.src < 0 else int(entity_id("account", leg.src, RING_ACCOUNT_SLOT)))
 
 
-def _act_member(ctx: FraudContext, rng: np.random.Generator, ring: pd.Series, m, cust: int, ep: int) -> None:
+def _act_member(ctx: FraudContext, rng: np.random.Generator, ring: pd.Series, m, cust: int, ep: int, ring_device: int) -> None:
     """A member's own part in a device, IP or synthetic-identity ring."""
     shape, start, rid = ring["shape"], int(ring["start_us"]), int(m.ring_id)
-    ring_device = int(entity_id("device", _first_member(ctx, rid), RING_DEVICE_SLOT))
     if shape in ("device_sharing", "ip_recycling"):
         window = 7 if shape == "device_sharing" else 14
         _camouflage(ctx, rng, cust, start, start + window * DAY, ring["camouflage"])
@@ -210,12 +216,6 @@ def _act_member(ctx: FraudContext, rng: np.random.Generator, ring: pd.Series, m,
         ts = start + np.sort(rng.uniform(0, 60, n) * HOUR).astype(np.int64)
         spend(ctx, rng, ep, shape, cust, ts, ctx.average_purchase(cust) * rng.uniform(5, 15, n), categories=HIGH_VALUE,
               device=ring_device, ip=int(rng.choice(np.array(ring["ips"]))), ring_id=rid)
-
-
-def _first_member(ctx: FraudContext, rid: int) -> int:
-    """Customer id of a ring's first member (on whom the ring's shared device is registered)."""
-    members = ctx.fraud_plan.rings.members
-    return int(members.loc[(members["ring_id"] == rid) & (members["position"] == 0), "customer_id"].iloc[0])
 
 
 def _camouflage(ctx: FraudContext, rng: np.random.Generator, cust: int, start: int, end: int, keep: float) -> None:

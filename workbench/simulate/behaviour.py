@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.simulate.intents import (
-    CHANNEL, DECLINE, INTENT_COLUMNS, KIND, US_PER_DAY, US_PER_HOUR, append, frame,
+    CHANNEL, DECLINE, INTENT_COLUMNS, KIND, US_PER_DAY, US_PER_HOUR, concat, frame,
 )
 from workbench.simulate.plan import GlobalPlan, entity_id
 from workbench.simulate.population import Population
@@ -287,7 +287,7 @@ def income_and_bills(plan: GlobalPlan, pop: Population, rng: np.random.Generator
                   kind=np.full(len(row), KIND["card_payment"]), amount_c=np.full(len(row), -1),  # settled by the ledger
                   channel=np.full(len(row), CHANNEL["bank"]), mode=np.full(len(row), -1),
                   city=c["city_idx"].to_numpy()[owner], lat=c["home_lat"].to_numpy()[owner], lon=c["home_lon"].to_numpy()[owner])
-    return append(salary, bills)
+    return concat([(salary, True), (bills, True)])
 
 
 def transfers(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int) -> pd.DataFrame:

@@ -55,6 +55,20 @@ def frame(columns: dict[str, type], n: int, **values: object) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def concat(parts: list[tuple[pd.DataFrame, bool]]) -> pd.DataFrame:
+    """Concatenate intent frames in one copy. Each part says whether its ``related``
+    references point at its own rows (True: shifted by the rows before it) or are already
+    absolute (False)."""
+    offset, frames = 0, []
+    for part, own in parts:
+        if own and offset:
+            rel = part["related"].to_numpy()
+            part = part.assign(related=np.where(rel >= 0, rel + offset, -1))
+        frames.append(part)
+        offset += len(part)
+    return pd.concat(frames, ignore_index=True)
+
+
 def append(base: pd.DataFrame, extra: pd.DataFrame, shift: bool = True) -> pd.DataFrame:
     """Append ``extra`` rows to ``base``.
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 from workbench.dataset.schema import conform
 from workbench.simulate import behaviour as bh
 from workbench.simulate.events import account_events
-from workbench.simulate.intents import CHANNELS, EVENT_TYPES, KIND, TXN_TYPES, US_PER_DAY, append
+from workbench.simulate.intents import CHANNELS, EVENT_TYPES, KIND, TXN_TYPES, US_PER_DAY, concat
 from workbench.simulate.labels import Episode, label_tables
 from workbench.simulate.ledger import CREDIT_KINDS, DECLINE_REASONS, settle
 from workbench.simulate.plan import GlobalPlan, seed_sequence
@@ -55,11 +55,10 @@ def build_world(plan: GlobalPlan, shard: int) -> ShardWorld:
     rng = np.random.default_rng(seed_sequence(plan.config.seed, 1, shard))
     pop = make_population(plan, shard, rng)
     t0 = int(np.datetime64(plan.config.start, "us").astype(np.int64))
-    intents, trips = bh.purchases(plan, pop, rng, t0)
-    intents = append(intents, bh.reversals(plan, pop, intents, rng, t0), shift=False)
-    intents = append(intents, bh.income_and_bills(plan, pop, rng, t0))
-    intents = append(intents, bh.transfers(plan, pop, rng, t0))
-    intents = append(intents, bh.redemptions(plan, pop, rng, t0))
+    purchases, trips = bh.purchases(plan, pop, rng, t0)
+    intents = concat([(purchases, True), (bh.reversals(plan, pop, purchases, rng, t0), False),  # reversals point at purchases
+                      (bh.income_and_bills(plan, pop, rng, t0), True), (bh.transfers(plan, pop, rng, t0), True),
+                      (bh.redemptions(plan, pop, rng, t0), True)])
     events = account_events(plan, pop, intents, rng, t0)
     return ShardWorld(plan, shard, pop, intents, events, trips, t0)
 
@@ -80,7 +79,7 @@ def _dict_array(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
 
 
 def _ranked_ids(shard: int, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.lexsort((np.arange(len(ts)), ts))
+    order = np.argsort(ts, kind="stable")  # ties keep row order
     return order, shard * ID_SPAN + np.arange(len(ts), dtype=np.int64)
 
 
@@ -95,7 +94,7 @@ def finalize(world: ShardWorld) -> dict[str, pa.Table]:
     rows = np.flatnonzero(st.happened)
     order, txn_id = _ranked_ids(world.shard, world.intents["ts"].to_numpy()[rows])
     rows = rows[order]
-    it = world.intents.iloc[rows]
+    it = _Columns(world.intents, rows)
     new_id = np.full(len(world.intents), -1, dtype=np.int64)
     new_id[rows] = txn_id
     related = it["related"].to_numpy()
@@ -163,7 +162,17 @@ def finalize(world: ShardWorld) -> dict[str, pa.Table]:
     }
 
 
-def _fraud_columns(frame: pd.DataFrame, fraud_types: list[str]) -> dict[str, object]:
+class _Columns:
+    """Lazy numpy column takes of ``frame`` at ``rows`` (cheaper than a DataFrame ``iloc``)."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        self.frame, self.rows = frame, rows
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return pd.Series(self.frame[column].to_numpy()[self.rows], copy=False)
+
+
+def _fraud_columns(frame, fraud_types: list[str]) -> dict[str, object]:
     return {
         "is_fraud": frame["is_fraud"].to_numpy(),
         "fraud_type": _dict_array(frame["fraud_type"].to_numpy(), fraud_types),

@@ -29,11 +29,7 @@ class AccountTakeover(Scenario):
 
     def inject(self, ctx, rng, victims, p):
         mules = np.setdiff1d(np.arange(ctx.n_customers), np.concatenate([victims, ctx.reserved]))
-        for cust in victims:
-            t = ctx.window(rng, cust, tail_days=p.within_hours / 24 + 0.5)
-            if t is None:
-                continue
-            ep = ctx.episode(rng, cust, self.name)
+        for cust, t, ep in self.starts(ctx, rng, victims, tail_days=p.within_hours / 24 + 0.5):
             device, ip = fraudster_session(ctx, rng, cust, t)
             change = "email_change" if rng.random() < 0.5 else "phone_change"
             ctx.events(ep, self.name, "login", cust, t - int(rng.uniform(1, 20) * 60e6), device, ip)

@@ -28,11 +28,7 @@ class CardTesting(Scenario):
 
     def inject(self, ctx, rng, victims, p):
         tiny_ref = min(min(k.median.values()) for k in ctx.market.categories)
-        for cust in victims:
-            t = ctx.window(rng, cust, tail_days=1)
-            if t is None:
-                continue
-            ep = ctx.episode(rng, cust, self.name)
+        for cust, t, ep in self.starts(ctx, rng, victims, tail_days=1):
             device, ip = fraudster_session(ctx, rng, cust, t)
             n = count_in(rng, p.tests)
             ts = t + np.cumsum(rng.exponential(90e6, n)).astype(np.int64)

@@ -24,11 +24,7 @@ class LinkBurst(Scenario):
     Params = LinkBurstParams
 
     def inject(self, ctx, rng, victims, p):
-        for cust in victims:
-            t = ctx.window(rng, cust, tail_days=1.5)
-            if t is None:
-                continue
-            ep = ctx.episode(rng, cust, self.name)
+        for cust, t, ep in self.starts(ctx, rng, victims, tail_days=1.5):
             device, ip = fraudster_session(ctx, rng, cust, t)
             n = count_in(rng, p.links)
             ts = t + np.sort(rng.uniform(0, p.hours, n) * HOUR).astype(np.int64)

@@ -26,11 +26,7 @@ class LiquidityCrunch(Scenario):
     Params = LiquidityCrunchParams
 
     def inject(self, ctx, rng, victims, p):
-        for cust in victims:
-            t = ctx.window(rng, cust, lead_days=30, tail_days=6)
-            if t is None:
-                continue
-            ep = ctx.episode(rng, cust, self.name)
+        for cust, t, ep in self.starts(ctx, rng, victims, lead_days=30, tail_days=6):
             acc = int(ctx.primary[cust])
             n = count_in(rng, p.drains)
             ts = t + np.sort(rng.uniform(0, 48, n) * HOUR).astype(np.int64)

@@ -29,11 +29,7 @@ class MerchantCollusion(Scenario):
         acc_limit = ctx.pop.accounts["credit_limit"].to_numpy()
         unit = 10 ** max(int(np.log10(ctx.market.reporting_threshold)) - 2, 0)
         m_city = ctx.plan.merchants["city_idx"].to_numpy()
-        for cust in victims:
-            t = ctx.window(rng, cust, tail_days=1)
-            if t is None:
-                continue
-            ep = ctx.episode(rng, cust, self.name)
+        for cust, t, ep in self.starts(ctx, rng, victims, tail_days=1):
             merchant = int(rng.choice(colluding))
             acc, mode = ctx.card_of(cust)
             ceiling = acc_limit[acc] if acc_limit[acc] > 0 else ctx.market.reporting_threshold

@@ -25,12 +25,8 @@ class MuleAccount(Scenario):
     Params = MuleAccountParams
 
     def inject(self, ctx, rng, victims, p):
-        for cust in victims:
+        for cust, t, ep in self.starts(ctx, rng, victims, tail_days=p.days[1] + 1):
             days = rng.uniform(*p.days)
-            t = ctx.window(rng, cust, tail_days=days + 1)
-            if t is None:
-                continue
-            ep = ctx.episode(rng, cust, self.name)
             acc = int(ctx.primary[cust])
             n = count_in(rng, p.inbound)
             ts = t + np.sort(rng.uniform(0, days, n) * DAY).astype(np.int64)

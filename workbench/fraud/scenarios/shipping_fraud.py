@@ -25,11 +25,9 @@ class ShippingFraud(Scenario):
 
     def inject(self, ctx, rng, victims, p):
         shipped = tuple(k.name for k in ctx.market.categories if k.ships)
-        for cust in victims:
-            t = ctx.window(rng, cust, tail_days=5)
-            if t is None or not shipped:
-                continue
-            ep = ctx.episode(rng, cust, self.name)
+        if not shipped:
+            return
+        for cust, t, ep in self.starts(ctx, rng, victims, tail_days=5):
             device, ip = fraudster_session(ctx, rng, cust, t)
             ctx.events(ep, self.name, "address_change", cust, t, device, ip)
             n = count_in(rng, p.orders)

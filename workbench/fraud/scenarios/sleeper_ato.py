@@ -26,15 +26,11 @@ class SleeperAto(Scenario):
     Params = SleeperAtoParams
 
     def inject(self, ctx, rng, victims, p):
-        for cust in victims:
-            t = ctx.window(rng, cust, lead_days=p.dormant_days + 1, tail_days=1)
-            if t is None:
-                continue
+        for cust, t, ep in self.starts(ctx, rng, victims, lead_days=p.dormant_days + 1, tail_days=1):
             ctx.suppress_span(cust, t - int(p.dormant_days * DAY), t + DAY)
             ev = ctx.world.events
             quiet = (ev["cust"].to_numpy() == cust) & (ev["ts"].to_numpy() >= t - int(p.dormant_days * DAY)) & (ev["ts"].to_numpy() < t + DAY)
             ctx.world.events = ev[~quiet].reset_index(drop=True)
-            ep = ctx.episode(rng, cust, self.name)
             device, ip = fraudster_session(ctx, rng, cust, t)
             n = count_in(rng, p.links)
             ctx.events(ep, self.name, "login", cust, t - int(rng.uniform(1, 5) * 60e6), device, ip)

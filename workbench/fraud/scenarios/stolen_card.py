@@ -26,13 +26,9 @@ class StolenCard(Scenario):
     Params = StolenCardParams
 
     def inject(self, ctx, rng, victims, p):
-        for cust in victims:
-            t = ctx.window(rng, cust, lead_days=p.dormant_days + 1, tail_days=2)
-            if t is None:
-                continue
+        for cust, t, ep in self.starts(ctx, rng, victims, lead_days=p.dormant_days + 1, tail_days=2):
             acc, mode = ctx.card_of(cust)
             ctx.suppress_span(cust, t - int(p.dormant_days * DAY), t + int(p.spike_hours * HOUR), acc=acc)
-            ep = ctx.episode(rng, cust, self.name)
             device, ip = fraudster_session(ctx, rng, cust, t)
             n = count_in(rng, p.purchases)
             ts = t + np.sort(rng.uniform(0, p.spike_hours, n) * HOUR).astype(np.int64)

@@ -26,12 +26,8 @@ class Structuring(Scenario):
 
     def inject(self, ctx, rng, victims, p):
         threshold = ctx.market.reporting_threshold
-        for cust in victims:
+        for cust, t, ep in self.starts(ctx, rng, victims, tail_days=p.days[1] + 1):
             days = rng.uniform(*p.days)
-            t = ctx.window(rng, cust, tail_days=days + 1)
-            if t is None:
-                continue
-            ep = ctx.episode(rng, cust, self.name)
             acc = int(ctx.primary[cust])
             n = count_in(rng, p.transfers)
             amounts = np.floor(threshold * rng.uniform(*p.below, n))
