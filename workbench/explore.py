@@ -2,6 +2,7 @@
 
 Each function returns a small pandas frame: the observed profile next to what the market
 and behaviour profiles say it should be, so notebooks can plot both and assert on them.
+Profiles describe legitimate behaviour, so fraudulent rows are left out of them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def hourly_profile(ds: Dataset) -> pd.DataFrame:
         obs = con.execute("""
             SELECT c.occupation, hour(t.timestamp) AS hour, count(*) AS n
             FROM transactions t JOIN customers c USING (customer_id)
-            WHERE t.txn_type = 'purchase' GROUP BY ALL""").df()
+            WHERE t.txn_type = 'purchase' AND NOT t.is_fraud GROUP BY ALL""").df()
     beh = load_behaviour(ds.card["config"].get("behaviour"))
     grid = pd.MultiIndex.from_product([list(beh.occupations), range(24)], names=["occupation", "hour"]).to_frame(index=False)
     out = grid.merge(obs, how="left", on=["occupation", "hour"]).fillna({"n": 0})
@@ -35,7 +36,7 @@ def weekday_profile(ds: Dataset) -> pd.DataFrame:
     with ds.connect() as con:
         obs = con.sql("""
             SELECT isodow(timestamp) - 1 AS weekday, count(*) AS n, count(DISTINCT CAST(timestamp AS DATE)) AS days
-            FROM transactions WHERE txn_type = 'purchase' GROUP BY 1 ORDER BY 1""").df()
+            FROM transactions WHERE txn_type = 'purchase' AND NOT is_fraud GROUP BY 1 ORDER BY 1""").df()
         seg = con.sql("SELECT segment, count(*) AS n FROM customers GROUP BY 1").df()
     beh = load_behaviour(ds.card["config"].get("behaviour"))
     mult = {s.name: s.weekday for s in beh.segments}
@@ -61,7 +62,7 @@ def payment_mix(ds: Dataset) -> pd.DataFrame:
                    (CASE {' '.join(f"WHEN t.amount < {e} THEN {i}" for i, e in enumerate(edges[1:-1]))} ELSE {len(edges) - 2} END) AS band,
                    t.payment_mode, count(*) AS n
             FROM transactions t JOIN customers c USING (customer_id)
-            WHERE t.txn_type = 'purchase' AND t.customer_id IN (SELECT customer_id FROM holders)
+            WHERE t.txn_type = 'purchase' AND NOT t.is_fraud AND t.customer_id IN (SELECT customer_id FROM holders)
               AND t.channel IN ('pos', 'online', 'mobile') GROUP BY ALL""").df()
     rows = []
     for (ch, band), grp in obs.groupby(["channel", "band"]):

@@ -153,11 +153,14 @@ class FraudContext:
         self.episodes.append(Episode(eid, int(cust), fraud_type, ring_id, int(self._delay_sampler(rng))))
         return eid
 
-    def _labels(self, n: int, episode: int, fraud_type: str | None, ring_id: int) -> dict:
-        if episode < 0:
+    def _labels(self, n: int, episode, fraud_type, ring_id) -> dict:
+        """Label columns for ``n`` rows; ``episode``, ``fraud_type`` and ``ring_id`` may be
+        scalars or per-row arrays (episode -1: legitimate rows, no labels)."""
+        if np.isscalar(episode) and episode < 0:
             return {}
-        return dict(is_fraud=np.ones(n, bool), fraud_type=np.full(n, self._type_code[fraud_type]),
-                    fraud_episode_id=np.full(n, episode), ring_id=np.full(n, ring_id))
+        codes = np.vectorize(self._type_code.__getitem__, otypes=[np.int16])(fraud_type) if not isinstance(fraud_type, str) else self._type_code[fraud_type]
+        return dict(is_fraud=np.ones(n, bool), fraud_type=np.broadcast_to(codes, (n,)),
+                    fraud_episode_id=np.broadcast_to(episode, (n,)), ring_id=np.broadcast_to(ring_id, (n,)))
 
     def txns(self, episode: int, fraud_type: str | None, kind: str, cust, acc, ts, amount, *, ring_id: int = -1,
              rng: np.random.Generator | None = None, **cols) -> np.ndarray:

@@ -180,16 +180,21 @@ def act_rings(ctx: FraudContext, ring_plan: RingPlan, rng: np.random.Generator) 
         if ring["shape"] in ("device_sharing", "synthetic_identity_ring") and m.position == 0:
             ctx.new_device(cust, int(ring["start_us"] - 30 * DAY), "mobile", "android", owner_slot=RING_DEVICE_SLOT)
         _act_member(ctx, rng, ring, m, cust, episode[m.customer_id], int(entity_id("device", first[m.ring_id], RING_DEVICE_SLOT)))
+    # both legs of every planned transfer touching this shard's members, in one call per side
     legs = ring_plan.legs
-    mine = legs[legs["src"].isin(ring_account) | legs["dst"].isin(ring_account)]
-    for leg in mine.itertuples(index=False):
-        shape = rings.loc[leg.ring_id, "shape"]
-        if leg.src in ring_account:
-            transfer_out(ctx, episode[leg.src], shape, leg.src - lo, ring_account[leg.src], leg.ts, amount=leg.amount, ring_id=leg.ring_id,
-                         to_account_id=-1 if leg.dst < 0 else int(entity_id("account", leg.dst, RING_ACCOUNT_SLOT)))
-        if leg.dst in ring_account:
-            transfer_in(ctx, episode[leg.dst], shape, leg.dst - lo, ring_account[leg.dst], leg.ts, leg.amount, ring_id=leg.ring_id,
-                        from_account_id=-1 if leg.src < 0 else int(entity_id("account", leg.src, RING_ACCOUNT_SLOT)))
+    shape = rings["shape"]
+    out = legs[legs["src"].isin(ring_account)]
+    if len(out):
+        src, dst = out["src"].to_numpy(), out["dst"].to_numpy()
+        transfer_out(ctx, np.array([episode[s] for s in src]), shape.loc[out["ring_id"]].to_numpy(), src - lo,
+                     np.array([ring_account[s] for s in src]), out["ts"].to_numpy(), amount=out["amount"].to_numpy(),
+                     ring_id=out["ring_id"].to_numpy(), to_account_id=np.where(dst < 0, -1, entity_id("account", np.maximum(dst, 0), RING_ACCOUNT_SLOT)))
+    inn = legs[legs["dst"].isin(ring_account)]
+    if len(inn):
+        src, dst = inn["src"].to_numpy(), inn["dst"].to_numpy()
+        transfer_in(ctx, np.array([episode[d] for d in dst]), shape.loc[inn["ring_id"]].to_numpy(), dst - lo,
+                    np.array([ring_account[d] for d in dst]), inn["ts"].to_numpy(), inn["amount"].to_numpy(),
+                    ring_id=inn["ring_id"].to_numpy(), from_account_id=np.where(src < 0, -1, entity_id("account", np.maximum(src, 0), RING_ACCOUNT_SLOT)))
 
 
 def _act_member(ctx: FraudContext, rng: np.random.Generator, ring: pd.Series, m, cust: int, ep: int, ring_device: int) -> None:

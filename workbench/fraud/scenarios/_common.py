@@ -12,14 +12,14 @@ ONLINE = ("electronics", "fashion", "travel", "entertainment", "food_delivery", 
 HIGH_VALUE = ("electronics", "jewellery", "travel", "fashion")
 
 
-def own_device(ctx: FraudContext, cust: int) -> int:
-    """The customer's primary (mobile) device id."""
-    return int(entity_id("device", ctx.customer_id[cust], 0))
+def own_device(ctx: FraudContext, cust):
+    """The customer's (or customers') primary (mobile) device id."""
+    return entity_id("device", ctx.customer_id[cust], 0)
 
 
-def home_ip(ctx: FraudContext, cust: int) -> int:
-    """The customer's home IP id."""
-    return int(HOME_IP_BASE + ctx.customer_id[cust])
+def home_ip(ctx: FraudContext, cust):
+    """The customer's (or customers') home IP id."""
+    return HOME_IP_BASE + ctx.customer_id[cust]
 
 
 def spend(ctx: FraudContext, rng: np.random.Generator, episode: int, fraud_type: str | None, cust: int, ts, amount, *,
@@ -49,7 +49,7 @@ def transfer_out(ctx: FraudContext, episode: int, fraud_type: str | None, cust: 
     """Outgoing transfers from ``acc`` (to another bank when ``to_account_id`` is -1); with
     ``sweep_bp`` the amount is that share of the balance when the transfer settles."""
     return ctx.txns(episode, fraud_type, "p2p_out", cust, acc, ts, amount, channel=CHANNEL["mobile"], mode=ctx.mode_code("upi"),
-                    device_id=own_device(ctx, cust) if device is None else device, ip_id=home_ip(ctx, cust) if ip is None else ip,
+                    device_id=own_device(ctx, cust) if device is None else device, ip_id=home_ip(ctx, np.asarray(cust)) if ip is None else ip,
                     cp_account_id=to_account_id, sweep_bp=sweep_bp, ring_id=ring_id, related=related)
 
 
