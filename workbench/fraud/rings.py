@@ -17,7 +17,7 @@ import pandas as pd
 
 from workbench.fraud.base import count_in
 from workbench.fraud.context import DAY, HOUR, FraudContext
-from workbench.fraud.mix import MULE_VARIANTS, FraudMix, RingSpec
+from workbench.fraud.mix import MULE_VARIANTS, FraudMix
 from workbench.fraud.scenarios._common import HIGH_VALUE, ONLINE, spend, transfer_in, transfer_out
 from workbench.fraud.scenarios.synthetic_identity import become_synthetic
 from workbench.simulate.config import SimulationConfig
