@@ -25,9 +25,13 @@ def test_small_pipeline_build(tmp_path):
     assert report.is_file() and "payment mode" in report.read_text().lower()
     card = json.loads((tmp_path / "data" / "raw" / "card.json").read_text())
     assert card["config"]["customers"] == 400 and card["config"]["days"] == 30 and card["seed"] == 5 and card["config"]["fraud_rate"] == 0.2
-    scen = tmp_path / "reports" / "02_fraud_scenarios.html"
+    scen = tmp_path / "reports" / "01b_fraud_scenarios.html"
     assert scen.is_file() and "label delay" in scen.read_text().lower()
     assert json.loads((tmp_path / "reports" / "fraud_scenarios.json").read_text())["episodes"]
+    import pandas as pd
+
+    features = pd.read_parquet(tmp_path / "data" / "features.parquet")
+    assert len(features) == card["row_counts"]["transactions"] and (tmp_path / "reports" / "02_features.html").is_file()
     # a second build with the same parameters is up to date and skips the task
     again = subprocess.run([str(ploomber), "build", "--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

@@ -31,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="print a summary of a dataset")
     st.add_argument("path", help="dataset directory")
     sub.add_parser("schema", help="print the dataset schema as Markdown")
+    fe = sub.add_parser("features", help="compute point-in-time features to a Parquet file")
+    src = fe.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="a workbench dataset directory")
+    src.add_argument("--table", help="an external CSV or Parquet transaction table (needs --mapping)")
+    fe.add_argument("--mapping", help="YAML mapping of canonical input names to the table's columns")
+    fe.add_argument("--out", required=True, help="output Parquet file")
+    fe.add_argument("--overwrite", action="store_true", help="replace an existing file at --out")
     return parser
 
 
@@ -55,6 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from workbench.dataset.reader import format_summary, summary
 
             print(format_summary(summary(args.path)))
+        elif args.command == "features":
+            from workbench.features.external import load_mapping
+            from workbench.features.store import dataset_source, table_source, write_features
+
+            if args.table and not args.mapping:
+                raise InputError("mapping", None, "a mapping file when --table is given")
+            source = dataset_source(args.dataset) if args.dataset else table_source(args.table, load_mapping(args.mapping))
+            result = write_features(source, args.out, overwrite=args.overwrite)
+            print(f"wrote {result['path']}: {result['rows']:,} rows, {result['features']} features"
+                  + (f"; skipped (inputs missing): {', '.join(result['skipped'])}" if result["skipped"] else ""))
         else:
             from workbench.dataset.schema import markdown
 

@@ -38,6 +38,13 @@ class Dataset:
                 frame[col] = frame[col].astype(str)
         return frame
 
+    def attach(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """Create temporary views of this dataset's tables on another (writable) connection."""
+        for table in TABLES:
+            if (self.path / table).is_dir():
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet('{(self.path / table).resolve().as_posix()}/*.parquet')")
+        return con
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A read-only DuckDB connection with a view per table (``SELECT * FROM transactions``)."""
         con = duckdb.connect(str(self.path / DB_FILE), read_only=True)

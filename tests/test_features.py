@@ -1,0 +1,217 @@
+"""Point-in-time features, splits and sequences: hand-computed values and leakage tests."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.features.catalogue import CATALOGUE, catalogue_frame
+from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
+from workbench.features.sequences import build_sequences
+from workbench.features.splits import drop_known_compromised, fit_preprocessor, prequential_folds, time_split
+from workbench.features.store import compute_features, dataset_source, table_source, write_features
+from workbench.validation import InputError
+
+MAPPING = {k: k for k in ("txn_id", "ts", "customer_id", "merchant_id", "amount", "is_fraud", "confirmed_at")}
+
+
+@pytest.fixture(scope="module")
+def full(fraud_dataset):
+    return compute_features(dataset_source(fraud_dataset.path))
+
+
+def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a, b = a.sort_values("txn_id").reset_index(drop=True), b.sort_values("txn_id").reset_index(drop=True)
+    assert list(a["txn_id"]) == list(b["txn_id"])
+    for col in a.columns:
+        x, y = a[col], b[col]
+        if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
+            xa, ya = x.to_numpy(float), y.to_numpy(float)
+            same = (np.isnan(xa) & np.isnan(ya)) | np.isclose(xa, ya, rtol=1e-12, atol=1e-9)  # summation order differs
+            assert same.all(), (col, a.loc[~same, "txn_id"].head().tolist())
+        else:
+            assert x.equals(y), col
+
+
+def test_catalogue():
+    frame = catalogue_frame()
+    assert len(frame) >= 40 and frame["name"].is_unique
+    assert frame[["definition", "window", "entity"]].ne("").all().all()
+    assert set(frame.loc[frame["uses_labels"], "name"]) == {"merchant_fraud_rate_1d", "merchant_fraud_rate_7d", "merchant_fraud_rate_30d"}
+    groups = {"cust_n_1h", "cust_sum_30d", "card_n_24h", "cust_secs_since_prev", "amt_ratio_mean_30d", "amt_ratio_median_30d",
+              "amt_zscore_30d", "amt_ratio_max_30d", "is_round_amount", "near_threshold", "is_new_merchant", "is_new_device",
+              "is_new_ip", "is_new_city", "is_new_channel", "dist_home_km", "dist_prev_km", "speed_prev_kmh",
+              "device_customers_7d", "ip_customers_7d", "merchant_cards_1h", "balance_before", "balance_zscore_30d",
+              "refund_rate_30d", "chargeback_rate_30d", "hours_since_email_change", "hours_since_phone_change",
+              "bank_links_24h", "bank_links_7d", "hour", "weekday", "is_weekend", "is_night", "is_off_hours",
+              "days_to_salary", "is_festival"}
+    assert groups <= set(frame["name"])
+
+
+def test_hand_computed_values():
+    t0 = pd.Timestamp("2025-03-01 10:00")
+    df = pd.DataFrame({
+        "txn_id": [1, 2, 3, 4, 5, 6],
+        "ts": [t0, t0 + pd.Timedelta(minutes=30), t0 + pd.Timedelta(hours=2), t0 + pd.Timedelta(days=2), t0 + pd.Timedelta(days=40), t0],
+        "customer_id": [7, 7, 7, 7, 7, 8],
+        "merchant_id": [100, 100, 101, 100, 100, 100],
+        "amount": [10.0, 20.0, 30.0, 40.0, 500.0, 5.0],
+        "is_fraud": [False, True, False, False, False, False],
+        "confirmed_at": [pd.NaT, t0 + pd.Timedelta(days=1), pd.NaT, pd.NaT, pd.NaT, pd.NaT],
+    })
+    f = compute_features(table_source(df, MAPPING)).set_index("txn_id")
+    assert f.loc[[1, 2, 3, 4, 5], "cust_n_1h"].tolist() == [1, 2, 1, 1, 1]
+    assert f.loc[[1, 2, 3, 4, 5], "cust_sum_24h"].tolist() == [10, 30, 60, 40, 500]
+    assert f.loc[[1, 2, 3, 4, 5], "cust_n_30d"].tolist() == [1, 2, 3, 4, 1]
+    assert np.isnan(f.loc[1, "amt_ratio_mean_30d"]) and f.loc[3, "amt_ratio_mean_30d"] == pytest.approx(30 / 15)
+    assert f.loc[4, "amt_ratio_median_30d"] == pytest.approx(40 / 20) and f.loc[4, "amt_ratio_max_30d"] == pytest.approx(40 / 30)
+    assert f.loc[2, "cust_secs_since_prev"] == 1800 and np.isnan(f.loc[5, "amt_ratio_mean_30d"])  # 40 days later: empty window
+    assert f.loc[[1, 2, 3, 4], "is_new_merchant"].tolist() == [1, 0, 1, 0]
+    assert f.loc[5, "is_round_amount"] == 1 and f.loc[1, "is_round_amount"] == 0
+    assert f.loc[1, "hour"] == 10 and f.loc[1, "weekday"] == 5 and f.loc[1, "is_weekend"] == 1
+    # merchant 100: the fraud at 10:30 is confirmed a day later; only rows after that see it
+    assert f.loc[6, "merchant_fraud_rate_30d"] != f.loc[6, "merchant_fraud_rate_30d"]  # first row at the merchant: no history
+    assert f.loc[4, "merchant_fraud_rate_7d"] == pytest.approx(1 / 3)  # rows 1, 2, 6 before it; fraud 2 known by then
+    assert f.loc[4, "merchant_fraud_rate_1d"] == 0 or np.isnan(f.loc[4, "merchant_fraud_rate_1d"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_feature_uses_the_future(fraud_dataset, full, seed):
+    """Truncating the data at a random time changes no feature of a row at or before it."""
+    rng = np.random.default_rng(seed)
+    ts = full["ts"]
+    cut = ts.min() + (ts.max() - ts.min()) * rng.uniform(0.2, 0.9)
+    part = compute_features(dataset_source(fraud_dataset.path), cut=cut)
+    assert len(part) == (ts <= cut).sum() > 0
+    assert_same(part, full[full["ts"] <= cut])
+
+
+def test_label_features_wait_for_confirmation(fraud_dataset, full):
+    src = dataset_source(fraud_dataset.path)
+    base = src.con.execute("SELECT * FROM base_all").df()
+    # brute force: frauds counted for a transaction are those confirmed before it
+    frauds = base[base["is_fraud"] & base["confirmed_at"].notna() & base["merchant_id"].notna()]
+    sample = base[base["merchant_id"].isin(frauds["merchant_id"])].sample(300, random_state=0)
+    f = full.set_index("txn_id")
+    for row in sample.itertuples():
+        fr = frauds[(frauds["merchant_id"] == row.merchant_id) & (frauds["ts"] >= row.ts - pd.Timedelta(days=30))
+                    & (frauds["ts"] < row.ts) & (frauds["confirmed_at"] < row.ts)]
+        n = base[(base["merchant_id"] == row.merchant_id) & (base["ts"] >= row.ts - pd.Timedelta(days=30)) & (base["ts"] < row.ts)]
+        expected = len(fr) / len(n) if len(n) else np.nan
+        got = f.loc[row.txn_id, "merchant_fraud_rate_30d"]
+        assert (np.isnan(expected) and np.isnan(got)) or got == pytest.approx(expected), row.txn_id
+    # moving confirmations later changes the rate only for the rows in between
+    later = base.assign(confirmed_at=base["confirmed_at"] + pd.Timedelta(days=10))
+    moved = compute_features(table_source(later, MAPPING)).set_index("txn_id")
+    now = compute_features(table_source(base, MAPPING)).set_index("txn_id")
+    moved = moved.loc[now.index]
+    diff = ~np.isclose(moved["merchant_fraud_rate_30d"].fillna(-1), now["merchant_fraud_rate_30d"].fillna(-1))
+    assert diff.sum() > 0 and (moved.loc[diff, "merchant_fraud_rate_30d"].fillna(0) <= now.loc[diff, "merchant_fraud_rate_30d"]).all()
+
+
+def test_time_split_and_folds(fraud_tables):
+    tx = fraud_tables["transactions"].merge(fraud_tables["labels"], on="txn_id")
+    s = time_split(tx["timestamp"], train_days=40, gap_days=7, validation_days=14, test_days=14, train_eligible=tx["is_train_eligible"])
+    assert not (s.train & s.validation).any() and not (s.validation & s.test).any()
+    t = tx["timestamp"]
+    assert t[s.train].max() + pd.Timedelta(days=7) <= t[s.validation].min() and t[s.validation].max() + pd.Timedelta(days=7) <= t[s.test].min()
+    assert tx.loc[s.train, "is_train_eligible"].all()
+    with pytest.raises(InputError, match="test_days"):
+        time_split(t, 80, 7, 14, 14)
+    folds = prequential_folds(t, n_folds=3, train_days=30, gap_days=7, test_days=7)
+    assert len(folds) == 3
+    starts = [t[test].min() for _, test in folds]
+    assert starts[0] > starts[1] > starts[2]  # each fold shifted back one block
+    for train, test in folds:
+        assert t[train].max() + pd.Timedelta(days=7) <= t[test].min()
+    with pytest.raises(InputError, match="n_folds"):
+        prequential_folds(t, n_folds=20, train_days=30, gap_days=7, test_days=7)
+
+
+def test_known_compromised_cards_leave_the_test_set(fraud_tables):
+    tx = fraud_tables["transactions"].merge(fraud_tables["labels"], on="txn_id")
+    test = (tx["timestamp"] >= tx["timestamp"].max() - pd.Timedelta(days=20)).to_numpy()
+    kept = drop_known_compromised(test, tx["timestamp"], tx["account_id"], tx["fraud_confirmed_at"])
+    dropped = tx[test & ~kept]
+    assert len(dropped) > 0
+    first = tx.groupby("account_id")["fraud_confirmed_at"].min()
+    assert (dropped["account_id"].map(first) < dropped["timestamp"].dt.normalize()).all()
+
+
+def test_preprocessor_is_fitted_on_training_rows_only(full):
+    train = full.iloc[: len(full) // 2]
+    pre = fit_preprocessor(train, ["cust_sum_24h", "amt_ratio_mean_30d"])
+    scaler = pre.named_transformers_["num"][-1]
+    assert scaler.mean_[0] == pytest.approx(train["cust_sum_24h"].mean())
+    assert scaler.mean_[0] != pytest.approx(full["cust_sum_24h"].mean())
+    with pytest.raises(InputError, match="columns"):
+        fit_preprocessor(train, ["nope"])
+
+
+def test_sequences(fraud_dataset, full, tmp_path):
+    con = duckdb.connect()
+    con.register("feat", full)
+    cols = ["log_amount", "hour", "cust_n_24h"]
+    seq = build_sequences(con, "feat", cols, k=5, chunk_rows=997)
+    assert seq.x.shape == (len(full), 5, 3) and seq.x.dtype == np.float32 and seq.mask[:, -1].all()
+    same = build_sequences(con, "feat", cols, k=5, chunk_rows=100_000)
+    assert np.array_equal(seq.x, same.x) and np.array_equal(seq.mask, same.mask)  # chunk borders change nothing
+    on_disk = build_sequences(con, "feat", cols, k=5, chunk_rows=997, out_dir=tmp_path)
+    assert np.array_equal(np.load(tmp_path / "x.npy"), seq.x) and np.array_equal(on_disk.txn_id, seq.txn_id)
+    # a row's sequence is its customer's previous rows, in time order
+    f = full.set_index("txn_id")
+    for i in np.random.default_rng(0).choice(len(seq.txn_id), 50, replace=False):
+        row = f.loc[seq.txn_id[i]]
+        hist = full[(full["customer_id"] == row["customer_id"]) & (full["ts"] <= row["ts"])].sort_values(["ts", "txn_id"])
+        hist = hist[hist["txn_id"] <= seq.txn_id[i]] if (hist["ts"] == row["ts"]).sum() > 1 else hist
+        expect = hist["log_amount"].to_numpy(np.float32)[-5:]
+        assert np.allclose(seq.x[i, 5 - len(expect):, 0], expect) and seq.mask[i].sum() == len(expect)
+    # leakage: sequences from data truncated at a cut equal those from the full data
+    cut = full["ts"].quantile(0.6)
+    con.register("feat_cut", full[full["ts"] <= cut])
+    part = build_sequences(con, "feat_cut", cols, k=5)
+    pos = {t: i for i, t in enumerate(seq.txn_id)}
+    idx = np.array([pos[t] for t in part.txn_id])
+    assert np.array_equal(part.x, seq.x[idx]) and np.array_equal(part.mask, seq.mask[idx])
+    with pytest.raises(InputError, match="k"):
+        build_sequences(con, "feat", cols, k=0)
+
+
+def test_external_table_with_the_minimal_schema(tmp_path, caplog):
+    mapping = load_mapping(EXAMPLE_MAPPING)
+    with caplog.at_level(logging.INFO, logger="workbench.features.store"):
+        result = write_features(table_source(EXAMPLE_TABLE, mapping), tmp_path / "f.parquet")
+    assert result["rows"] == len(pd.read_csv(EXAMPLE_TABLE)) and result["features"] >= 25
+    assert "dist_home_km" in result["skipped"] and "feature dist_home_km skipped" in caplog.text
+    f = pd.read_parquet(tmp_path / "f.parquet")
+    assert {"cust_n_24h", "amt_ratio_mean_30d", "is_new_merchant"} <= set(f.columns)
+    with pytest.raises(InputError, match="out"):
+        write_features(table_source(EXAMPLE_TABLE, mapping), tmp_path / "f.parquet")
+
+
+@pytest.mark.parametrize("mapping, param", [
+    ({"txn_id": "TX_ID"}, "mapping"),
+    ({**{k: k for k in ("txn_id", "ts", "customer_id", "merchant_id", "amount", "is_fraud")}, "colour": "x"}, "mapping"),
+    ({"txn_id": "TX_ID", "ts": "TX_DATETIME", "customer_id": "CUSTOMER_ID", "merchant_id": "NOPE", "amount": "TX_AMOUNT", "is_fraud": "TX_FRAUD"}, "mapping.merchant_id"),
+])
+def test_bad_mappings(mapping, param):
+    with pytest.raises(InputError) as err:
+        table_source(EXAMPLE_TABLE, mapping)
+    assert err.value.param == param
+
+
+def test_features_cli(tmp_path, fraud_dataset):
+    out = tmp_path / "f.parquet"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "workbench", "features", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
+    res = run("--dataset", str(fraud_dataset.path), "--out", str(out))
+    assert res.returncode == 0 and f"{len(CATALOGUE)} features" in res.stdout
+    res = run("--table", str(EXAMPLE_TABLE), "--mapping", str(EXAMPLE_MAPPING), "--out", str(tmp_path / "g.parquet"))
+    assert res.returncode == 0 and "skipped" in res.stdout
+    res = run("--table", str(EXAMPLE_TABLE), "--out", str(tmp_path / "h.parquet"))
+    assert res.returncode == 2 and "invalid mapping=" in res.stderr and not (tmp_path / "h.parquet").exists()

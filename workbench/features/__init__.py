@@ -1,0 +1,1 @@
+"""Point-in-time features, leakage-free splits and sequence datasets."""

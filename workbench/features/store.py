@@ -1,0 +1,221 @@
+"""Compute the catalogue's features in DuckDB and write them to Parquet.
+
+Every source becomes a ``base`` view with canonical column names (see ``INPUTS``): a
+workbench dataset directly, any other transaction table through a column mapping. Features
+whose inputs are missing are skipped with a logged note. ``cut`` truncates the data at a
+time (rows and events at or before it), which the leakage tests use: features of rows at or
+before the cut must not change.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from workbench.dataset.reader import open_dataset
+from workbench.features.catalogue import CATALOGUE, WINDOWS, Feature
+from workbench.simulate.profiles import load_market
+from workbench.validation import InputError
+
+log = logging.getLogger(__name__)
+
+MINIMAL = ("txn_id", "ts", "customer_id", "merchant_id", "amount", "is_fraud")
+OPTIONAL = ("card_id", "confirmed_at", "lat", "lon", "device_id", "ip_id", "home_lat", "home_lon", "balance_before",
+            "city", "channel", "txn_type")
+INPUTS = MINIMAL + OPTIONAL
+KEYS = ("txn_id", "ts", "customer_id", "card_id")
+HAVERSINE = """CREATE OR REPLACE MACRO haversine(lat1, lon1, lat2, lon2) AS
+    2 * 6371.0088 * asin(sqrt(pow(sin(radians(lat2 - lat1) / 2), 2)
+    + cos(radians(lat1)) * cos(radians(lat2)) * pow(sin(radians(lon2 - lon1) / 2), 2)))"""
+
+
+@dataclass
+class Source:
+    """A ``base`` view registered on a connection, what it offers, and market parameters."""
+
+    con: duckdb.DuckDBPyConnection
+    available: set[str]
+    params: dict[str, Any] = field(default_factory=dict)  # threshold, salary_day, festivals
+
+    def features(self) -> tuple[list[Feature], list[tuple[str, list[str]]]]:
+        """Computable features and the skipped ones with their missing inputs."""
+        have = self.available | set(self.params)
+        keep, skipped = [], []
+        for f in CATALOGUE:
+            missing = sorted(f.requires - have)
+            (skipped.append((f.name, missing)) if missing else keep.append(f))
+        return keep, skipped
+
+
+def dataset_source(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None = None) -> Source:
+    """A workbench dataset as a feature source (everything available, events included)."""
+    ds = open_dataset(path)
+    con = ds.attach(con or duckdb.connect())
+    con.execute("""CREATE OR REPLACE TEMP VIEW base_all AS
+        SELECT t.txn_id, t.timestamp AS ts, t.customer_id, t.account_id AS card_id,
+               nullif(t.merchant_id, -1) AS merchant_id, t.amount, t.is_fraud, l.fraud_confirmed_at AS confirmed_at,
+               t.lat, t.lon, nullif(t.device_id, -1) AS device_id, nullif(t.ip_id, -1) AS ip_id,
+               c.home_lat, c.home_lon, t.balance_before, CAST(t.city AS VARCHAR) AS city,
+               CAST(t.channel AS VARCHAR) AS channel, CAST(t.txn_type AS VARCHAR) AS txn_type
+        FROM transactions t JOIN labels l USING (txn_id) JOIN customers c USING (customer_id)""")
+    con.execute("CREATE OR REPLACE TEMP VIEW events_all AS SELECT customer_id, timestamp, event_id, CAST(event_type AS VARCHAR) AS event_type FROM events")
+    market = load_market(ds.card["market"])
+    cfg = ds.card["config"]
+    fest = market.festival_multipliers(pd.Timestamp(cfg["start"]).date(), int(cfg["days"]))
+    days = pd.date_range(cfg["start"], periods=int(cfg["days"]), freq="D")[fest > 1]
+    return Source(con, set(INPUTS) | {"events"}, {"threshold": market.reporting_threshold, "salary_day": market.salary_day,
+                                                  "festivals": [d.date() for d in days]})
+
+
+def table_source(table: str | os.PathLike | pd.DataFrame, mapping: dict[str, str], params: dict[str, Any] | None = None,
+                 con: duckdb.DuckDBPyConnection | None = None) -> Source:
+    """Any transaction table (CSV, Parquet or a DataFrame) as a feature source.
+
+    ``mapping`` maps canonical input names (``INPUTS``) to the table's columns; the minimal
+    schema (``MINIMAL``) is required, ``card_id`` defaults to ``customer_id``. ``params`` may
+    give ``threshold`` (reporting threshold), ``salary_day`` and ``festivals`` (dates).
+    """
+    if not isinstance(mapping, dict):
+        raise InputError("mapping", mapping, "a mapping from canonical names to column names")
+    unknown = set(mapping) - set(INPUTS)
+    if unknown:
+        raise InputError("mapping", sorted(unknown), "keys among " + ", ".join(INPUTS))
+    missing = [k for k in MINIMAL if k not in mapping]
+    if missing:
+        raise InputError("mapping", sorted(mapping), "a mapping with at least " + ", ".join(MINIMAL) + f" (missing {', '.join(missing)})")
+    con = con or duckdb.connect()
+    if isinstance(table, pd.DataFrame):
+        con.register("source_table", table)
+    else:
+        path = Path(table)
+        if not path.is_file():
+            raise InputError("table", str(table), "a CSV or Parquet file")
+        reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW source_table AS SELECT * FROM {reader}('{path.as_posix()}')")
+    columns = set(con.execute("SELECT * FROM source_table LIMIT 0").df().columns)
+    absent = {k: v for k, v in mapping.items() if v not in columns}
+    if absent:
+        key = sorted(absent)[0]
+        raise InputError(f"mapping.{key}", absent[key], "a column of the table: " + ", ".join(sorted(columns)))
+    casts = {"ts": "TIMESTAMP", "confirmed_at": "TIMESTAMP", "amount": "DOUBLE", "is_fraud": "BOOLEAN"}
+    cols = [f'CAST("{src}" AS {casts[k]}) AS {k}' if k in casts else f'"{src}" AS {k}' for k, src in mapping.items()]
+    if "card_id" not in mapping:
+        cols.append(f'"{mapping["customer_id"]}" AS card_id')
+    con.execute(f"CREATE OR REPLACE TEMP VIEW base_all AS SELECT {', '.join(cols)} FROM source_table")
+    available = set(mapping) | {"card_id"}
+    for name in sorted(set(INPUTS) - available):
+        log.info("input %s not mapped: features that need it are skipped", name)
+    return Source(con, available, dict(params or {}))
+
+
+def _sql(source: Source, features: list[Feature]) -> str:
+    """One query computing ``features`` over the ``base`` view."""
+    p = source.params
+    def expr(f: Feature) -> str:
+        out = f.sql.replace("$haversine", "haversine")
+        if "threshold" in p:
+            out = out.replace("$threshold", repr(float(p["threshold"])))
+        if "salary_day" in p:
+            out = out.replace("$salary_day", str(int(p["salary_day"])))
+        return f"{out} AS {f.name}"
+
+    by_stage: dict[str, list[Feature]] = {}
+    for f in features:
+        by_stage.setdefault(f.stage, []).append(f)
+    ctes, joins = [], []
+    # one stage for every window over the row's own partitions: DuckDB chains the window
+    # operators over the same rows, which beats one join per window family
+    main = by_stage.get("main", [])
+    windows = sorted({w for f in main for w in WINDOWS if re.search(rf"\b{w}\b", f.sql)})
+    window = " WINDOW " + ", ".join(f"{w} AS ({WINDOWS[w]})" for w in windows) if windows else ""
+    ctes.append(f"main AS (SELECT {', '.join(KEYS)}{''.join(', ' + expr(f) for f in main)} FROM base{window})")
+    for stage, key in (("device", "device_id"), ("ip", "ip_id"), ("merchant", "merchant_id")):
+        if stage in by_stage:
+            ctes.append(f"{stage} AS (SELECT txn_id, {', '.join(expr(f) for f in by_stage[stage])} FROM base WHERE {key} IS NOT NULL)")
+            joins.append(stage)
+    if "risk" in by_stage:
+        n = ", ".join(f"count(*) OVER (PARTITION BY merchant_id ORDER BY ts RANGE BETWEEN INTERVAL {d} DAY PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING) AS n_{d}d" for d in (1, 7, 30))
+        fr = ", ".join(f"count(*) FILTER (WHERE f.ts >= b.ts - INTERVAL {d} DAY) AS fraud_{d}d" for d in (1, 7, 30))
+        ctes += [
+            f"risk_n AS (SELECT txn_id, {n} FROM base WHERE merchant_id IS NOT NULL)",
+            "frauds AS (SELECT merchant_id, ts, confirmed_at FROM base WHERE is_fraud AND confirmed_at IS NOT NULL AND merchant_id IS NOT NULL)",
+            f"""risk_f AS (SELECT b.txn_id, {fr} FROM base b JOIN frauds f ON f.merchant_id = b.merchant_id
+                          AND f.ts >= b.ts - INTERVAL 30 DAY AND f.ts < b.ts AND f.confirmed_at < b.ts GROUP BY b.txn_id)""",
+            f"risk AS (SELECT m.txn_id, {', '.join(expr(f) for f in by_stage['risk'])} FROM risk_n m LEFT JOIN risk_f r USING (txn_id))",
+        ]
+        joins.append("risk")
+    if "events" in by_stage:
+        ctes += [
+            "em AS (SELECT customer_id, timestamp AS ts FROM ev WHERE event_type = 'email_change')",
+            "ph AS (SELECT customer_id, timestamp AS ts FROM ev WHERE event_type = 'phone_change')",
+            "links AS (SELECT customer_id, timestamp AS ts, row_number() OVER (PARTITION BY customer_id ORDER BY timestamp, event_id) AS n FROM ev WHERE event_type = 'bank_link')",
+            f"""events AS (SELECT b.txn_id, {', '.join(expr(f) for f in by_stage['events'])} FROM base b
+                ASOF LEFT JOIN em ON b.customer_id = em.customer_id AND b.ts >= em.ts
+                ASOF LEFT JOIN ph ON b.customer_id = ph.customer_id AND b.ts >= ph.ts
+                ASOF LEFT JOIN links l0 ON b.customer_id = l0.customer_id AND b.ts >= l0.ts
+                ASOF LEFT JOIN links l1 ON b.customer_id = l1.customer_id AND b.ts - INTERVAL 1 DAY >= l1.ts
+                ASOF LEFT JOIN links l7 ON b.customer_id = l7.customer_id AND b.ts - INTERVAL 7 DAY >= l7.ts)""",
+        ]
+        joins.append("events")
+    zero_fill = {f.name for s in ("device", "ip", "merchant") for f in by_stage.get(s, [])}
+    select = [f"main.{k}" for k in KEYS] + [f"main.{f.name}" for f in main]
+    for stage in joins:
+        select += [f"coalesce({stage}.{f.name}, 0) AS {f.name}" if f.name in zero_fill else f"{stage}.{f.name}" for f in by_stage[stage]]
+    from_ = "main" + "".join(f" LEFT JOIN {s} USING (txn_id)" for s in joins)
+    return f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM {from_}"
+
+
+def feature_query(source: Source, cut: pd.Timestamp | None = None) -> tuple[str, list[str]]:
+    """The feature SQL over ``source`` (truncated at ``cut``) and the names of skipped features."""
+    con = source.con
+    con.execute(HAVERSINE)
+    con.execute("SET preserve_insertion_order = false")  # row order is not part of the result (txn_id is the key)
+    where = f" WHERE ts <= TIMESTAMP '{pd.Timestamp(cut)}'" if cut is not None else ""
+    # materialised once: every stage reads it, and a view would redo its joins each time
+    con.execute(f"CREATE OR REPLACE TEMP TABLE base AS SELECT * FROM base_all{where}")
+    if "events" in source.available:
+        ev_where = f" WHERE timestamp <= TIMESTAMP '{pd.Timestamp(cut)}'" if cut is not None else ""
+        con.execute(f"CREATE OR REPLACE TEMP VIEW ev AS SELECT * FROM events_all{ev_where}")
+    if "festivals" in source.params:
+        days = pd.DataFrame({"d": pd.to_datetime(list(source.params["festivals"]) or [pd.Timestamp("1900-01-01")]).date})
+        con.register("festival_days_df", days)
+        con.execute("CREATE OR REPLACE TEMP TABLE festival_days AS SELECT CAST(d AS DATE) AS d FROM festival_days_df")
+    keep, skipped = source.features()
+    for name, missing in skipped:
+        log.info("feature %s skipped: needs %s", name, ", ".join(missing))
+    return _sql(source, keep), [name for name, _ in skipped]
+
+
+def compute_features(source: Source, cut: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The features as a pandas frame in time order (for tests and small data)."""
+    sql, _ = feature_query(source, cut)
+    return source.con.execute(sql).df().sort_values(["ts", "txn_id"], ignore_index=True)
+
+
+def write_features(source: Source, out: str | os.PathLike, overwrite: bool = False) -> dict[str, Any]:
+    """Compute the features and write them to one Parquet file, atomically.
+
+    Returns the row count and the skipped features. The file appears at ``out`` only when
+    complete; an existing file is replaced only with ``overwrite``.
+    """
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise InputError("out", str(out), "a path that does not exist yet (or pass overwrite)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sql, skipped = feature_query(source)
+    tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        source.con.execute(f"COPY ({sql}) TO '{tmp.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    rows = source.con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchall()[0][0]
+    return {"rows": rows, "features": len(CATALOGUE) - len(skipped), "skipped": skipped, "path": str(out)}
