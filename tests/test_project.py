@@ -70,13 +70,15 @@ def test_readme_cli_lines_run(tmp_path):
     import sys
 
     lines = [ln for block in _blocks("bash") for ln in block.splitlines() if "-m workbench" in ln]
-    assert len(lines) == 3
+    assert len(lines) == 5
     for line in lines:
+        line = line.replace("workbench/data/examples", str(ROOT / "workbench" / "data" / "examples"))
         args = shlex.split(line.replace("--customers 10000", "--customers 150").replace("--days 90", "--days 10"))
         args = [sys.executable if a.endswith("/python") else a for a in args]
         res = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, (line, res.stderr)
     assert (tmp_path / "data" / "raw" / "card.json").is_file()
+    assert (tmp_path / "data" / "features.parquet").is_file() and (tmp_path / "data" / "external_features.parquet").is_file()
 
 
 def test_benchmark_script_runs(tmp_path):
