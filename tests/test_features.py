@@ -115,6 +115,13 @@ def test_label_features_wait_for_confirmation(fraud_dataset, full):
     assert diff.sum() > 0 and (moved.loc[diff, "merchant_fraud_rate_30d"].fillna(0) <= now.loc[diff, "merchant_fraud_rate_30d"]).all()
 
 
+def test_batched_writing_equals_one_pass(fraud_dataset, full, tmp_path):
+    """Cross-customer features once, customer-local ones in customer batches: same values."""
+    result = write_features(dataset_source(fraud_dataset.path), tmp_path / "f.parquet", batch_rows=40_000)
+    assert result["rows"] == len(full) and not result["skipped"]
+    assert_same(pd.read_parquet(tmp_path / "f.parquet")[list(full.columns)], full)
+
+
 def test_time_split_and_folds(fraud_tables):
     tx = fraud_tables["transactions"].merge(fraud_tables["labels"], on="txn_id")
     s = time_split(tx["timestamp"], train_days=40, gap_days=7, validation_days=14, test_days=14, train_eligible=tx["is_train_eligible"])

@@ -116,8 +116,13 @@ def table_source(table: str | os.PathLike | pd.DataFrame, mapping: dict[str, str
     return Source(con, available, dict(params or {}))
 
 
-def _sql(source: Source, features: list[Feature]) -> str:
-    """One query computing ``features`` over the ``base`` view."""
+GLOBAL_STAGES = frozenset({"device", "ip", "merchant", "risk"})  # windows across customers
+GLOBAL_COLUMNS = ("txn_id", "ts", "customer_id", "card_id", "merchant_id", "device_id", "ip_id", "is_fraud", "confirmed_at")
+
+
+def _sql(source: Source, features: list[Feature], extra_join: str | None = None) -> str:
+    """One query computing ``features`` over the ``base`` relation (optionally joined with
+    ``extra_join``, a table of already computed features keyed by txn_id)."""
     p = source.params
     def expr(f: Feature) -> str:
         out = f.sql.replace("$haversine", "haversine")
@@ -169,6 +174,12 @@ def _sql(source: Source, features: list[Feature]) -> str:
     select = [f"main.{k}" for k in KEYS] + [f"main.{f.name}" for f in main]
     for stage in joins:
         select += [f"coalesce({stage}.{f.name}, 0) AS {f.name}" if f.name in zero_fill else f"{stage}.{f.name}" for f in by_stage[stage]]
+    if not joins and not main:
+        return f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM main"
+    if extra_join:
+        select.append(f"{extra_join}.* EXCLUDE (txn_id)")
+        joins.append(extra_join)
+        ctes.append(f"{extra_join} AS (SELECT * FROM {extra_join}_table)")
     from_ = "main" + "".join(f" LEFT JOIN {s} USING (txn_id)" for s in joins)
     return f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM {from_}"
 
@@ -200,22 +211,50 @@ def compute_features(source: Source, cut: pd.Timestamp | None = None) -> pd.Data
     return source.con.execute(sql).df().sort_values(["ts", "txn_id"], ignore_index=True)
 
 
-def write_features(source: Source, out: str | os.PathLike, overwrite: bool = False) -> dict[str, Any]:
+def write_features(source: Source, out: str | os.PathLike, overwrite: bool = False, batch_rows: int = 1_000_000) -> dict[str, Any]:
     """Compute the features and write them to one Parquet file, atomically.
 
-    Returns the row count and the skipped features. The file appears at ``out`` only when
-    complete; an existing file is replaced only with ``overwrite``.
+    Features whose windows cross customers (device, IP, merchant, merchant risk) are computed
+    once over a narrow projection of all rows; the rest, which only look at one customer's
+    rows, in batches of about ``batch_rows`` rows by customer, so memory stays bounded and
+    the work grows linearly with the data. The file appears at ``out`` only when complete;
+    an existing file is replaced only with ``overwrite``. Returns the row count and the
+    skipped features.
     """
     out = Path(out)
     if out.exists() and not overwrite:
         raise InputError("out", str(out), "a path that does not exist yet (or pass overwrite)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    sql, skipped = feature_query(source)
+    con = source.con
+    _, skipped = feature_query(source)  # registers macros and views, logs skipped features
+    keep, _ = source.features()
+    global_feats = [f for f in keep if f.stage in GLOBAL_STAGES]
+    local_feats = [f for f in keep if f.stage not in GLOBAL_STAGES]
+    cols = [c for c in GLOBAL_COLUMNS if c in source.available or c == "card_id"]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE base AS SELECT {', '.join(cols)} FROM base_all")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE shared_table AS {_sql(source, global_feats)}")
+    con.execute("ALTER TABLE shared_table DROP COLUMN ts; ALTER TABLE shared_table DROP COLUMN customer_id; ALTER TABLE shared_table DROP COLUMN card_id")
+    n = con.execute("SELECT count(*) FROM base_all").fetchall()[0][0]
+    batches = max(1, -(-n // max(batch_rows, 1)))
+    edges = con.execute(f"SELECT quantile_disc(customer_id, [{', '.join(str(i / batches) for i in range(1, batches))}]) FROM base_all").fetchall()[0][0] if batches > 1 else []
+    bounds = [None, *sorted(set(edges)), None]
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
+    parts = tmp.with_suffix(".parts")
+    parts.mkdir()
     try:
-        source.con.execute(f"COPY ({sql}) TO '{tmp.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            where = " AND ".join([c for c in (f"customer_id >= {lo}" if lo is not None else "", f"customer_id < {hi}" if hi is not None else "") if c]) or "TRUE"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE base AS SELECT * FROM base_all WHERE {where}")
+            if "events" in source.available:
+                con.execute(f"CREATE OR REPLACE TEMP VIEW ev AS SELECT * FROM events_all WHERE {where}")
+            sql = _sql(source, local_feats, extra_join="shared")
+            con.execute(f"COPY ({sql}) TO '{(parts / f'part-{i:04d}.parquet').as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY (SELECT * FROM read_parquet('{parts.as_posix()}/*.parquet')) TO '{tmp.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    rows = source.con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchall()[0][0]
+        for p in parts.glob("*"):
+            p.unlink()
+        parts.rmdir()
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchall()[0][0]
     return {"rows": rows, "features": len(CATALOGUE) - len(skipped), "skipped": skipped, "path": str(out)}
