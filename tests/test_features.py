@@ -76,7 +76,7 @@ def test_hand_computed_values():
     assert f.loc[5, "is_round_amount"] == 1 and f.loc[1, "is_round_amount"] == 0
     assert f.loc[1, "hour"] == 10 and f.loc[1, "weekday"] == 5 and f.loc[1, "is_weekend"] == 1
     # merchant 100: the fraud at 10:30 is confirmed a day later; only rows after that see it
-    assert f.loc[6, "merchant_fraud_rate_30d"] != f.loc[6, "merchant_fraud_rate_30d"]  # first row at the merchant: no history
+    assert np.isnan(f.loc[6, "merchant_fraud_rate_30d"])  # first row at the merchant: no history
     assert f.loc[4, "merchant_fraud_rate_7d"] == pytest.approx(1 / 3)  # rows 1, 2, 6 before it; fraud 2 known by then
     assert f.loc[4, "merchant_fraud_rate_1d"] == 0 or np.isnan(f.loc[4, "merchant_fraud_rate_1d"])
 

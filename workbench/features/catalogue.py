@@ -45,6 +45,19 @@ def _velocity() -> list[Feature]:
     return out
 
 
+def _novelty() -> list[Feature]:
+    """First use by the customer of a merchant, device, IP, city or channel (rows without a
+    device or IP are never "new")."""
+    out = []
+    for thing, column, optional in (("merchant", "merchant_id", False), ("device", "device_id", True), ("ip", "ip_id", True),
+                                    ("city", "city", False), ("channel", "channel", False)):
+        first = f"row_number() OVER cust_{thing} = 1"
+        out.append(_f(f"is_new_{thing}", "main", f"CAST({column} IS NOT NULL AND {first} AS INTEGER)" if optional else f"CAST({first} AS INTEGER)",
+                      f"first transaction of the customer with this {thing}", "history", f"customer-{thing}",
+                      [column] if column != "merchant_id" else []))
+    return out
+
+
 CATALOGUE: tuple[Feature, ...] = tuple(_velocity() + [
     _f("cust_secs_since_prev", "main", "epoch(ts - lag(ts) OVER cust_seq)", "seconds since the customer's previous transaction", "previous row", "customer"),
     _f("card_secs_since_prev", "main", "epoch(ts - lag(ts) OVER card_seq)", "seconds since the card's previous transaction", "previous row", "card"),
@@ -55,11 +68,7 @@ CATALOGUE: tuple[Feature, ...] = tuple(_velocity() + [
     _f("amt_ratio_max_30d", "main", "amount / nullif(max(amount) OVER cust_30d_prev, 0)", "amount / customer's largest amount over the previous 30 days", "30d strictly preceding", "customer"),
     _f("is_round_amount", "main", "CAST(amount >= 100 AND amount % 100 = 0 AS INTEGER)", "amount is a whole multiple of 100", "row", "transaction"),
     _f("near_threshold", "main", "CAST(amount >= 0.85 * $threshold AND amount < $threshold AS INTEGER)", "amount within 85-100% of the market's reporting threshold", "row", "transaction", ["threshold"]),
-    _f("is_new_merchant", "main", "CAST(row_number() OVER cust_merchant = 1 AS INTEGER)", "first transaction of the customer at this merchant", "history", "customer-merchant"),
-    _f("is_new_device", "main", "CAST(device_id IS NOT NULL AND row_number() OVER cust_device = 1 AS INTEGER)", "first use of this device by the customer", "history", "customer-device", ["device_id"]),
-    _f("is_new_ip", "main", "CAST(ip_id IS NOT NULL AND row_number() OVER cust_ip = 1 AS INTEGER)", "first use of this IP by the customer", "history", "customer-ip", ["ip_id"]),
-    _f("is_new_city", "main", "CAST(row_number() OVER cust_city = 1 AS INTEGER)", "first transaction of the customer in this city", "history", "customer-city", ["city"]),
-    _f("is_new_channel", "main", "CAST(row_number() OVER cust_channel = 1 AS INTEGER)", "first transaction of the customer on this channel", "history", "customer-channel", ["channel"]),
+    *_novelty(),
     _f("dist_home_km", "main", "$haversine(lat, lon, home_lat, home_lon)", "distance from the customer's home", "row", "customer", ["lat", "lon", "home_lat", "home_lon"]),
     _f("dist_prev_km", "main", "$haversine(lat, lon, lag(lat) OVER cust_seq, lag(lon) OVER cust_seq)", "distance from the customer's previous transaction", "previous row", "customer", ["lat", "lon"]),
     _f("speed_prev_kmh", "main", "$haversine(lat, lon, lag(lat) OVER cust_seq, lag(lon) OVER cust_seq) / nullif(epoch(ts - lag(ts) OVER cust_seq) / 3600.0, 0)", "implied speed since the customer's previous transaction", "previous row", "customer", ["lat", "lon"]),

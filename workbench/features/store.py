@@ -23,7 +23,7 @@ import pandas as pd
 from workbench.dataset.reader import open_dataset
 from workbench.features.catalogue import CATALOGUE, WINDOWS, Feature
 from workbench.simulate.profiles import load_market
-from workbench.validation import InputError
+from workbench.validation import InputError, check_int
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +174,6 @@ def _sql(source: Source, features: list[Feature], extra_join: str | None = None)
     select = [f"main.{k}" for k in KEYS] + [f"main.{f.name}" for f in main]
     for stage in joins:
         select += [f"coalesce({stage}.{f.name}, 0) AS {f.name}" if f.name in zero_fill else f"{stage}.{f.name}" for f in by_stage[stage]]
-    if not joins and not main:
-        return f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM main"
     if extra_join:
         select.append(f"{extra_join}.* EXCLUDE (txn_id)")
         joins.append(extra_join)
@@ -184,14 +182,12 @@ def _sql(source: Source, features: list[Feature], extra_join: str | None = None)
     return f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM {from_}"
 
 
-def feature_query(source: Source, cut: pd.Timestamp | None = None) -> tuple[str, list[str]]:
-    """The feature SQL over ``source`` (truncated at ``cut``) and the names of skipped features."""
+def _prepare(source: Source, cut: pd.Timestamp | None = None) -> tuple[list[Feature], list[str]]:
+    """Register the helpers every stage uses (macro, events view, festival days); return
+    the computable features and log and return the skipped ones."""
     con = source.con
     con.execute(HAVERSINE)
     con.execute("SET preserve_insertion_order = false")  # row order is not part of the result (txn_id is the key)
-    where = f" WHERE ts <= TIMESTAMP '{pd.Timestamp(cut)}'" if cut is not None else ""
-    # materialised once: every stage reads it, and a view would redo its joins each time
-    con.execute(f"CREATE OR REPLACE TEMP TABLE base AS SELECT * FROM base_all{where}")
     if "events" in source.available:
         ev_where = f" WHERE timestamp <= TIMESTAMP '{pd.Timestamp(cut)}'" if cut is not None else ""
         con.execute(f"CREATE OR REPLACE TEMP VIEW ev AS SELECT * FROM events_all{ev_where}")
@@ -202,7 +198,16 @@ def feature_query(source: Source, cut: pd.Timestamp | None = None) -> tuple[str,
     keep, skipped = source.features()
     for name, missing in skipped:
         log.info("feature %s skipped: needs %s", name, ", ".join(missing))
-    return _sql(source, keep), [name for name, _ in skipped]
+    return keep, [name for name, _ in skipped]
+
+
+def feature_query(source: Source, cut: pd.Timestamp | None = None) -> tuple[str, list[str]]:
+    """The feature SQL over ``source`` (truncated at ``cut``) and the names of skipped features."""
+    keep, skipped = _prepare(source, cut)
+    where = f" WHERE ts <= TIMESTAMP '{pd.Timestamp(cut)}'" if cut is not None else ""
+    # materialised once: every stage reads it, and a view would redo its joins each time
+    source.con.execute(f"CREATE OR REPLACE TEMP TABLE base AS SELECT * FROM base_all{where}")
+    return _sql(source, keep), skipped
 
 
 def compute_features(source: Source, cut: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -221,13 +226,13 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
     an existing file is replaced only with ``overwrite``. Returns the row count and the
     skipped features.
     """
+    batch_rows = check_int("batch_rows", batch_rows, 1)
     out = Path(out)
     if out.exists() and not overwrite:
         raise InputError("out", str(out), "a path that does not exist yet (or pass overwrite)")
     out.parent.mkdir(parents=True, exist_ok=True)
     con = source.con
-    _, skipped = feature_query(source)  # registers macros and views, logs skipped features
-    keep, _ = source.features()
+    keep, skipped = _prepare(source)
     global_feats = [f for f in keep if f.stage in GLOBAL_STAGES]
     local_feats = [f for f in keep if f.stage not in GLOBAL_STAGES]
     cols = [c for c in GLOBAL_COLUMNS if c in source.available or c == "card_id"]
@@ -235,7 +240,7 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
     con.execute(f"CREATE OR REPLACE TEMP TABLE shared_table AS {_sql(source, global_feats)}")
     con.execute("ALTER TABLE shared_table DROP COLUMN ts; ALTER TABLE shared_table DROP COLUMN customer_id; ALTER TABLE shared_table DROP COLUMN card_id")
     n = con.execute("SELECT count(*) FROM base_all").fetchall()[0][0]
-    batches = max(1, -(-n // max(batch_rows, 1)))
+    batches = max(1, -(-n // batch_rows))
     edges = con.execute(f"SELECT quantile_disc(customer_id, [{', '.join(str(i / batches) for i in range(1, batches))}]) FROM base_all").fetchall()[0][0] if batches > 1 else []
     bounds = [None, *sorted(set(edges)), None]
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")

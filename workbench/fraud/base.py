@@ -70,6 +70,7 @@ class Scenario:
 
     name: ClassVar[str]
     Params: ClassVar[type[Params]] = Params
+    selects_own_victims: ClassVar[bool] = False  # True: runs even without victims drawn by prevalence
 
     def inject(self, ctx: FraudContext, rng: np.random.Generator, victims: np.ndarray, params: Params) -> None:
         """Create the episodes of ``victims`` (customer rows of the shard)."""

@@ -47,7 +47,7 @@ class FraudPlan:
         for k, spec in enumerate(specs):
             scenario = SCENARIOS[spec.name]()
             victims = np.flatnonzero(pick == k)
-            if len(victims) or getattr(scenario, "selects_own_victims", False):
+            if len(victims) or scenario.selects_own_victims:
                 scenario.inject(ctx, world.rng_for(1, k), victims, spec.params)
         act_rings(ctx, self.rings, world.rng_for(2))
         ctx.commit()

@@ -33,7 +33,10 @@ FLIGHT_KMH, ROAD_KMH = 650.0, 50.0
 
 
 def day_calendar(plan: GlobalPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per simulated day: weekday (0 = Monday), salary-cycle and festival multipliers, salary flag."""
+    """Per simulated day: weekday (0 = Monday), salary-cycle and festival multipliers, salary flag
+    (computed once per plan)."""
+    if "calendar" in plan.cache:
+        return plan.cache["calendar"]
     cfg, market, beh = plan.config, plan.market, plan.behaviour
     dates = pd.date_range(cfg.start, periods=cfg.days, freq="D")
     sd = market.salary_day
@@ -42,17 +45,22 @@ def day_calendar(plan: GlobalPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     prev = (dates.to_period("M") - 1).to_timestamp() + pd.Timedelta(days=sd - 1)
     since = np.where(this_month, (dates - pay).days, (dates - prev).days)
     cycle = np.where(since < len(beh.salary_cycle), beh.salary_cycle[np.minimum(since, len(beh.salary_cycle) - 1)], beh.salary_cycle_tail)
-    return np.asarray(dates.dayofweek), cycle, market.festival_multipliers(cfg.start, cfg.days), np.asarray(dates.day == sd)
+    plan.cache["calendar"] = (np.asarray(dates.dayofweek), cycle, market.festival_multipliers(cfg.start, cfg.days), np.asarray(dates.day == sd))
+    return plan.cache["calendar"]
 
 
 def alive_matrix(pop: Population, days: int) -> np.ndarray:
-    """(customers, days) activity factor: 0 before signup and after churn, winding down 30 days before churn."""
+    """(customers, days) activity factor: 0 before signup and after churn, winding down 30 days
+    before churn. Computed once while the legitimate world is drawn (before fraud hooks)."""
+    if pop.alive is not None:
+        return pop.alive
     c = pop.customers
     d = np.arange(days)[None, :]
     signup, churn = c["signup_day"].to_numpy()[:, None], c["churn_day"].to_numpy()[:, None]
     alive = (d >= signup).astype(float)
     wind = np.clip((churn - d) / 30.0, 0.0, 1.0)
-    return np.where(churn >= 0, alive * wind, alive)
+    pop.alive = np.where(churn >= 0, alive * wind, alive)
+    return pop.alive
 
 
 def amount_scale(plan: GlobalPlan, income: np.ndarray) -> np.ndarray:

@@ -59,6 +59,7 @@ class GlobalPlan:
     vpn_ip_ids: np.ndarray
     pii_pools: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # Faker first names, last names, email domains, streets
     extras: dict[str, Any] = field(default_factory=dict)  # globally planned fraud (rings), later issues
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived per-plan values (day calendar)
 
     def __post_init__(self) -> None:
         # numpy views of hot columns (pandas column access costs microseconds per call)

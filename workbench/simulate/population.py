@@ -26,6 +26,7 @@ class Population:
     accounts: pd.DataFrame
     devices: pd.DataFrame
     home_ips: pd.DataFrame
+    alive: np.ndarray | None = None  # (customers, days) activity factor, see behaviour.alive_matrix
 
 
 def pii_pools(locale: str, seed: int, size: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -103,13 +103,14 @@ def generate(
             plan.merchants[[f.name for f in arrow_schema("merchants")]], schema=arrow_schema("merchants"), preserve_index=False)))
         write_part(tmp, "ip_addresses", "shared", conform("ip_addresses", pa.Table.from_pandas(
             plan.shared_ips, schema=arrow_schema("ip_addresses"), preserve_index=False)))
-        write_part(tmp, "rings", "shared", _rings_table(plan))
+        rings = _rings_table(plan)
+        write_part(tmp, "rings", "shared", rings)
         results = _run_all(plan, str(tmp), backend, workers, client, progress, hooks)
         create_views(tmp)
         seconds = time.perf_counter() - started
         rows = {name: sum(r["rows"][name] for r in results) for name in results[0]["rows"]}
         rows["merchants"] = len(plan.merchants)
-        rows["rings"] = _rings_table(plan).num_rows
+        rows["rings"] = rings.num_rows
         rows["ip_addresses"] += len(plan.shared_ips)
         firsts = [r["first"] for r in results if r["first"] is not None]
         lasts = [r["last"] for r in results if r["last"] is not None]
