@@ -208,8 +208,8 @@ def _act_member(ctx: FraudContext, rng: np.random.Generator, ring: pd.Series, m,
         ips = np.array(ring["ips"])
         if shape == "device_sharing":
             device, ip = ring_device, int(ctx.public_ip(rng, np.array([ctx.home_city[cust]]))[0])
-        else:
-            device, ip = ctx.new_device(cust, int(ts[0]) - HOUR), int(rng.choice(ips))
+        else:  # the ring recycles its few IPs: each login and purchase comes from one of them
+            device, ip = ctx.new_device(cust, int(ts[0]) - HOUR), rng.choice(ips, n)
         ctx.events(ep, shape, "login", cust, ts - (rng.uniform(1, 15, n) * 60e6).astype(np.int64), device, ip, ring_id=rid)
         spend(ctx, rng, ep, shape, cust, ts, ctx.average_purchase(cust) * rng.uniform(1.5, 5, n), categories=ONLINE,
               device=device, ip=ip, ring_id=rid)
