@@ -24,6 +24,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_graph.py
 
 clean:
 	rm -rf data/* reports/* .pytest_cache

@@ -32,6 +32,11 @@ def test_small_pipeline_build(tmp_path):
 
     features = pd.read_parquet(tmp_path / "data" / "features.parquet")
     assert len(features) == card["row_counts"]["transactions"] and (tmp_path / "reports" / "02_features.html").is_file()
+    rings = json.loads((tmp_path / "reports" / "graph_rings.json").read_text())
+    combined = {r["shape"]: r for r in rings["metrics"] if r["method"] == "combined"}
+    assert set(combined) == {"device_sharing", "ip_recycling", "kiting", "mule_network", "synthetic_identity_ring"}
+    assert len(pd.read_parquet(tmp_path / "data" / "graph_features.parquet")) == card["row_counts"]["transactions"]
+    assert "fraud rings" in (tmp_path / "reports" / "03_graph_rings.html").read_text().lower()
     # a second build with the same parameters is up to date and skips the task
     again = subprocess.run([str(ploomber), "build", "--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

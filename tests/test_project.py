@@ -55,12 +55,15 @@ def _blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 
 
-def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (code,) = _blocks("python")
-    exec(compile(code, "README.md", "exec"), {})
+    generate_block, graph_block = _blocks("python")  # in README order: the graph example reads the generated dataset
+    exec(compile(generate_block, "README.md", "exec"), {})
     assert "upi" in capsys.readouterr().out
     assert (tmp_path / "readme-demo" / "card.json").is_file()
+    exec(compile(graph_block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "device_sharing" in out and "ring_recall" in out
 
 
 def test_readme_cli_lines_run(tmp_path):
@@ -92,3 +95,17 @@ def test_benchmark_script_runs(tmp_path):
     assert res.returncode == 0, res.stderr
     run = json.loads(out.read_text())["runs"][0]
     assert run["transactions"] > 0 and run["transactions_per_second"] > 0 and run["peak_rss_tree_mib"] > 0
+
+
+def test_graph_benchmark_script_runs(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "bench.json"
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_graph.py"), "--smoke", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["transactions"] > 0 and run["seconds"] > 0 and run["peak_rss_tree_mib"] > 0
+    assert {r["shape"] for r in run["combined"]} == {"device_sharing", "ip_recycling", "kiting", "mule_network", "synthetic_identity_ring"}

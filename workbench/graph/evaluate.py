@@ -2,12 +2,15 @@
 
 A planted ring counts as *found* by a method when one of the method's detected rings has
 Jaccard similarity at least ``threshold`` (0.5) with its members. Ring-level recall per
-planted shape is the share found; ring-level precision per shape is the share of the
-method's rings *of the kind that shape shows as* (device_sharing -> shared_device,
-ip_recycling -> shared_ip, synthetic_identity_ring -> shared_pii, kiting -> money_cycle,
-mule_network -> mule_flow) that match some planted ring. Member-level figures count
-customers: recall is the share of a shape's members inside any of the method's rings,
-precision the share of the kind's detected members that belong to some planted ring.
+planted shape is the share found. Ring-level precision per shape is over the method's rings
+attributed to that shape: those matching a planted ring of the shape, plus the unmatched
+ones of the kind the shape shows as (device_sharing -> shared_device, ip_recycling ->
+shared_ip, synthetic_identity_ring -> shared_pii, kiting -> money_cycle, mule_network ->
+mule_flow); it is the share of them that match some planted ring. (A kiting ring found by
+the mule-flow detector is a correct kiting detection; a spurious shared-IP group counts
+against IP recycling.) Member-level figures count customers: recall is the share of a
+shape's members inside any of the method's rings, precision the share of the attributed
+rings' members that belong to some planted ring.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.fraud.mix import RING_SHAPES
+from workbench.graph.detect import METHODS
 from workbench.graph.source import GraphSource
 from workbench.validation import check_float
 
@@ -57,16 +61,19 @@ def ring_metrics(detected: pd.DataFrame, planted: pd.DataFrame, threshold: float
     check_float("threshold", threshold, 0.0, 1.0)
     rows = []
     all_planted = set(planted["members"].explode().dropna().astype(int))
-    for method in sorted(detected["method"].unique()) if len(detected) else []:
+    present = set(detected["method"]) if len(detected) else set()
+    for method in sorted(present | set(METHODS)):  # a method that found nothing still gets its row
         mine = detected[detected["method"] == method].reset_index(drop=True)
         match = best_matches(mine, planted)
         good = match[match["jaccard"] >= threshold]
         found = set(good["ring_id"])
         matched = set(good["det"])
         detected_members = set(mine["members"].explode().dropna().astype(int))
+        good_shape = good.merge(planted[["ring_id", "shape"]], on="ring_id")
         for shape in RING_SHAPES:
             rings = planted[planted["shape"] == shape]
-            kind = mine.index[mine["kind"] == KIND_OF_SHAPE[shape]]
+            of_shape = set(good_shape.loc[good_shape["shape"] == shape, "det"])
+            kind = mine.index[mine.index.isin(of_shape) | ((mine["kind"] == KIND_OF_SHAPE[shape]) & ~mine.index.isin(matched))]
             members = set(rings["members"].explode().dropna().astype(int))
             kind_members = set(mine.loc[kind, "members"].explode().dropna().astype(int))
             rows.append({

@@ -53,7 +53,7 @@ def snapshot_features(src: GraphSource, config: RingConfig | None = None) -> pd.
     g = sharing.copy()
     g.add_edges_from(zip(money["a"].tolist(), money["b"].tolist()))
     if g.number_of_nodes():
-        rank = nx.pagerank(g, alpha=0.85, tol=1e-10)
+        rank = nx.pagerank(g, alpha=0.85, max_iter=1000, tol=1e-9)
         feats["graph_pagerank"] = pd.Series(rank) * g.number_of_nodes()
     rings = detect_rings(src, config)
     rings = rings[rings["method"] == "combined"].explode("members")

@@ -62,7 +62,10 @@ def graph_source(data: str | os.PathLike | Dataset, start=None, end=None, con: d
     ds = data if isinstance(data, Dataset) else open_dataset(data)
     card = ds.card
     con = ds.attach(con or duckdb.connect())
-    con.execute("SET enable_progress_bar = false")
+    try:  # no progress bar in terminals: graph building runs many short queries
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass  # Jupyter without ipywidgets refuses the setting and shows no bar anyway
     first = to_us("start", start if start is not None else card["window"][0])
     last = to_us("end", end if end is not None else card["window"][1])
     if last <= first:
