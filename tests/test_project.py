@@ -84,28 +84,25 @@ def test_readme_cli_lines_run(tmp_path):
     assert (tmp_path / "data" / "features.parquet").is_file() and (tmp_path / "data" / "external_features.parquet").is_file()
 
 
-def test_benchmark_script_runs(tmp_path):
+def _smoke_benchmark(script: str, tmp_path) -> dict:
+    """Run a benchmark script with --smoke and return its first run's figures."""
     import json
     import subprocess
     import sys
 
     out = tmp_path / "bench.json"
-    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_generate.py"), "--smoke", "--out", str(out)],
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke", "--out", str(out)],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    run = json.loads(out.read_text())["runs"][0]
+    return json.loads(out.read_text())["runs"][0]
+
+
+def test_benchmark_script_runs(tmp_path):
+    run = _smoke_benchmark("bench_generate.py", tmp_path)
     assert run["transactions"] > 0 and run["transactions_per_second"] > 0 and run["peak_rss_tree_mib"] > 0
 
 
 def test_graph_benchmark_script_runs(tmp_path):
-    import json
-    import subprocess
-    import sys
-
-    out = tmp_path / "bench.json"
-    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_graph.py"), "--smoke", "--out", str(out)],
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    run = json.loads(out.read_text())["runs"][0]
+    run = _smoke_benchmark("bench_graph.py", tmp_path)
     assert run["transactions"] > 0 and run["seconds"] > 0 and run["peak_rss_tree_mib"] > 0
     assert {r["shape"] for r in run["combined"]} == {"device_sharing", "ip_recycling", "kiting", "mule_network", "synthetic_identity_ring"}
