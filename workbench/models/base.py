@@ -1,0 +1,55 @@
+"""The detector interface every model implements, built-in or added by a researcher.
+
+``score`` returns one fraud score per row in [0, 1] where **higher means more suspicious**
+(a test guards each detector's direction: Isolation Forest's ``decision_function`` is the
+opposite). ``predict`` is classic detection: 1 where the score reaches the threshold the
+detector learned (its contamination level) or the one given (a business threshold).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import pandas as pd
+
+from workbench.validation import InputError, check_float
+
+
+class Detector(ABC):
+    """A fraud detector: ``fit`` on a training frame, ``score`` in [0, 1], ``predict``."""
+
+    name: str = "detector"
+    supervised: bool = False
+    threshold_: float | None = None
+    features_: list[str] | None = None
+
+    @abstractmethod
+    def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> Detector:
+        """Learn from training rows ``X`` (and labels ``y`` for supervised detectors)."""
+
+    @abstractmethod
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """Fraud score per row of ``X`` in [0, 1]; higher is more suspicious."""
+
+    def predict(self, X: pd.DataFrame, threshold: float | None = None) -> np.ndarray:
+        """1 where the score reaches ``threshold`` (default: the learned one), else 0."""
+        t = self.threshold_ if threshold is None else check_float("threshold", threshold, 0.0, 1.0)
+        if t is None:
+            raise InputError("threshold", threshold, "a number in [0, 1] (this detector learned none)")
+        return (self.score(X) >= t).astype(np.int8)
+
+    def _matrix(self, X: pd.DataFrame, fitting: bool = False) -> np.ndarray:
+        """``X`` as a float matrix with the training feature list (checked when scoring)."""
+        if not isinstance(X, pd.DataFrame) or X.empty:
+            raise InputError("X", type(X).__name__, "a non-empty pandas DataFrame of numeric features")
+        if fitting:
+            self.features_ = list(X.columns)
+        elif self.features_ is None:
+            raise InputError("X", "unfitted detector", "scoring after fit()")
+        elif list(X.columns) != self.features_:
+            raise InputError("X.columns", list(X.columns)[:5], f"the training features in order ({self.features_[:5]}...)")
+        values = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isnan(values).any():
+            raise InputError("X", "missing values", "a frame without NaN (impute first, e.g. features.splits.fit_preprocessor)")
+        return values
