@@ -46,4 +46,127 @@ def test_bad_inputs_name_the_parameter():
     with pytest.raises(InputError, match="threshold"):
         det.predict(normal, threshold=2)
     with pytest.raises(InputError, match="X"):
-        det.score(normal.assign(a=np.nan))
+        det.score(normal.assign(a="text"))
+    assert np.isfinite(det.score(normal.assign(a=np.nan))).all()  # missing values take the training median
+
+
+# ---------------------------------------------------------------- more detectors
+
+from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
+
+from workbench.features.sequences import Sequences  # noqa: E402
+from workbench.models.autoencoder import AutoencoderDetector  # noqa: E402
+from workbench.models.ensemble import Stacker, weighted_average  # noqa: E402
+from workbench.models.package import load_package, save_package  # noqa: E402
+from workbench.models.sequence import SequenceDetector  # noqa: E402
+from workbench.models.supervised import STRATEGIES, SupervisedDetector  # noqa: E402
+
+
+def _imbalanced(n=6000, seed=0):
+    X, y = make_classification(n_samples=n, n_features=8, n_informative=5, weights=[0.98], flip_y=0.0, class_sep=1.5, random_state=seed)
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]), y
+
+
+def test_autoencoder_scores_outliers_higher():
+    normal, outliers = _data()
+    det = AutoencoderDetector(hidden=8, code=2, epochs=15, batch_size=128, seed=1).fit(normal)
+    s_norm, s_out = det.score(normal), det.score(outliers)
+    assert np.median(s_out) > np.quantile(s_norm, 0.99) and 0 <= s_norm.min() and s_out.max() < 1
+    # trained on legitimate rows only: labelled outliers in the training frame are left out
+    both = pd.concat([normal, outliers], ignore_index=True)
+    y = np.r_[np.zeros(len(normal)), np.ones(len(outliers))]
+    det2 = AutoencoderDetector(hidden=8, code=2, epochs=15, batch_size=128, seed=1).fit(both, y)
+    assert roc_auc_score(y, det2.score(both)) > 0.99
+
+
+@pytest.mark.parametrize("model,strategy", [("lr", s) for s in STRATEGIES if s != "balanced_rf"] + [("rf", "balanced_rf"), ("hgb", "none"), ("hgb", "undersample")])
+def test_supervised_strategies_rank_fraud_first(model, strategy):
+    X, y = _imbalanced()
+    train, test = slice(0, 4000), slice(4000, None)
+    det = SupervisedDetector(model=model, strategy=strategy, seed=0).fit(X[train], y[train])
+    s = det.score(X[test])
+    assert average_precision_score(y[test], s) > 10 * y[test].mean()
+    assert 0 <= s.min() and s.max() <= 1
+
+
+def test_undersampling_is_calibrated_back():
+    X, y = _imbalanced(n=20000, seed=2)
+    raw = SupervisedDetector(model="lr", strategy="undersample", calibrate=False).fit(X, y).score(X)
+    cal = SupervisedDetector(model="lr", strategy="undersample", calibrate=True).fit(X, y).score(X)
+    assert raw.mean() > 3 * y.mean()                      # undersampling inflates probabilities
+    assert abs(cal.mean() - y.mean()) < 0.5 * y.mean()    # the prior correction brings them back
+    assert (np.argsort(raw) == np.argsort(cal)).mean() > 0.99  # ranking unchanged
+
+
+def test_supervised_rejects_bad_input():
+    X, y = _imbalanced(n=500)
+    with pytest.raises(InputError, match="strategy"):
+        SupervisedDetector(strategy="magic")
+    with pytest.raises(InputError, match="strategy"):
+        SupervisedDetector(model="lr", strategy="balanced_rf")
+    with pytest.raises(InputError, match="y"):
+        SupervisedDetector().fit(X, np.zeros(len(X)))
+
+
+def test_ensembles():
+    y = np.array([0, 0, 1, 1, 0, 1, 0, 0])
+    a = np.array([0.1, 0.2, 0.8, 0.7, 0.3, 0.9, 0.2, 0.1])
+    b = np.array([0.5, 0.1, 0.4, 0.9, 0.2, 0.6, 0.1, 0.3])
+    avg = weighted_average({"a": a, "b": b}, {"a": 3, "b": 1})
+    assert np.allclose(avg, 0.75 * a + 0.25 * b)
+    with pytest.raises(InputError, match="weights"):
+        weighted_average({"a": a}, {"c": 1.0})
+    st = Stacker(["a", "b"]).fit({"a": a, "b": b}, y)
+    assert roc_auc_score(y, st.score({"a": a, "b": b})) == 1.0
+
+
+def _sequences(n=4000, k=6, seed=0):
+    """Fraud = a burst: the last two steps are large. Histories have random lengths (padding)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, k, 3)).astype(np.float32)
+    lengths = rng.integers(1, k + 1, n)
+    mask = np.arange(k)[None, :] >= (k - lengths)[:, None]
+    y = (rng.random(n) < 0.05).astype(int)
+    x[y == 1, -2:, 0] += 4.0
+    x[~mask] = 0.0
+    return Sequences(x, mask, np.arange(n), ["a", "b", "c"]), y
+
+
+@pytest.mark.parametrize("cell,attention", [("lstm", False), ("gru", True)])
+def test_sequence_models_learn_and_ignore_padding(cell, attention):
+    seqs, y = _sequences()
+    val, yv = _sequences(seed=1)
+    det = SequenceDetector(cell=cell, units=8, attention=attention, epochs=8, batch_size=256, seed=0).fit(seqs, y, validation=(val, yv))
+    s = det.score(val)
+    assert roc_auc_score(yv, s) > 0.9 and len(det.history_["loss"]) >= 1
+    garbage = Sequences(np.where(val.mask[..., None], val.x, 99.0).astype(np.float32), val.mask, val.txn_id, val.columns)
+    assert np.allclose(det.score(garbage), s, atol=1e-5)  # padded steps are masked out
+
+
+def test_packages_round_trip_and_refuse_tampering(tmp_path):
+    X, y = _imbalanced(n=1500)
+    for det in (SupervisedDetector(model="hgb", strategy="class_weight").fit(X, y),
+                IsolationForestDetector(n_estimators=30).fit(X),
+                AutoencoderDetector(hidden=4, code=2, epochs=2).fit(X, y)):
+        path = save_package(det, tmp_path / det.name, metrics={"ap": 0.5})
+        again = load_package(path, features=list(X.columns))
+        assert np.allclose(again.score(X), det.score(X))
+    seqs, ys = _sequences(n=600)
+    lstm = SequenceDetector(units=4, attention=True, epochs=1).fit(seqs, ys)
+    assert np.allclose(load_package(save_package(lstm, tmp_path / "lstm")).score(seqs), lstm.score(seqs), atol=1e-6)
+    pkg = tmp_path / "hgb+class_weight"
+    with pytest.raises(InputError, match="features"):
+        load_package(pkg, features=list(X.columns)[::-1])
+    with pytest.raises(InputError, match="out"):
+        save_package(IsolationForestDetector(n_estimators=30).fit(X), pkg)
+    (pkg / "metrics.json").write_text('{"ap": 0.99}')
+    with pytest.raises(InputError, match="SHA-256"):
+        load_package(pkg)
+    iso = tmp_path / "isolation_forest"
+    import json
+    manifest = json.loads((iso / "manifest.json").read_text())
+    manifest["versions"]["scikit-learn"] = "0.1.0"
+    (iso / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="scikit-learn"):
+        load_package(iso)

@@ -13,6 +13,10 @@ from abc import ABC, abstractmethod
 import numpy as np
 import pandas as pd
 
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
 from workbench.validation import InputError, check_float
 
 
@@ -40,7 +44,9 @@ class Detector(ABC):
         return (self.score(X) >= t).astype(np.int8)
 
     def _matrix(self, X: pd.DataFrame, fitting: bool = False) -> np.ndarray:
-        """``X`` as a float matrix with the training feature list (checked when scoring)."""
+        """``X`` as a float matrix: the training feature list (checked when scoring), missing
+        values imputed by the training median and scaled by the training mean and standard
+        deviation (fitted on training rows only)."""
         if not isinstance(X, pd.DataFrame) or X.empty:
             raise InputError("X", type(X).__name__, "a non-empty pandas DataFrame of numeric features")
         if fitting:
@@ -49,7 +55,11 @@ class Detector(ABC):
             raise InputError("X", "unfitted detector", "scoring after fit()")
         elif list(X.columns) != self.features_:
             raise InputError("X.columns", list(X.columns)[:5], f"the training features in order ({self.features_[:5]}...)")
-        values = X.to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isnan(values).any():
-            raise InputError("X", "missing values", "a frame without NaN (impute first, e.g. features.splits.fit_preprocessor)")
-        return values
+        try:
+            values = X.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        except (TypeError, ValueError):
+            raise InputError("X", list(X.dtypes.astype(str).unique()), "numeric columns only") from None
+        values[~np.isfinite(values)] = np.nan
+        if fitting:
+            self.preprocess_ = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()).fit(values)
+        return self.preprocess_.transform(values)
