@@ -37,6 +37,14 @@ def test_small_pipeline_build(tmp_path):
     assert set(combined) == {"device_sharing", "ip_recycling", "kiting", "mule_network", "synthetic_identity_ring"}
     assert len(pd.read_parquet(tmp_path / "data" / "graph_features.parquet")) == card["row_counts"]["transactions"]
     assert "fraud rings" in (tmp_path / "reports" / "03_graph_rings.html").read_text().lower()
+    from workbench.models.package import load_package
+
+    for task, model in (("anomaly", "isolation_forest"), ("supervised", "supervised"), ("sequence", "lstm")):
+        scores = pd.read_parquet(tmp_path / "data" / "scores" / f"{task}.parquet")
+        assert set(scores["split"]) == {"validation", "test"} and scores.drop(columns=["txn_id", "split"]).stack().between(0, 1).all()
+        assert load_package(tmp_path / "data" / "models" / task / model).features_
+    for name in ("04_anomaly", "05_supervised", "06_sequence_models"):
+        assert (tmp_path / "reports" / f"{name}.html").is_file()
     # a second build with the same parameters is up to date and skips the task
     again = subprocess.run([str(ploomber), "build", "--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

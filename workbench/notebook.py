@@ -18,3 +18,30 @@ def product_path(product: Any, key: str, scratch_name: str) -> Path:
         return Path(str(product[key]))
     except (KeyError, TypeError):
         raise InputError("product", product, f"a Ploomber product mapping with the key {key!r}") from None
+
+
+def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate: float, graph: bool = False) -> dict[str, Path]:
+    """Paths of the dataset (``data``), its features (``features``) and optionally its graph
+    features (``graph_features``): from Ploomber's ``upstream`` when the pipeline runs the
+    notebook, else built small in a scratch directory (JupyterLab, nbval)."""
+    if upstream is not None:
+        try:
+            paths = {"data": Path(str(upstream["generate"]["data"])), "features": Path(str(upstream["features"]["features"]))}
+            if graph:
+                paths["graph_features"] = Path(str(upstream["graph_rings"]["graph_features"]))
+        except (KeyError, TypeError):
+            raise InputError("upstream", upstream, "Ploomber upstream products of generate, features (and graph_rings)") from None
+        return paths
+    from workbench.features.store import dataset_source, write_features
+    from workbench.graph.features import write_graph_features
+    from workbench.graph.source import graph_source
+    from workbench.simulate import SimulationConfig, generate
+
+    scratch = Path(tempfile.mkdtemp(prefix="workbench-"))
+    data = generate(SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate), scratch / "raw", backend="serial")
+    paths = {"data": data, "features": scratch / "features.parquet"}
+    write_features(dataset_source(data), paths["features"])
+    if graph:
+        paths["graph_features"] = scratch / "graph_features.parquet"
+        write_graph_features(graph_source(data), paths["graph_features"])
+    return paths

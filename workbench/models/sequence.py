@@ -23,6 +23,7 @@ class MaskedAttentionPool(keras.layers.Layer):
 
     def __init__(self, units: int, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.supports_masking = True  # it consumes the recurrent layer's mask through ``mask_steps``
         self.units = units
         self.hidden = keras.layers.Dense(units, activation="tanh")
         self.logit = keras.layers.Dense(1)
@@ -32,6 +33,9 @@ class MaskedAttentionPool(keras.layers.Layer):
         logits = keras.ops.where(mask_steps, logits, -1e9)
         weights = keras.ops.softmax(logits, axis=-1)
         return keras.ops.sum(h * keras.ops.expand_dims(weights, -1), axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # the pooled output has no time axis left to mask
 
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units}
@@ -60,8 +64,14 @@ class SequenceDetector(Detector):
         self.seed = check_int("seed", seed, 0)
         self.name = f"{cell}{'+attention' if attention else ''}"
 
+    @staticmethod
+    def _squash(x: np.ndarray) -> np.ndarray:
+        """sign(x) * log1p(|x|): seconds since the previous row, distances and counts are
+        heavy-tailed; standardising them raw leaves most rows near zero."""
+        return np.sign(x) * np.log1p(np.abs(x))
+
     def _inputs(self, seqs: Sequences) -> list[np.ndarray]:
-        x = (np.asarray(seqs.x, np.float32) - self.mean_) / self.std_
+        x = (self._squash(np.asarray(seqs.x, np.float32)) - self.mean_) / self.std_
         x = np.where(np.asarray(seqs.mask)[..., None], np.clip(x, -10, 10), 0.0).astype(np.float32)
         return [x, np.asarray(seqs.mask, bool)]
 
@@ -84,7 +94,7 @@ class SequenceDetector(Detector):
         if y is None or len(y) != len(X.x) or len(np.unique(y)) != 2:
             raise InputError("y", None if y is None else len(y), f"{len(X.x)} labels with both classes")
         mask = np.asarray(X.mask, bool)
-        steps = np.asarray(X.x, np.float64)[mask]
+        steps = self._squash(np.asarray(X.x, np.float64)[mask])
         self.mean_, self.std_ = steps.mean(axis=0).astype(np.float32), (steps.std(axis=0) + 1e-6).astype(np.float32)
         self.features_ = list(X.columns)
         y = np.asarray(y, np.float32)

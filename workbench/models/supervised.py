@@ -60,7 +60,10 @@ class SupervisedDetector(Detector):
             return BalancedRandomForestClassifier(n_estimators=self.params.get("n_estimators", 200), sampling_strategy="all",
                                                   replacement=True, bootstrap=False, random_state=seed, n_jobs=2)
         if self.strategy == "balanced_bagging":
-            return BalancedBaggingClassifier(estimator=self._classifier(), n_estimators=10, random_state=seed, n_jobs=1)
+            base = self._classifier()
+            if self.model == "rf":  # ten bags of a full forest would be ten forests: one tenth of the trees per bag
+                base.set_params(n_estimators=max(10, base.n_estimators // 10))
+            return BalancedBaggingClassifier(estimator=base, n_estimators=10, random_state=seed, n_jobs=1)
         sampler = {"undersample": RandomUnderSampler(random_state=seed), "smote": SMOTE(random_state=seed),
                    "smote_enn": SMOTEENN(random_state=seed)}.get(self.strategy)
         steps = ([("resample", sampler)] if sampler is not None else []) + [("model", self._classifier())]
