@@ -57,13 +57,15 @@ def _blocks(lang: str) -> list[str]:
 
 def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    generate_block, graph_block = _blocks("python")  # in README order: the graph example reads the generated dataset
+    generate_block, graph_block, models_block = _blocks("python")  # in README order: later examples read the generated dataset
     exec(compile(generate_block, "README.md", "exec"), {})
     assert "upi" in capsys.readouterr().out
     assert (tmp_path / "readme-demo" / "card.json").is_file()
     exec(compile(graph_block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "device_sharing" in out and "ring_recall" in out
+    exec(compile(models_block, "README.md", "exec"), {})
+    assert "test rows scored" in capsys.readouterr().out and (tmp_path / "readme-model" / "manifest.json").is_file()
 
 
 def test_readme_cli_lines_run(tmp_path):
@@ -106,3 +108,9 @@ def test_graph_benchmark_script_runs(tmp_path):
     run = _smoke_benchmark("bench_graph.py", tmp_path)
     assert run["transactions"] > 0 and run["seconds"] > 0 and run["peak_rss_tree_mib"] > 0
     assert {r["shape"] for r in run["combined"]} == {"device_sharing", "ip_recycling", "kiting", "mule_network", "synthetic_identity_ring"}
+
+
+def test_models_benchmark_script_runs(tmp_path):
+    run = _smoke_benchmark("bench_models.py", tmp_path)
+    assert run["models"]["batch_scoring_rows_per_second"] > 0 and set(run["models"]["train_seconds"]) >= {"isolation_forest", "lstm"}
+    assert run["models"]["stream"]["max_batch_1"]["latency_ms"]["p99"] > 0 and run["lstm"]["sequences"] > 0
