@@ -22,6 +22,19 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return out
 
 
+def write_parquet(path: str | os.PathLike, frame) -> Path:
+    """Write a pandas frame to Parquet at ``path`` atomically (temporary file, then rename)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
 def _plain(value: Any) -> Any:
     """JSON fallback: numpy numbers and arrays, timestamps, sets."""
     if hasattr(value, "tolist"):
