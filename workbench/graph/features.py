@@ -10,8 +10,6 @@ that links made during the period show up in the next one.
 from __future__ import annotations
 
 import os
-import uuid
-from pathlib import Path
 
 import networkx as nx
 import pandas as pd
@@ -20,6 +18,7 @@ from workbench.graph.detect import RingConfig, detect_rings
 from workbench.graph.edges import account_owners, transfers, use_edges
 from workbench.graph.projection import shared_members, shared_pairs
 from workbench.graph.source import US_PER_DAY, GraphSource
+from workbench.io import write_parquet
 from workbench.validation import InputError, check_float
 
 GRAPH_FEATURES = ("graph_deg_device", "graph_deg_ip", "graph_deg_account", "graph_deg_counterparty",
@@ -106,12 +105,5 @@ def write_graph_features(src: GraphSource, out: str | os.PathLike, every_days: f
     atomically (a temporary file renamed into place); returns rows and snapshot count."""
     snaps = graph_features(src, every_days, lookback_days, config)
     frame = transaction_graph_features(src, snaps, every_days)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    path = write_parquet(out, frame)
     return {"rows": len(frame), "snapshots": int(snaps["snapshot_us"].nunique()) if len(snaps) else 0, "path": str(path)}

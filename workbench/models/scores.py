@@ -4,13 +4,13 @@ model's score, written atomically, read by later notebooks (ensembles, evaluatio
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from workbench.features.splits import Split
+from workbench.io import write_parquet
 from workbench.validation import InputError
 
 
@@ -30,12 +30,4 @@ def write_scores(frame: pd.DataFrame, split: Split, scores: dict[str, np.ndarray
     keep = split.validation | split.test
     table = pd.DataFrame({"txn_id": frame["txn_id"].to_numpy()[keep], "split": split_column(split)[keep],
                           **{k: np.asarray(v, np.float64)[keep] for k, v in scores.items()}})
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        table.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_parquet(out, table)
