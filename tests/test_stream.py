@@ -39,10 +39,13 @@ def test_stream_scores_equal_batch_scores(stream_data):
     package = save_package(det, root / "stream_model", dataset=data)
     out = replay(data, package, max_batch=16)
     expected = pd.Series(det.score(batch[ONLINE_FEATURES].astype(float)), index=batch["txn_id"]).loc[out["txn_id"]].to_numpy()
+    # the replay scores exactly what the model gives for the online features (order, batching)
+    assert np.array_equal(out["score"].to_numpy(), det.score(out[ONLINE_FEATURES].astype(float)))
     same = np.isclose(out["score"].to_numpy(), expected, rtol=1e-9, atol=1e-12)
-    # floats agree to ~1e-12, not bit for bit (DuckDB and Python round differently in the last
-    # bits); a tree split falling exactly between them changes a score: allow 1 row in 1,000
-    assert same.mean() >= 0.999, (~same).sum()
+    # online and batch floats agree to ~1e-12, not bit for bit (DuckDB and Python round the
+    # last bits differently, see the parity test); a tree split falling between two such
+    # values changes a score: 2-14 rows of 12,835 across runs, allow 1 in 100
+    assert same.mean() >= 0.99, (~same).sum()
     assert (out["latency_s"] > 0).all() and out["latency_s"].max() < 5
     with pytest.raises(InputError, match="max_batch"):
         replay(data, package, max_batch=0)
