@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import threading
@@ -42,6 +43,15 @@ class PeakRSS:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def bench_parser(doc: str | None, name: str) -> argparse.ArgumentParser:
+    """The common command line of the benchmarks: ``--smoke`` (a tiny run that checks the
+    script works) and ``--out`` (the JSON results path)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run that only checks the script works")
+    parser.add_argument("--out", default=None, help=f"JSON results path (default benchmarks/results/{name}.json)")
+    return parser
 
 
 def machine() -> dict[str, Any]:

@@ -13,7 +13,6 @@ benchmarks/results/bench_graph.json.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import PeakRSS, write_results  # noqa: E402
+from _measure import PeakRSS, bench_parser, write_results  # noqa: E402
 
 from workbench.graph.detect import detect_rings  # noqa: E402
 from workbench.graph.evaluate import fraud_customers, planted_rings, ring_metrics  # noqa: E402
@@ -48,10 +47,7 @@ def run(customers: int, tmp: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="a tiny run that only checks the script works")
-    parser.add_argument("--out", default=None, help="JSON results path (default benchmarks/results/bench_graph.json)")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, "bench_graph").parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-graph-"))
     try:
         r = run(600 if args.smoke else 100_000, tmp)

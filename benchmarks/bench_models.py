@@ -14,7 +14,6 @@ are not timed. Writes benchmarks/results/bench_models.json.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import PeakRSS, write_results  # noqa: E402
+from _measure import PeakRSS, bench_parser, write_results  # noqa: E402
 
 from workbench.features.sequences import Sequences, build_sequences  # noqa: E402
 from workbench.features.store import dataset_source, write_features  # noqa: E402
@@ -101,10 +100,7 @@ def lstm_run(tmp: Path, customers: int, days: int, epochs: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="a tiny run that only checks the script works")
-    parser.add_argument("--out", default=None, help="JSON results path (default benchmarks/results/bench_models.json)")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, "bench_models").parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-models-"))
     try:
         models = models_run(tmp, 200 if args.smoke else 5000, 30 if args.smoke else 90)

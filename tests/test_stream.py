@@ -47,6 +47,10 @@ def test_stream_scores_equal_batch_scores(stream_data):
     # values changes a score: 2-14 rows of 12,835 across runs, allow 1 in 100
     assert same.mean() >= 0.99, (~same).sum()
     assert (out["latency_s"] > 0).all() and out["latency_s"].max() < 5
+    from workbench.models.data import model_frame
+
+    with pytest.raises(InputError, match="features"):
+        model_frame(data, root / "missing.parquet")
     with pytest.raises(InputError, match="max_batch"):
         replay(data, package, max_batch=0)
     tabular = save_package(SupervisedDetector(model="lr").fit(batch[["log_amount", "hour"]], y), root / "other_model")

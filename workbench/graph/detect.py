@@ -278,13 +278,28 @@ def combine(rings: pd.DataFrame, overlap: float = 0.5) -> pd.DataFrame:
     return _rings(kept)
 
 
-def detect_rings(src: GraphSource, config: RingConfig | None = None) -> pd.DataFrame:
-    """All detectors on ``src``'s window plus their combination; one row per ring."""
-    config = config or RingConfig()
+@dataclass
+class RingInputs:
+    """What the detectors read from a window: flagged sharing, transfers and account owners."""
+
+    members: pd.DataFrame
+    moves: pd.DataFrame
+    owners: pd.Series
+
+
+def ring_inputs(src: GraphSource, config: RingConfig) -> RingInputs:
+    """Read the detectors' inputs from ``src`` once (graph features reuse them)."""
     members = shared_members(src, config.bucket_days, config.min_users, config.max_users, config.alpha, config.fresh_ip_days)
-    moves = transfers(src)
-    owners = account_owners(src)
-    parts = [shared_attribute_rings(members, config), money_cycles(moves, owners, config), mule_flows(moves, owners, config)]
+    return RingInputs(members, transfers(src), account_owners(src))
+
+
+def detect_rings(src: GraphSource | RingInputs, config: RingConfig | None = None) -> pd.DataFrame:
+    """All detectors on ``src``'s window (or on inputs already read) plus their combination;
+    one row per ring."""
+    config = config or RingConfig()
+    data = src if isinstance(src, RingInputs) else ring_inputs(src, config)
+    parts = [shared_attribute_rings(data.members, config), money_cycles(data.moves, data.owners, config),
+             mule_flows(data.moves, data.owners, config)]
     rings = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else _rings([])
     out = pd.concat([rings, combine(rings)], ignore_index=True)
     return out.sort_values(["method", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)

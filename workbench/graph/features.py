@@ -14,9 +14,9 @@ import os
 import networkx as nx
 import pandas as pd
 
-from workbench.graph.detect import RingConfig, detect_rings
-from workbench.graph.edges import account_owners, transfers, use_edges
-from workbench.graph.projection import shared_members, shared_pairs
+from workbench.graph.detect import RingConfig, detect_rings, ring_inputs
+from workbench.graph.edges import use_edges
+from workbench.graph.projection import shared_pairs
 from workbench.graph.source import US_PER_DAY, GraphSource
 from workbench.io import write_parquet
 from workbench.validation import InputError, check_float
@@ -37,15 +37,14 @@ def snapshot_features(src: GraphSource, config: RingConfig | None = None) -> pd.
     dev = uses.loc[uses["kind"] == "device", ["customer_id", "entity_id"]]
     met = dev.merge(dev, on="entity_id")
     feats["graph_shared_device_customers"] = met[met["customer_id_x"] != met["customer_id_y"]].groupby("customer_id_x")["customer_id_y"].nunique()
-    moves = transfers(src)
-    owners = account_owners(src)
+    inputs = ring_inputs(src, config)  # read once: the detectors below use the same inputs
+    moves, owners = inputs.moves, inputs.owners
     out = moves[(moves["direction"] == "out") & (moves["counterparty_account_id"] >= 0)]
     money = pd.DataFrame({"a": out["customer_id"].to_numpy(), "b": out["counterparty_account_id"].map(owners).to_numpy()}).dropna()
     money = money[money["a"] != money["b"]].astype("int64")
     both = pd.concat([money, money.rename(columns={"a": "b", "b": "a"})])
     feats["graph_deg_counterparty"] = both.groupby("a")["b"].nunique()
-    pairs = shared_pairs(shared_members(src, config.bucket_days, config.min_users, config.max_users, config.alpha, config.fresh_ip_days),
-                         config.pii_min_shared)
+    pairs = shared_pairs(inputs.members, config.pii_min_shared)
     sharing = nx.Graph()
     sharing.add_edges_from(zip(pairs["a"].tolist(), pairs["b"].tolist()))
     feats["graph_component_size"] = pd.Series({n: len(c) for c in nx.connected_components(sharing) for n in c}, dtype="float64")
@@ -54,7 +53,7 @@ def snapshot_features(src: GraphSource, config: RingConfig | None = None) -> pd.
     if g.number_of_nodes():
         rank = nx.pagerank(g, alpha=0.85, max_iter=1000, tol=1e-9)
         feats["graph_pagerank"] = pd.Series(rank) * g.number_of_nodes()
-    rings = detect_rings(src, config)
+    rings = detect_rings(inputs, config)
     rings = rings[rings["method"] == "combined"].explode("members")
     if len(rings):
         feats["graph_ring_score"] = rings.groupby(rings["members"].astype("int64"))["score"].max()

@@ -8,6 +8,7 @@ label delay between blocks (see :func:`workbench.features.splits.time_split`).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -25,6 +26,9 @@ def model_frame(data: str | os.PathLike, features: str | os.PathLike, graph_feat
     """Features (and optional graph features) of every transaction with its labels and
     evaluation metadata, ordered by time."""
     ds = open_dataset(data)
+    for param, path in (("features", features), ("graph_features", graph_features)):
+        if path is not None and not Path(path).is_file():
+            raise InputError(param, str(path), "an existing Parquet file written by the feature store")
     con = ds.attach(duckdb.connect())
     extra = f"LEFT JOIN read_parquet('{graph_features}') g USING (txn_id)" if graph_features else ""
     gcols = ", g.* EXCLUDE (txn_id)" if graph_features else ""

@@ -172,9 +172,9 @@ class OnlineFeatures:
         return out
 
 
-def stream_rows(data: str | os.PathLike) -> pd.DataFrame:
+def stream_rows(data: str | os.PathLike) -> tuple[pd.DataFrame, dict]:
     """The dataset's transactions as the stream sees them (the batch store's base columns), in
-    (time, txn_id) order."""
+    (time, txn_id) order, and the market parameters of the features."""
     src = dataset_source(data)
     frame = src.con.execute("SELECT * EXCLUDE (is_fraud, confirmed_at), epoch_us(ts) AS ts_us FROM base_all ORDER BY ts, txn_id").df()
     return frame, src.params
