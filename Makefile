@@ -18,6 +18,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/ploomber build
+	$(BIN)/ploomber build -e pipeline.sweep.yaml
 
 test: install
 	$(BIN)/python -m pytest

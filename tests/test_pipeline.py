@@ -45,7 +45,36 @@ def test_small_pipeline_build(tmp_path):
         assert load_package(tmp_path / "data" / "models" / task / model).features_
     for name in ("04_anomaly", "05_supervised", "06_sequence_models"):
         assert (tmp_path / "reports" / f"{name}.html").is_file()
+    # the last task: the evaluation report (code hidden) and its metrics of every model's test scores
+    html = (tmp_path / "reports" / "evaluation.html").read_text()
+    assert "card precision@k by day" in html.lower() and "evaluate_scores(" not in html
+    metrics = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    assert {"isolation_forest", "autoencoder", "supervised", "lstm", "stacked"} <= set(metrics["models"])
+    assert metrics["parameters"]["pipeline"] and metrics["conclusion"].startswith("**") and len(metrics["prequential"]) == 6
     # a second build with the same parameters is up to date and skips the task
     again = subprocess.run([str(ploomber), "build", "--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "generate" in again.stdout
+
+
+def test_sweep_pipeline_build(tmp_path):
+    """`ploomber build -e pipeline.sweep.yaml`: one report per grid setting and the summary."""
+    for item in ("pipeline.sweep.yaml", "env.sweep.yaml", "notebooks"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    env = {**os.environ, "PLOOMBER_STATS_ENABLED": "false"}
+    ploomber = Path(sys.executable).with_name("ploomber")
+    res = subprocess.run([str(ploomber), "build", "-e", "pipeline.sweep.yaml", "--env--customers", "250", "--env--days", "40",
+                          "--env--replicates", "20", "--env--n_folds", "2", "--env--alert_budget", "10"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    sweep = tmp_path / "reports" / "sweep"
+    metrics = sorted(sweep.glob("metrics-*.json"))
+    assert len(metrics) == 4 and len(list(sweep.glob("evaluation-*.html"))) == 4
+    settings = {(d["parameters"]["fraud_rate"], d["parameters"]["label_delay_days"]) for d in (json.loads(m.read_text()) for m in metrics)}
+    assert settings == {(0.02, 2), (0.02, 10), (0.08, 2), (0.08, 10)}
+    import pandas as pd
+
+    summary = pd.read_csv(sweep / "summary.csv")
+    assert summary["setting"].nunique() == 4 and set(summary["model"]) == {"isolation_forest", "logistic_regression", "gradient_boosting"}
+    assert "mean AP moves" in (sweep / "summary.html").read_text()

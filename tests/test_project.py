@@ -57,7 +57,7 @@ def _blocks(lang: str) -> list[str]:
 
 def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    generate_block, graph_block, models_block = _blocks("python")  # in README order: later examples read the generated dataset
+    generate_block, graph_block, models_block, evaluation_block = _blocks("python")  # in README order: later examples read the generated dataset
     exec(compile(generate_block, "README.md", "exec"), {})
     assert "upi" in capsys.readouterr().out
     assert (tmp_path / "readme-demo" / "card.json").is_file()
@@ -66,17 +66,23 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
     assert "device_sharing" in out and "ring_recall" in out
     exec(compile(models_block, "README.md", "exec"), {})
     assert "test rows scored" in capsys.readouterr().out and (tmp_path / "readme-model" / "manifest.json").is_file()
+    exec(compile(evaluation_block, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "card_precision_ceiling" in out and "hgb" in out and "iforest" in out
 
 
 def test_readme_cli_lines_run(tmp_path):
     """Every `python -m workbench` line of the README, at a small size and in a scratch directory."""
+    import json
     import shlex
     import subprocess
     import sys
 
     lines = [ln for block in _blocks("bash") for ln in block.splitlines() if "-m workbench" in ln]
-    assert len(lines) == 5
+    assert len(lines) == 6
     for line in lines:
+        if " report " in line:  # the report build, at a small size (later flags win)
+            line += " --customers 250 --days 40 --replicates 20 --folds 2 --k 10"
         line = line.replace("workbench/data/examples", str(ROOT / "workbench" / "data" / "examples"))
         args = shlex.split(line.replace("--customers 10000", "--customers 150").replace("--days 90", "--days 10"))
         args = [sys.executable if a.endswith("/python") else a for a in args]
@@ -84,6 +90,9 @@ def test_readme_cli_lines_run(tmp_path):
         assert res.returncode == 0, (line, res.stderr)
     assert (tmp_path / "data" / "raw" / "card.json").is_file()
     assert (tmp_path / "data" / "features.parquet").is_file() and (tmp_path / "data" / "external_features.parquet").is_file()
+    report = json.loads((tmp_path / "reports" / "custom" / "metrics.json").read_text())
+    assert report["parameters"]["fraud_rate"] == 0.1 and report["parameters"]["label_delay_days"] == 10.0
+    assert "evaluate_scores(" not in (tmp_path / "reports" / "custom" / "evaluation.html").read_text()
 
 
 def _smoke_benchmark(script: str, tmp_path) -> dict:

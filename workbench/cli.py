@@ -1,4 +1,4 @@
-"""Command line: ``python -m workbench generate|stats|schema``."""
+"""Command line: ``python -m workbench generate|stats|schema|features|report``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument("--mapping", help="YAML mapping of canonical input names to the table's columns")
     fe.add_argument("--out", required=True, help="output Parquet file")
     fe.add_argument("--overwrite", action="store_true", help="replace an existing file at --out")
+    rep = sub.add_parser("report", help="build an evaluation report (papermill) for one setting")
+    rep.add_argument("--out", required=True, help="output report directory (evaluation.html, metrics.json)")
+    rep.add_argument("--customers", default=800, help="customers of the generated dataset (default 800)")
+    rep.add_argument("--days", default=60, help="days of the generated dataset (default 60)")
+    rep.add_argument("--seed", default=7, help="random seed (default 7)")
+    rep.add_argument("--fraud-rate", default=0.05, help="share of customers with a fraud episode (default 0.05)")
+    rep.add_argument("--scenarios", default="default", help="fraud mix: default, none, or a mix YAML file")
+    rep.add_argument("--label-delay-days", default=None, help="mean label delay in days (default: the mix's)")
+    rep.add_argument("--k", default=25, help="daily alert budget (default 25)")
+    rep.add_argument("--fee", default=250.0, help="investigation cost per alert (default 250)")
+    rep.add_argument("--replicates", default=200, help="bootstrap replicates (default 200)")
+    rep.add_argument("--folds", default=3, help="prequential folds (default 3)")
+    rep.add_argument("--overwrite", action="store_true", help="replace an existing report directory at --out")
     return parser
 
 
@@ -72,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = write_features(source, args.out, overwrite=args.overwrite)
             print(f"wrote {result['path']}: {result['rows']:,} rows, {result['features']} features"
                   + (f"; skipped (inputs missing): {', '.join(result['skipped'])}" if result["skipped"] else ""))
+        elif args.command == "report":
+            from workbench.reports import build_report
+
+            out = build_report(args.out, overwrite=args.overwrite, customers=args.customers, days=args.days, seed=args.seed,
+                               fraud_rate=args.fraud_rate, scenarios=args.scenarios, label_delay_days=args.label_delay_days,
+                               k=args.k, fee=args.fee, replicates=args.replicates, n_folds=args.folds)
+            print(f"wrote {out / 'evaluation.html'} and {out / 'metrics.json'}")
         else:
             from workbench.dataset.schema import markdown
 

@@ -20,10 +20,12 @@ def product_path(product: Any, key: str, scratch_name: str) -> Path:
         raise InputError("product", product, f"a Ploomber product mapping with the key {key!r}") from None
 
 
-def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate: float, graph: bool = False) -> dict[str, Path]:
+def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate: float, graph: bool = False,
+                 scenarios: str = "default", label_delay_days: float | None = None) -> dict[str, Path]:
     """Paths of the dataset (``data``), its features (``features``) and optionally its graph
     features (``graph_features``): from Ploomber's ``upstream`` when the pipeline runs the
-    notebook, else built small in a scratch directory (JupyterLab, nbval)."""
+    notebook, else built small in a scratch directory (JupyterLab, nbval, report builds)
+    with the fraud mix ``scenarios`` and, if given, its label delay's mean replaced."""
     if upstream is not None:
         try:
             paths = {"data": Path(str(upstream["generate"]["data"])), "features": Path(str(upstream["features"]["features"]))}
@@ -37,8 +39,13 @@ def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate
     from workbench.graph.source import graph_source
     from workbench.simulate import SimulationConfig, generate
 
+    from workbench.fraud.mix import mix_with_label_delay
+
     scratch = Path(tempfile.mkdtemp(prefix="workbench-"))
-    data = generate(SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate), scratch / "raw", backend="serial")
+    if label_delay_days is not None:
+        scenarios = str(mix_with_label_delay(scenarios, label_delay_days, scratch / "mix.yaml"))
+    config = SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios)
+    data = generate(config, scratch / "raw", backend="serial")
     paths = {"data": data, "features": scratch / "features.parquet"}
     write_features(dataset_source(data), paths["features"])
     if graph:

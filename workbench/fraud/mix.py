@@ -158,3 +158,19 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
         compromised_merchants=check_int("mix.merchants.compromised", merchants.get("compromised", 3), 0, 1000),
         compromise_days=tuple(check_float("mix.merchants.compromise_days", d, 0.1, 365) for d in days),
     )
+
+
+def mix_with_label_delay(source: str | Path, mean_days: float, out: str | Path) -> Path:
+    """Write a copy of the mix ``source`` (``default`` or a YAML path) whose label delay has
+    mean ``mean_days`` to ``out`` and return its path: how a report varies the label delay
+    without editing the shipped mix."""
+    mean_days = check_float("label_delay_days", mean_days, 0.01, 365.0)
+    if source is None or source == "none":
+        raise InputError("scenarios", source, "a fraud mix (default or a YAML path) when label_delay_days is given")
+    load_mix(source)  # validates the source
+    raw = yaml.safe_load((DEFAULT_MIX if source == "default" else Path(source)).read_text())
+    raw.setdefault("label_delay", {})["mean_days"] = mean_days
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return out

@@ -1,0 +1,332 @@
+"""Evaluation metrics against hand-computed values on small fixtures, the protocols on any
+detector, evaluation frames of generated and external data, the computed conclusion."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from workbench.evaluate.budget import card_precision_at_k_daily, daily_alerts, precision_at_k_daily, recall_at_budget, recall_by
+from workbench.evaluate.calibration import brier, reliability
+from workbench.evaluate.cost import alert_cost, cost_curve
+from workbench.evaluate.delay import delay_summary, detection_delay
+from workbench.evaluate.protocol import (EvaluationConfig, comparison_table, evaluate_scores, known_labels, prequential,
+                                         single_split)
+from workbench.evaluate.ranking import average_precision, bootstrap_ci, bootstrap_weights, recall_at_fpr, roc_auc
+from workbench.evaluate.report import conclusion, metrics_document
+from workbench.features.splits import Split, prequential_folds
+from workbench.models.base import Detector
+from workbench.models.isolation_forest import IsolationForestDetector
+from workbench.models.supervised import SupervisedDetector
+from workbench.validation import InputError
+
+T0 = pd.Timestamp("2025-03-01")
+H = pd.Timedelta(hours=1)
+
+
+# ---- threshold-free ranking -------------------------------------------------------------
+
+def test_ap_and_auc_by_hand():
+    y, s = [1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]
+    # ranking: TP, FP, TP, FP -> AP = 1/2 * 1 + 1/2 * 2/3; AUC: 3 of the 4 (fraud, legit) pairs ordered right
+    assert average_precision(y, s) == pytest.approx(0.5 + 1 / 3)
+    assert roc_auc(y, s) == pytest.approx(0.75)
+    assert roc_auc([1, 0], [0.5, 0.5]) == pytest.approx(0.5) and average_precision([1, 0], [0.5, 0.5]) == pytest.approx(0.5)
+    assert np.isnan(roc_auc([0, 0], [0.1, 0.2]))
+
+
+def test_ap_and_auc_equal_sklearn_with_ties_and_weights():
+    from workbench.evaluate.ranking import _ap_auc, _steps
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(3000) < 0.05).astype(np.int8)
+    s = np.round(rng.random(3000) * (1 + y), 2)  # many ties
+    w = rng.integers(0, 4, 3000).astype(float)
+    assert average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    ap, auc = _ap_auc(*_steps(y, s, w))
+    assert ap[0] == pytest.approx(average_precision_score(y, s, sample_weight=w), abs=1e-12)
+    assert auc[0] == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=1e-12)
+
+
+def test_bootstrap_intervals():
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.05).astype(int)
+    s = rng.random(4000) + 0.5 * y
+    groups = rng.integers(0, 300, 4000)
+    ci = bootstrap_ci(y, s, replicates=100, seed=1, groups=groups)
+    for name, fn in (("roc_auc", roc_auc), ("average_precision", average_precision)):
+        point, lo, hi = ci[name]
+        assert point == pytest.approx(fn(y, s)) and lo < point < hi
+    assert ci == bootstrap_ci(y, s, replicates=100, seed=1, groups=groups)  # seeded
+    w = bootstrap_weights(6, 50, seed=2, groups=np.array(["a", "a", "b", "b", "b", "c"]))
+    assert (w[:, 0] == w[:, 1]).all() and (w[:, 2] == w[:, 4]).all()  # a drawn customer brings all its rows
+    assert (w[:, [0, 2, 5]].sum(axis=1) == 3).all()  # three customers drawn per replicate
+    with pytest.raises(InputError, match="replicates"):
+        bootstrap_ci(y, s, replicates=1)
+    with pytest.raises(InputError, match="scores"):
+        bootstrap_ci(y, s[:10])
+
+
+def test_recall_at_fpr_by_hand():
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+    s = np.array([0.9, 0.5, 0.95, 0.4, 0.3, 0.3, 0.2, 0.1, 0.1, 0.0])
+    assert recall_at_fpr(y, s, 1 / 8) == 1.0  # threshold 0.5: both frauds, one false positive (0.95)
+    assert recall_at_fpr(y, s, 0.0) == 0.0  # the top score is legitimate
+    assert recall_at_fpr(y, s, 2 / 8) == 1.0
+    with pytest.raises(InputError, match="fpr"):
+        recall_at_fpr(y, s, 1.5)
+
+
+# ---- alert budget -----------------------------------------------------------------------
+
+def test_precision_at_k_per_day_by_hand():
+    day = [T0, T0, T0, T0 + 24 * H, T0 + 25 * H]
+    y = np.array([1, 0, 1, 0, 1])
+    s = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    assert daily_alerts(day, s, 2).tolist() == [True, True, False, True, True]
+    d = precision_at_k_daily(day, y, s, k=2)
+    assert d["precision"].tolist() == [0.5, 0.5]
+    assert d["ceiling"].tolist() == [1.0, 0.5]  # day 2: one fraud for two alerts
+    alerts = daily_alerts(day, s, 2)
+    assert recall_at_budget(y, alerts) == pytest.approx(2 / 3)
+    by = recall_by(np.array(["none", "none", "a", "none", "b"]), y, alerts)
+    assert by.loc["a", "recall"] == 0.0 and by.loc["b", "recall"] == 1.0 and by.loc["none", "frauds"] == 1
+    # ties are broken by row order, deterministically
+    assert daily_alerts([T0] * 3, np.array([0.5, 0.5, 0.5]), 1).tolist() == [True, False, False]
+
+
+def test_card_precision_removes_detected_cards_and_reports_the_ceiling():
+    rows = pd.DataFrame([
+        # day 1: A fraud 0.9, B legit 0.8, C fraud 0.3, D: one legit row 0.2 and one fraud row 0.1 (card max: 0.2, fraud)
+        (T0, "A", 1, 0.9), (T0, "B", 0, 0.8), (T0, "C", 1, 0.3), (T0, "D", 0, 0.2), (T0 + H, "D", 1, 0.1),
+        # day 2: A again (already caught: removed), B legit 0.5, C fraud 0.4
+        (T0 + 24 * H, "A", 1, 0.95), (T0 + 24 * H, "B", 0, 0.5), (T0 + 24 * H, "C", 1, 0.4),
+    ], columns=["ts", "card", "y", "s"])
+    d = card_precision_at_k_daily(rows["ts"], rows["card"], rows["y"].to_numpy(), rows["s"].to_numpy(), k=2)
+    assert d["alerts"].tolist() == [2, 2]
+    assert d["hits"].tolist() == [1, 1]  # day 1: A (and B, legit); day 2: C (and B) -- A is gone
+    assert d["precision"].tolist() == [0.5, 0.5]
+    assert d["fraud_cards"].tolist() == [3, 1]  # A, C, D on day 1; only C remains on day 2
+    assert d["ceiling"].tolist() == [1.0, 0.5]
+    one = card_precision_at_k_daily(rows["ts"], rows["card"], rows["y"].to_numpy(), rows["s"].to_numpy(), k=1)
+    assert one["precision"].tolist() == [1.0, 0.0]  # day 2: B (0.5) outranks C once A is removed
+    with pytest.raises(InputError, match="card"):
+        card_precision_at_k_daily(rows["ts"], ["A"], rows["y"].to_numpy(), rows["s"].to_numpy())
+
+
+# ---- detection delay, cost, calibration ---------------------------------------------------
+
+def _episode_rows() -> pd.DataFrame:
+    rows = [  # ts, episode, fraud, loss, scenario
+        (T0 - 30 * H, 2, 1, 70.0, "stolen_card"),   # episode 2 started before the window
+        (T0, 1, 1, 100.0, "card_testing"),
+        (T0 + H, 1, 1, 0.0, "card_testing"),          # declined: no loss
+        (T0 + 2 * H, -1, 0, 500.0, "none"),
+        (T0 + 3 * H, 1, 1, 30.0, "card_testing"),     # first alert of episode 1
+        (T0 + 4 * H, 1, 1, 20.0, "card_testing"),
+        (T0 + 5 * H, 3, 1, 40.0, "stolen_card"),      # episode 3: never alerted
+        (T0 + 6 * H, 3, 1, 60.0, "stolen_card"),
+        (T0 + 7 * H, 2, 1, 10.0, "stolen_card"),
+    ]
+    f = pd.DataFrame(rows, columns=["ts", "fraud_episode_id", "is_fraud", "loss", "fraud_type"])
+    f["episode_start"] = f["fraud_episode_id"].map({1: T0, 2: T0 - 30 * H, 3: T0 + 5 * H})
+    return f.iloc[1:].reset_index(drop=True)  # the evaluated window starts at T0
+
+
+def test_detection_delay_by_hand():
+    rows = _episode_rows()
+    alerts = np.array([False, False, True, True, True, False, False, True])  # the legit row and episode 2 are alerted too
+    d = detection_delay(rows, alerts).set_index("episode")
+    assert set(d.index) == {1, 3}  # episode 2 started before the window
+    e1 = d.loc[1]
+    assert e1["detected"] and e1["delay_hours"] == 3.0 and e1["frauds_before"] == 2 and e1["loss_before"] == 100.0
+    assert e1["frauds"] == 4 and e1["loss"] == 150.0 and e1["scenario"] == "card_testing"
+    e3 = d.loc[3]
+    assert not e3["detected"] and np.isnan(e3["delay_hours"]) and e3["frauds_before"] == 2 and e3["loss_before"] == 100.0
+    summary = delay_summary(d.reset_index())
+    assert summary["detected_share"] == 0.5 and summary["median_delay_hours"] == 3.0
+    assert summary["loss_before_share"] == pytest.approx(200 / 250) and summary["mean_frauds_before"] == 2.0
+    with pytest.raises(InputError, match="alerts"):
+        detection_delay(rows, alerts[:3])
+
+
+def test_cost_matrix_by_hand():
+    y, loss = np.array([1, 0, 1, 0]), np.array([100.0, 999.0, 50.0, 5.0])
+    c = alert_cost(y, loss, np.array([True, True, False, False]), fee=10)
+    assert c == {"alerts": 2, "investigation": 20.0, "missed": 50.0, "cost": 70.0, "no_model_cost": 150.0, "savings": 80.0}
+    curve = cost_curve([T0] * 4, y, loss, np.array([0.9, 0.8, 0.7, 0.1]), [1, 3, 4], fee=10)
+    assert curve["savings"].tolist() == [150 - (10 + 50), 150 - 30, 150 - 40]
+    with pytest.raises(InputError, match="fee"):
+        alert_cost(y, loss, np.ones(4, bool), fee=-1)
+    with pytest.raises(InputError, match="loss"):
+        alert_cost(y, -loss, np.ones(4, bool), fee=1)
+
+
+def test_brier_and_reliability_by_hand():
+    assert brier([1, 0], [0.8, 0.4]) == pytest.approx((0.2**2 + 0.4**2) / 2)
+    r = reliability([0, 0, 1, 0], [0.1, 0.2, 0.7, 0.9], bins=2, strategy="uniform")
+    assert r["rows"].tolist() == [2, 2] and r["mean_score"].tolist() == pytest.approx([0.15, 0.8]) and r["fraud_rate"].tolist() == [0.0, 0.5]
+    q = reliability(np.r_[np.zeros(90), np.ones(10)], np.linspace(0, 1, 100), bins=10)
+    assert q["rows"].sum() == 100 and q["fraud_rate"].iloc[-1] == 1.0
+    with pytest.raises(InputError, match="strategy"):
+        reliability([0, 1], [0.1, 0.2], strategy="equal")
+
+
+# ---- protocols ----------------------------------------------------------------------------
+
+def _study(n_days: int = 40, per_day: int = 60, seed: int = 0) -> pd.DataFrame:
+    """A synthetic study frame: x1 carries the fraud signal, x2 is noise; labels are
+    confirmed two days after the fraud."""
+    rng = np.random.default_rng(seed)
+    n = n_days * per_day
+    ts = T0 + pd.to_timedelta(np.sort(rng.random(n)) * n_days, unit="D")
+    y = (rng.random(n) < 0.05).astype(np.int8)
+    x1 = rng.normal(size=n) + 2.5 * y
+    cust = rng.integers(0, 400, n)
+    return pd.DataFrame({
+        "txn_id": np.arange(n), "ts": ts, "customer_id": cust, "card_id": cust, "x1": x1, "x2": rng.normal(size=n),
+        "is_fraud": y, "loss": rng.uniform(10, 500, n), "fraud_type": np.where(y == 1, "stolen_card", "none"), "ring_shape": "none",
+        "fraud_episode_id": np.where(y == 1, np.arange(n), -1), "episode_start": ts.where(y == 1),
+        "fraud_confirmed_at": (ts + pd.Timedelta(days=2)).where(y == 1)})
+
+
+class LargestX1(Detector):
+    """A researcher's own detector: the logistic of x1 (no fitting needed)."""
+
+    name = "largest_x1"
+
+    def fit(self, X, y=None):
+        self.features_ = list(X.columns)
+        return self
+
+    def score(self, X):
+        return 1 / (1 + np.exp(-X["x1"].to_numpy()))
+
+
+def test_single_split_and_evaluation_of_builtin_and_custom_detectors():
+    frame = _study()
+    t = frame["ts"]
+    split = Split((t < T0 + pd.Timedelta(days=25)).to_numpy(), np.zeros(len(t), bool), (t >= T0 + pd.Timedelta(days=28)).to_numpy())
+    factories = {"custom": LargestX1, "hgb": lambda: SupervisedDetector("hgb", "class_weight", seed=0),
+                 "iforest": lambda: IsolationForestDetector(seed=0)}
+    test = single_split(factories, frame, ["x1", "x2"], split)
+    assert len(test) == split.test.sum() and set(factories) <= set(test.columns)
+    evals = evaluate_scores(test, list(factories), EvaluationConfig(k=10, replicates=30))
+    table = comparison_table(evals)
+    assert table.loc["custom", "roc_auc"] > 0.9 and table.loc["hgb", "average_precision"] > 3 * test["is_fraud"].mean()
+    for e in evals.values():
+        assert (e.card_daily["precision"] <= e.card_daily["ceiling"] + 1e-12).all()
+        assert e.metrics["ap_low"] <= e.metrics["average_precision"] <= e.metrics["ap_high"]
+    text = conclusion(table, EvaluationConfig(k=10))
+    assert f"**{table.index[0]}**" in text.split("\n")[0]
+    doc = json.loads(json.dumps(metrics_document(table, evals, EvaluationConfig(k=10), {"demo": True}, text)))
+    assert set(doc["models"]) == set(factories) and doc["recall_by_scenario"]["custom"]["stolen_card"] >= 0
+
+
+def test_prequential_folds_report_mean_and_std_and_use_known_labels_only():
+    frame = _study()
+    folds = prequential_folds(frame["ts"], 3, train_days=15, gap_days=2, test_days=5)
+    per_fold, summary = prequential({"custom": LargestX1, "lr": lambda: SupervisedDetector("lr", "class_weight")}, frame, ["x1", "x2"], folds,
+                                    EvaluationConfig(k=10))
+    assert len(per_fold) == 6 and set(per_fold["fold"]) == {0, 1, 2}
+    ap = per_fold.groupby("model")["average_precision"]
+    assert summary[("average_precision", "mean")].to_dict() == pytest.approx(ap.mean().to_dict())
+    assert summary[("average_precision", "std")].to_dict() == pytest.approx(ap.std().to_dict())
+    # labels known at a cutoff: frauds confirmed later look legitimate
+    cut = T0 + pd.Timedelta(days=10)
+    known = known_labels(frame, cut)
+    late = (frame["is_fraud"] == 1) & (frame["fraud_confirmed_at"] >= cut)
+    assert late.any() and (known[late.to_numpy()] == 0).all() and (known[(~late).to_numpy()] == frame["is_fraud"][~late]).all()
+
+
+def test_protocol_errors_name_the_detector():
+    frame = _study(n_days=10)
+    split = Split((frame["ts"] < T0 + pd.Timedelta(days=6)).to_numpy(), np.zeros(len(frame), bool),
+                  (frame["ts"] >= T0 + pd.Timedelta(days=7)).to_numpy())
+
+    class Backwards(LargestX1):
+        def score(self, X):
+            return -X["x1"].to_numpy()  # not in [0, 1]
+
+    with pytest.raises(InputError, match="scores.backwards"):
+        single_split({"backwards": Backwards}, frame, ["x1"], split)
+    with pytest.raises(InputError, match="factories.thing"):
+        single_split({"thing": lambda: "not a detector"}, frame, ["x1"], split)
+    with pytest.raises(InputError, match="features"):
+        single_split({"custom": LargestX1}, frame, ["nope"], split)
+    with pytest.raises(InputError, match="k"):
+        EvaluationConfig(k=0)
+
+
+def test_conclusion_follows_the_numbers():
+    row = dict(roc_auc=0.9, average_precision=0.5, ap_low=0.4, ap_high=0.6, card_precision_at_k=0.3, card_precision_ceiling=0.6,
+               episodes=10, detected_share=0.8, median_delay_hours=2.0, loss_before_share=0.25, savings=-5.0, no_model_cost=100.0)
+    table = pd.DataFrame({"a": row, "b": {**row, "average_precision": 0.1, "ap_low": 0.05, "ap_high": 0.15, "card_precision_at_k": 0.2}}).T
+    text = conclusion(table, EvaluationConfig(k=50, fee=10))
+    assert text.startswith("**a** ranks first by card precision@50") and "do not overlap" in text
+    assert "no model saves money" in text and "80% of the 10 episodes" in text
+    flipped = table.assign(average_precision=[0.1, 0.5])
+    assert "rankings disagree" in conclusion(flipped, EvaluationConfig(k=50))
+
+
+# ---- evaluation frames ---------------------------------------------------------------------
+
+def test_label_frame_of_a_generated_dataset(fraud_dataset):
+    from workbench.evaluate.frame import label_frame
+
+    f = label_frame(fraud_dataset.path)
+    tx = fraud_dataset.table("transactions")
+    assert len(f) == len(tx)
+    status = tx.set_index("txn_id")["status"].astype(str).reindex(f["txn_id"]).to_numpy()
+    assert (f.loc[status == "declined", "loss"] == 0).all() and (f.loc[status == "approved", "loss"] == f.loc[status == "approved", "amount"]).all()
+    fraud = f[f["is_fraud"] == 1]
+    assert (fraud["episode_start"] <= fraud["ts"]).all()
+    rings = fraud_dataset.table("rings").set_index("ring_id")["shape"].astype(str)
+    ring_rows = tx["ring_id"].to_numpy() >= 0
+    assert set(f["ring_shape"]) - {"none"} == set(rings.loc[tx.loc[ring_rows, "ring_id"].unique()])
+
+
+def test_external_dataset_through_the_column_mapping():
+    from workbench.evaluate.frame import external_frame
+    from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
+    from workbench.models.data import feature_columns, standard_split
+
+    frame = external_frame(EXAMPLE_TABLE, load_mapping(EXAMPLE_MAPPING))
+    assert frame["is_fraud"].sum() > 0 and (frame["loss"] == frame["amount"]).all()
+    cols = feature_columns(frame)
+    test = single_split({"hgb": lambda: SupervisedDetector("hgb", "class_weight")}, frame, cols, standard_split(frame, gap_days=1))
+    e = evaluate_scores(test, ["hgb"], EvaluationConfig(k=5, replicates=20))["hgb"]
+    assert e.delays.empty and e.metrics["episodes"] == 0 and 0 <= e.metrics["average_precision"] <= 1
+
+
+def test_label_delay_variant_of_a_mix(tmp_path):
+    from workbench.fraud.mix import load_mix, mix_with_label_delay
+
+    path = mix_with_label_delay("default", 12.5, tmp_path / "mix.yaml")
+    mix = load_mix(str(path))
+    assert mix.label_delay.mean_days == 12.5 and len(mix.scenarios) == len(load_mix("default").scenarios)
+    with pytest.raises(InputError, match="label_delay_days"):
+        mix_with_label_delay("default", -1, tmp_path / "bad.yaml")
+    with pytest.raises(InputError, match="scenarios"):
+        mix_with_label_delay("none", 3, tmp_path / "bad.yaml")
+
+
+def test_report_parameters_are_validated_before_anything_runs(tmp_path):
+    from workbench.reports import build_report, check_report_parameters
+
+    assert check_report_parameters(fraud_rate=0.1, label_delay_days=4)["label_delay_days"] == 4.0
+    with pytest.raises(InputError, match="fraud_rate"):
+        check_report_parameters(fraud_rate=2)
+    with pytest.raises(InputError, match="label_delay_days"):
+        check_report_parameters(scenarios="none", label_delay_days=3)
+    with pytest.raises(InputError, match="n_folds"):
+        check_report_parameters(n_folds=0)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(InputError, match="out"):
+        build_report(tmp_path / "taken")
+    assert not list(tmp_path.glob(".taken*"))  # nothing half-written

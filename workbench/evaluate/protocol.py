@@ -1,0 +1,203 @@
+"""Evaluation protocols: every metric of one model on one block of rows
+(:func:`evaluate_model`), a comparison table of many, and the two ways of producing test
+scores from any detector of the model interface (built-in or a researcher's own):
+
+- :func:`single_split`: train | gap | test in time (the gap is the label delay), one fit;
+- :func:`prequential`: several folds of (train block, gap, test block) shifted back in
+  time, one fit per fold; metrics per fold with their mean and standard deviation.
+
+Training labels are what the bank knew when training ended (see :func:`known_labels`);
+scores are validated (one per row, in [0, 1]) so a broken detector fails with
+its name instead of producing a wrong table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.evaluate.budget import card_precision_at_k_daily, daily_alerts, precision_at_k_daily, recall_at_budget, recall_by
+from workbench.evaluate.calibration import brier, reliability
+from workbench.evaluate.cost import alert_cost
+from workbench.evaluate.delay import delay_summary, detection_delay
+from workbench.evaluate.ranking import bootstrap_ci, recall_at_fpr
+from workbench.features.splits import Split
+from workbench.models.base import Detector
+from workbench.validation import InputError, check_float, check_int
+
+DetectorFactory = Callable[[], Detector]
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How models are judged. ``k``: daily alert budget (transactions, and cards for card
+    precision); ``fpr``: the false-positive rate for recall at a fixed FPR; ``fee``: the
+    investigation cost of one alert in the dataset's currency; ``replicates``/``level``:
+    the bootstrap; ``cluster``: the column whose values are resampled together (None for
+    rows); ``seed``: the bootstrap seed."""
+
+    k: int = 100
+    fpr: float = 0.01
+    fee: float = 250.0
+    replicates: int = 200
+    level: float = 0.95
+    cluster: str | None = "customer_id"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731  (frozen dataclass)
+        set_("k", check_int("k", self.k, 1, 10_000_000))
+        set_("fpr", check_float("fpr", self.fpr, 0.0, 1.0))
+        set_("fee", check_float("fee", self.fee, 0.0))
+        set_("replicates", check_int("replicates", self.replicates, 10, 100_000))
+        set_("level", check_float("level", self.level, 0.5, 0.999))
+        set_("seed", check_int("seed", self.seed, 0))
+        if self.cluster is not None and not isinstance(self.cluster, str):
+            raise InputError("cluster", self.cluster, "a column name or None")
+
+
+@dataclass
+class ModelEvaluation:
+    """One model's metrics on one block (``metrics``: the comparison-table row) and the
+    detail behind them."""
+
+    name: str
+    metrics: dict[str, float]
+    daily: pd.DataFrame
+    card_daily: pd.DataFrame
+    by_scenario: pd.DataFrame
+    by_ring: pd.DataFrame
+    delays: pd.DataFrame
+    reliability: pd.DataFrame = field(repr=False)
+
+
+def evaluate_model(rows: pd.DataFrame, name: str, config: EvaluationConfig = EvaluationConfig(),
+                   intervals: bool = True) -> ModelEvaluation:
+    """Every metric of the score column ``name`` on ``rows`` (an evaluation frame, see
+    :mod:`workbench.evaluate.frame`); ``intervals=False`` skips the bootstrap."""
+    if name not in rows.columns:
+        raise InputError("name", name, "a score column of the frame")
+    if rows.empty:
+        raise InputError("rows", "empty frame", "at least one row to evaluate")
+    y = rows["is_fraud"].to_numpy().astype(np.int8)
+    s = _checked_scores(name, rows[name].to_numpy(), len(rows))
+    if intervals:
+        groups = rows[config.cluster].to_numpy() if config.cluster else None
+        ci = bootstrap_ci(y, s, config.replicates, config.level, config.seed, groups)
+    else:
+        from workbench.evaluate.ranking import average_precision, roc_auc
+
+        ci = {"roc_auc": (roc_auc(y, s), np.nan, np.nan), "average_precision": (average_precision(y, s), np.nan, np.nan)}
+    alerts = daily_alerts(rows["ts"], s, config.k)
+    daily = precision_at_k_daily(rows["ts"], y, s, config.k)
+    card_daily = card_precision_at_k_daily(rows["ts"], rows["card_id"], y, s, config.k)
+    delays = detection_delay(rows, alerts)
+    cost = alert_cost(y, rows["loss"].to_numpy(), alerts, config.fee)
+    metrics = {"roc_auc": ci["roc_auc"][0], "roc_auc_low": ci["roc_auc"][1], "roc_auc_high": ci["roc_auc"][2],
+               "average_precision": ci["average_precision"][0], "ap_low": ci["average_precision"][1],
+               "ap_high": ci["average_precision"][2],
+               "precision_at_k": float(daily["precision"].mean()),
+               "card_precision_at_k": float(card_daily["precision"].mean()),
+               "card_precision_ceiling": float(card_daily["ceiling"].mean()),
+               "recall_at_fpr": recall_at_fpr(y, s, config.fpr), "recall_at_budget": recall_at_budget(y, alerts),
+               "brier": brier(y, s), "cost": cost["cost"], "savings": cost["savings"], "no_model_cost": cost["no_model_cost"],
+               **{k: v for k, v in delay_summary(delays).items() if k != "episodes"}, "episodes": len(delays)}
+    return ModelEvaluation(name, metrics, daily, card_daily, recall_by(rows["fraud_type"], y, alerts),
+                           recall_by(rows["ring_shape"], y, alerts), delays, reliability(y, s))
+
+
+def _checked_scores(name: str, s: np.ndarray, n: int) -> np.ndarray:
+    s = np.asarray(s, np.float64)
+    if s.shape != (n,) or not np.isfinite(s).all() or (s < 0).any() or (s > 1).any():
+        raise InputError(f"scores.{name}", f"{s.shape} values in [{np.nanmin(s) if s.size else 'nan'}, {np.nanmax(s) if s.size else 'nan'}]",
+                         f"{n} finite scores in [0, 1] (higher = more suspicious)")
+    return s
+
+
+def evaluate_scores(rows: pd.DataFrame, models: list[str], config: EvaluationConfig = EvaluationConfig(),
+                    intervals: bool = True) -> dict[str, ModelEvaluation]:
+    """:func:`evaluate_model` for each score column in ``models``."""
+    if not models:
+        raise InputError("models", models, "at least one score column")
+    return {m: evaluate_model(rows, m, config, intervals) for m in models}
+
+
+def comparison_table(evaluations: Mapping[str, ModelEvaluation]) -> pd.DataFrame:
+    """One row per model with its metrics, best card precision@k first."""
+    table = pd.DataFrame({name: e.metrics for name, e in evaluations.items()}).T
+    table.index.name = "model"
+    return table.sort_values(["card_precision_at_k", "average_precision"], ascending=False)
+
+
+def _fit_score(factory: DetectorFactory, name: str, frame: pd.DataFrame, features: list[str], train: np.ndarray,
+               test: np.ndarray, y_known: np.ndarray) -> np.ndarray:
+    """Fit a fresh detector from ``factory`` on the training rows with the labels known at
+    training time (``y_known``), score the test rows."""
+    det = factory()
+    if not isinstance(det, Detector):
+        raise InputError(f"factories.{name}", type(det).__name__, "a callable returning a workbench Detector")
+    if not train.any() or not test.any():
+        raise InputError("split", f"{int(train.sum())} training and {int(test.sum())} test rows", "non-empty training and test blocks")
+    det.fit(frame.loc[train, features], y_known[train])
+    return _checked_scores(name, det.score(frame.loc[test, features]), int(test.sum()))
+
+
+def known_labels(frame: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> np.ndarray:
+    """Labels as the bank knows them at ``cutoff``: fraud confirmed before it (rows not yet
+    confirmed look legitimate); all of ``is_fraud`` without a cutoff or without a
+    ``fraud_confirmed_at`` column (external tables)."""
+    y = frame["is_fraud"].to_numpy().astype(np.int8)
+    if cutoff is None or "fraud_confirmed_at" not in frame.columns:
+        return y
+    confirmed = pd.to_datetime(frame["fraud_confirmed_at"]).to_numpy()
+    return ((y == 1) & (confirmed < np.datetime64(pd.Timestamp(cutoff)))).astype(np.int8)
+
+
+def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str], split: Split) -> pd.DataFrame:
+    """Fit each detector on ``split.train`` and score ``split.test``: the test rows of
+    ``frame`` with one score column per detector (evaluate them with
+    :func:`evaluate_scores`). Training uses ``is_fraud`` of the training rows: build the
+    split with settled labels only (:func:`workbench.models.data.standard_split` does)."""
+    _check_features(frame, features)
+    test = frame.loc[split.test].reset_index(drop=True)
+    y = known_labels(frame)
+    for name, factory in factories.items():
+        test[name] = _fit_score(factory, name, frame, features, split.train, split.test, y)
+    return test
+
+
+def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str],
+                folds: list[tuple[np.ndarray, np.ndarray]], config: EvaluationConfig = EvaluationConfig()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each detector fitted and evaluated on every fold (from
+    :func:`workbench.features.splits.prequential_folds`): (metrics per model and fold,
+    their mean and standard deviation per model). Each fold trains on the labels known
+    when its test block starts (:func:`known_labels`), as the bank would have."""
+    _check_features(frame, features)
+    if not folds:
+        raise InputError("folds", folds, "at least one (train, test) fold")
+    rows = []
+    for i, (train, test) in enumerate(folds):
+        block = frame.loc[test].reset_index(drop=True)
+        if block.empty:
+            raise InputError("folds", i, "folds with test rows")
+        y = known_labels(frame, block["ts"].min())
+        if not y[train].any():
+            raise InputError("folds", i, "folds whose training block has confirmed fraud (use fewer folds or a longer window)")
+        for name, factory in factories.items():
+            block[name] = _fit_score(factory, name, frame, features, train, test, y)
+        for name, e in evaluate_scores(block, list(factories), config, intervals=False).items():
+            rows.append({"model": name, "fold": i, **e.metrics})
+    per_fold = pd.DataFrame(rows)
+    keep = ["roc_auc", "average_precision", "precision_at_k", "card_precision_at_k", "card_precision_ceiling",
+            "recall_at_fpr", "recall_at_budget", "savings", "detected_share"]
+    summary = per_fold.groupby("model")[keep].agg(["mean", "std"])
+    return per_fold, summary
+
+
+def _check_features(frame: pd.DataFrame, features: list[str]) -> None:
+    missing = [f for f in features if f not in frame.columns]
+    if not features or missing:
+        raise InputError("features", missing or features, "feature columns of the frame")
