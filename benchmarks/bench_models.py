@@ -76,7 +76,7 @@ def models_run(tmp: Path, customers: int, days: int) -> dict:
     online = SupervisedDetector("hgb", "class_weight").fit(frame.loc[tr, ONLINE_FEATURES].astype(float), y[tr])
     stream_pkg = save_package(online, tmp / "stream_pkg", dataset=data)
     stream = {}
-    for batch in (1, 64):  # micro-batch size: latency against throughput
+    for batch in (1, 16, 64):  # micro-batch size: latency against throughput
         with PeakRSS() as rss:
             out, stream_s = _timed(lambda batch=batch: replay(data, stream_pkg, max_batch=batch))
         lat = out["latency_s"].to_numpy() * 1000

@@ -330,3 +330,25 @@ def test_report_parameters_are_validated_before_anything_runs(tmp_path):
     with pytest.raises(InputError, match="out"):
         build_report(tmp_path / "taken")
     assert not list(tmp_path.glob(".taken*"))  # nothing half-written
+
+
+def test_a_sequence_model_goes_through_the_same_protocol():
+    import duckdb
+
+    from workbench.features.sequences import Sequences, build_sequences
+    from workbench.models.sequence import SequenceDetector
+
+    frame = _study(n_days=20)
+    con = duckdb.connect()
+    con.register("frame", frame[["txn_id", "ts", "customer_id", "x1", "x2"]])
+    seqs = build_sequences(con, "frame", ["x1", "x2"], k=4)
+    order = pd.Series(np.arange(len(seqs.txn_id)), index=seqs.txn_id).loc[frame["txn_id"]].to_numpy()
+    windows = lambda mask: Sequences(seqs.x[order[mask]], seqs.mask[order[mask]], seqs.txn_id[order[mask]], seqs.columns)  # noqa: E731
+    t = frame["ts"]
+    split = Split((t < T0 + pd.Timedelta(days=12)).to_numpy(), np.zeros(len(t), bool), (t >= T0 + pd.Timedelta(days=14)).to_numpy())
+    test = single_split({"gru": lambda: SequenceDetector(cell="gru", units=8, epochs=3, batch_size=256, seed=0)}, frame, ["x1", "x2"], split,
+                        inputs={"gru": windows})
+    e = evaluate_scores(test, ["gru"], EvaluationConfig(k=10, replicates=20))["gru"]
+    assert e.metrics["roc_auc"] > 0.8  # x1 carries the signal through the windows
+    with pytest.raises(InputError, match="rows"):
+        evaluate_scores(test.drop(columns="loss"), ["gru"])

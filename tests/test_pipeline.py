@@ -10,17 +10,25 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"]
+
+
+def _build(tmp_path: Path, items: tuple[str, ...], args: list[str], copy: bool = True) -> subprocess.CompletedProcess:
+    """Copy the project ``items`` into ``tmp_path`` and run ``ploomber build`` there; fail
+    with the build's output unless it succeeds."""
+    if copy:
+        for item in items:
+            src = ROOT / item
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    ploomber = Path(sys.executable).with_name("ploomber")
+    res = subprocess.run([str(ploomber), "build", *args], cwd=tmp_path, env={**os.environ, "PLOOMBER_STATS_ENABLED": "false"},
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res
 
 
 def test_small_pipeline_build(tmp_path):
-    for item in ("pipeline.yaml", "env.yaml", "notebooks"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
-    env = {**os.environ, "PLOOMBER_STATS_ENABLED": "false"}
-    ploomber = Path(sys.executable).with_name("ploomber")
-    res = subprocess.run([str(ploomber), "build", "--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    _build(tmp_path, ("pipeline.yaml", "env.yaml", "notebooks"), SMALL)
     report = tmp_path / "reports" / "01_generate.html"
     assert report.is_file() and "payment mode" in report.read_text().lower()
     card = json.loads((tmp_path / "data" / "raw" / "card.json").read_text())
@@ -52,22 +60,15 @@ def test_small_pipeline_build(tmp_path):
     assert {"isolation_forest", "autoencoder", "supervised", "lstm", "stacked"} <= set(metrics["models"])
     assert metrics["parameters"]["pipeline"] and metrics["conclusion"].startswith("**") and len(metrics["prequential"]) == 6
     # a second build with the same parameters is up to date and skips the task
-    again = subprocess.run([str(ploomber), "build", "--env--customers", "400", "--env--days", "30", "--env--seed", "5", "--env--fraud_rate", "0.2"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and "generate" in again.stdout
+    again = _build(tmp_path, (), SMALL, copy=False)
+    assert "generate" in again.stdout
 
 
 def test_sweep_pipeline_build(tmp_path):
     """`ploomber build -e pipeline.sweep.yaml`: one report per grid setting and the summary."""
-    for item in ("pipeline.sweep.yaml", "env.sweep.yaml", "notebooks"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
-    env = {**os.environ, "PLOOMBER_STATS_ENABLED": "false"}
-    ploomber = Path(sys.executable).with_name("ploomber")
-    res = subprocess.run([str(ploomber), "build", "-e", "pipeline.sweep.yaml", "--env--customers", "250", "--env--days", "40",
-                          "--env--replicates", "20", "--env--n_folds", "2", "--env--alert_budget", "10"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    _build(tmp_path, ("pipeline.sweep.yaml", "env.sweep.yaml", "notebooks"),
+           ["-e", "pipeline.sweep.yaml", "--env--customers", "250", "--env--days", "40", "--env--replicates", "20",
+            "--env--n_folds", "2", "--env--alert_budget", "10"])
     sweep = tmp_path / "reports" / "sweep"
     metrics = sorted(sweep.glob("metrics-*.json"))
     assert len(metrics) == 4 and len(list(sweep.glob("evaluation-*.html"))) == 4

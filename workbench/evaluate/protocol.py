@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,8 @@ from workbench.models.base import Detector
 from workbench.validation import InputError, check_float, check_int
 
 DetectorFactory = Callable[[], Detector]
+EVALUATION_COLUMNS = ("ts", "card_id", "is_fraud", "loss", "fraud_type", "ring_shape", "fraud_episode_id", "episode_start")
+InputBuilder = Callable[[np.ndarray], Any]  # a boolean row mask -> what the detector's fit and score take
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,10 @@ def evaluate_model(rows: pd.DataFrame, name: str, config: EvaluationConfig = Eva
         raise InputError("name", name, "a score column of the frame")
     if rows.empty:
         raise InputError("rows", "empty frame", "at least one row to evaluate")
+    missing = [c for c in (*EVALUATION_COLUMNS, *([config.cluster] if config.cluster else [])) if c not in rows.columns]
+    if missing:
+        raise InputError("rows", missing, "an evaluation frame with the columns " + ", ".join(EVALUATION_COLUMNS)
+                         + " (workbench.evaluate.frame builds them)")
     y = rows["is_fraud"].to_numpy().astype(np.int8)
     s = _checked_scores(name, rows[name].to_numpy(), len(rows))
     if intervals:
@@ -133,16 +140,18 @@ def comparison_table(evaluations: Mapping[str, ModelEvaluation]) -> pd.DataFrame
 
 
 def _fit_score(factory: DetectorFactory, name: str, frame: pd.DataFrame, features: list[str], train: np.ndarray,
-               test: np.ndarray, y_known: np.ndarray) -> np.ndarray:
+               test: np.ndarray, y_known: np.ndarray, inputs: Mapping[str, InputBuilder] | None) -> np.ndarray:
     """Fit a fresh detector from ``factory`` on the training rows with the labels known at
-    training time (``y_known``), score the test rows."""
+    training time (``y_known``), score the test rows. Its inputs are ``frame``'s feature
+    columns, or what ``inputs[name]`` builds from a row mask (a sequence model's windows)."""
+    take = (inputs or {}).get(name) or (lambda mask: frame.loc[mask, features])
     det = factory()
     if not isinstance(det, Detector):
         raise InputError(f"factories.{name}", type(det).__name__, "a callable returning a workbench Detector")
     if not train.any() or not test.any():
         raise InputError("split", f"{int(train.sum())} training and {int(test.sum())} test rows", "non-empty training and test blocks")
-    det.fit(frame.loc[train, features], y_known[train])
-    return _checked_scores(name, det.score(frame.loc[test, features]), int(test.sum()))
+    det.fit(take(train), y_known[train])
+    return _checked_scores(name, det.score(take(test)), int(test.sum()))
 
 
 def known_labels(frame: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> np.ndarray:
@@ -156,25 +165,30 @@ def known_labels(frame: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> np.
     return ((y == 1) & (confirmed < np.datetime64(pd.Timestamp(cutoff)))).astype(np.int8)
 
 
-def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str], split: Split) -> pd.DataFrame:
+def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str], split: Split,
+                 inputs: Mapping[str, InputBuilder] | None = None) -> pd.DataFrame:
     """Fit each detector on ``split.train`` and score ``split.test``: the test rows of
     ``frame`` with one score column per detector (evaluate them with
     :func:`evaluate_scores`). Training uses ``is_fraud`` of the training rows: build the
-    split with settled labels only (:func:`workbench.models.data.standard_split` does)."""
+    split with settled labels only (:func:`workbench.models.data.standard_split` does).
+    ``inputs`` maps a model name to a builder of its inputs from a row mask, for detectors
+    that do not take the feature columns (sequence models)."""
     _check_features(frame, features)
     test = frame.loc[split.test].reset_index(drop=True)
     y = known_labels(frame)
     for name, factory in factories.items():
-        test[name] = _fit_score(factory, name, frame, features, split.train, split.test, y)
+        test[name] = _fit_score(factory, name, frame, features, split.train, split.test, y, inputs)
     return test
 
 
 def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str],
-                folds: list[tuple[np.ndarray, np.ndarray]], config: EvaluationConfig = EvaluationConfig()) -> tuple[pd.DataFrame, pd.DataFrame]:
+                folds: list[tuple[np.ndarray, np.ndarray]], config: EvaluationConfig = EvaluationConfig(),
+                inputs: Mapping[str, InputBuilder] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each detector fitted and evaluated on every fold (from
     :func:`workbench.features.splits.prequential_folds`): (metrics per model and fold,
     their mean and standard deviation per model). Each fold trains on the labels known
-    when its test block starts (:func:`known_labels`), as the bank would have."""
+    when its test block starts (:func:`known_labels`), as the bank would have. ``inputs``
+    as in :func:`single_split`."""
     _check_features(frame, features)
     if not folds:
         raise InputError("folds", folds, "at least one (train, test) fold")
@@ -187,7 +201,7 @@ def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, f
         if not y[train].any():
             raise InputError("folds", i, "folds whose training block has confirmed fraud (use fewer folds or a longer window)")
         for name, factory in factories.items():
-            block[name] = _fit_score(factory, name, frame, features, train, test, y)
+            block[name] = _fit_score(factory, name, frame, features, train, test, y, inputs)
         for name, e in evaluate_scores(block, list(factories), config, intervals=False).items():
             rows.append({"model": name, "fold": i, **e.metrics})
     per_fold = pd.DataFrame(rows)

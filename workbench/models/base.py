@@ -43,6 +43,23 @@ class Detector(ABC):
             raise InputError("threshold", threshold, "a number in [0, 1] (this detector learned none)")
         return (self.score(X) >= t).astype(np.int8)
 
+    def score_values(self, values: np.ndarray) -> np.ndarray:
+        """Scores of a float matrix whose columns are the training features in order: the
+        stream's fast path for tiny micro-batches (no DataFrame). Equal to :meth:`score` on
+        the same rows; subclasses override it to skip per-call validation."""
+        return self.score(pd.DataFrame(values, columns=self.features_))
+
+    def _transform_values(self, values: np.ndarray) -> np.ndarray:
+        """The fitted imputation and scaling of :meth:`_matrix` as plain numpy (the same
+        arithmetic, without scikit-learn's validation, which costs more than the arithmetic
+        on a few rows)."""
+        values = np.asarray(values, np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.features_ or ()):
+            raise InputError("values", values.shape, f"a (rows, {len(self.features_ or ())}) matrix of the training features")
+        imputer, scaler = self.preprocess_[0], self.preprocess_[1]
+        filled = np.where(np.isfinite(values), values, imputer.statistics_)
+        return (filled - scaler.mean_) / scaler.scale_
+
     def _matrix(self, X: pd.DataFrame, fitting: bool = False) -> np.ndarray:
         """``X`` as a float matrix: the training feature list (checked when scoring), missing
         values imputed by the training median and scaled by the training mean and standard

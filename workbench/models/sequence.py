@@ -5,6 +5,11 @@ steps; padded steps are masked out of the recurrent layer, so short histories ar
 as zeros. Optionally an attention layer pools all steps instead of taking the last state.
 Features are standardised with the training rows' mean and deviation; the fraud class is
 weighted by the inverse prevalence; early stopping watches the validation loss.
+
+Memory: the sequences are never copied whole. The statistics are accumulated over row
+chunks, and training and scoring read shuffled batches from ``Sequences.x`` (in memory or
+memory-mapped ``.npy`` files from ``build_sequences(out_dir=...)``) and transform each batch
+on the fly (``_Batches``), so peak memory is the sequences themselves plus a few batches.
 """
 
 from __future__ import annotations
@@ -41,6 +46,42 @@ class MaskedAttentionPool(keras.layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
+CHUNK_ROWS = 65_536  # rows per chunk for the statistics and for scoring
+
+
+class _Batches(keras.utils.PyDataset):
+    """Batches of transformed sequences read from ``seqs`` at the row positions ``rows``,
+    with labels and class weights when ``y`` is given; reshuffled every epoch from ``seed``
+    when ``shuffle`` (deterministic)."""
+
+    def __init__(self, det: SequenceDetector, seqs: Sequences, rows: np.ndarray, batch_size: int, y: np.ndarray | None = None,
+                 weights: tuple[float, float] = (1.0, 1.0), shuffle: bool = False, seed: int = 0) -> None:
+        super().__init__()
+        self.det, self.seqs, self.rows, self.batch_size = det, seqs, np.asarray(rows), batch_size
+        self.y, self.weights, self.shuffle, self.seed, self.epoch = y, np.asarray(weights, np.float32), shuffle, seed, 0
+        self.order = self._order()
+
+    def _order(self) -> np.ndarray:
+        if not self.shuffle:
+            return self.rows
+        return self.rows[np.random.default_rng([self.seed, self.epoch]).permutation(len(self.rows))]
+
+    def __len__(self) -> int:
+        return -(-len(self.rows) // self.batch_size)
+
+    def __getitem__(self, i: int):
+        idx = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])  # sorted reads are faster on a memmap
+        inputs = tuple(self.det._transform(self.seqs.x[idx], self.seqs.mask[idx]))
+        if self.y is None:
+            return (inputs,)
+        y = self.y[idx]
+        return inputs, y, self.weights[y.astype(np.int64)]
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.order = self._order()
+
+
 def _check(seqs, param: str) -> Sequences:
     if not isinstance(seqs, Sequences) or len(seqs.x) == 0:
         raise InputError(param, type(seqs).__name__, "a non-empty Sequences set (workbench.features.sequences)")
@@ -70,10 +111,27 @@ class SequenceDetector(Detector):
         heavy-tailed; standardising them raw leaves most rows near zero."""
         return np.sign(x) * np.log1p(np.abs(x))
 
-    def _inputs(self, seqs: Sequences) -> list[np.ndarray]:
-        x = (self._squash(np.asarray(seqs.x, np.float32)) - self.mean_) / self.std_
-        x = np.where(np.asarray(seqs.mask)[..., None], np.clip(x, -10, 10), 0.0).astype(np.float32)
-        return [x, np.asarray(seqs.mask, bool)]
+    def _transform(self, x: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        """Model inputs for a block of sequences: squashed, standardised, clipped, padding zeroed."""
+        mask = np.asarray(mask, bool)
+        x = (self._squash(np.asarray(x, np.float32)) - self.mean_) / self.std_
+        return [np.where(mask[..., None], np.clip(x, -10, 10), 0.0).astype(np.float32), mask]
+
+    def _statistics(self, seqs: Sequences) -> None:
+        """Mean and deviation of the squashed real steps, in float64 over row chunks (two
+        passes: the mean, then the squared deviations from it)."""
+        n = len(seqs.x)
+        total, count = 0.0, 0
+        for a in range(0, n, CHUNK_ROWS):
+            steps = self._squash(np.asarray(seqs.x[a:a + CHUNK_ROWS], np.float64)[np.asarray(seqs.mask[a:a + CHUNK_ROWS], bool)])
+            total, count = total + steps.sum(axis=0), count + len(steps)
+        mean = total / max(count, 1)
+        sq = 0.0
+        for a in range(0, n, CHUNK_ROWS):
+            steps = self._squash(np.asarray(seqs.x[a:a + CHUNK_ROWS], np.float64)[np.asarray(seqs.mask[a:a + CHUNK_ROWS], bool)])
+            sq = sq + ((steps - mean) ** 2).sum(axis=0)
+        self.mean_ = np.asarray(mean, np.float32)
+        self.std_ = (np.sqrt(sq / max(count, 1)) + 1e-6).astype(np.float32)
 
     def _build(self, k: int, f: int) -> keras.Model:
         x_in, m_in = keras.Input((k, f), name="x"), keras.Input((k,), dtype="bool", name="mask")
@@ -89,26 +147,28 @@ class SequenceDetector(Detector):
 
     def fit(self, X: Sequences, y: np.ndarray | None = None, validation: tuple[Sequences, np.ndarray] | None = None) -> SequenceDetector:
         """Fit on sequences ``X`` with labels ``y``; early stopping on ``validation`` (else on
-        the last 10% of the training rows)."""
+        the last 10% of the training rows, which are then not trained on)."""
         X = _check(X, "X")
         if y is None or len(y) != len(X.x) or len(np.unique(y)) != 2:
             raise InputError("y", None if y is None else len(y), f"{len(X.x)} labels with both classes")
-        mask = np.asarray(X.mask, bool)
-        steps = self._squash(np.asarray(X.x, np.float64)[mask])
-        self.mean_, self.std_ = steps.mean(axis=0).astype(np.float32), (steps.std(axis=0) + 1e-6).astype(np.float32)
+        self._statistics(X)
         self.features_ = list(X.columns)
         y = np.asarray(y, np.float32)
-        pos = max(float(y.mean()), 1e-6)
+        rows = np.arange(len(y))
+        if validation is None:
+            cut = int(len(y) * 0.9)
+            rows, val = rows[:cut], _Batches(self, X, rows[cut:], self.batch_size, y)
+            if len(np.unique(y[:cut])) != 2:
+                raise InputError("y", len(y), "labels with both classes in the first 90% of rows (or a validation set)")
+        else:
+            vx, vy = _check(validation[0], "validation"), np.asarray(validation[1], np.float32)
+            val = _Batches(self, vx, np.arange(len(vy)), self.batch_size, vy)
+        pos = max(float(y[rows].mean()), 1e-6)
+        train = _Batches(self, X, rows, self.batch_size, y, weights=(1.0, 0.5 / pos), shuffle=True, seed=self.seed)
         with seeded(self.seed):
             self.model_ = self._build(X.x.shape[1], X.x.shape[2])
-            val = None
-            if validation is not None:
-                vx = _check(validation[0], "validation")
-                val = (self._inputs(vx), np.asarray(validation[1], np.float32))
             stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True)
-            self.history_ = self.model_.fit(self._inputs(X), y, validation_data=val, validation_split=0.0 if val else 0.1,
-                                            epochs=self.epochs, batch_size=self.batch_size, class_weight={0: 1.0, 1: 0.5 / pos},
-                                            callbacks=[stop], verbose=0, shuffle=True).history
+            self.history_ = self.model_.fit(train, validation_data=val, epochs=self.epochs, callbacks=[stop], verbose=0).history
         self.threshold_ = 0.5
         return self
 
@@ -117,4 +177,8 @@ class SequenceDetector(Detector):
         X = _check(X, "X")
         if list(X.columns) != self.features_:
             raise InputError("X.columns", list(X.columns), f"the training features {self.features_}")
-        return self.model_.predict(self._inputs(X), batch_size=8192, verbose=0).ravel().astype(np.float64)
+        out = np.empty(len(X.x), np.float64)
+        for a in range(0, len(X.x), CHUNK_ROWS):
+            inputs = self._transform(X.x[a:a + CHUNK_ROWS], X.mask[a:a + CHUNK_ROWS])
+            out[a:a + CHUNK_ROWS] = self.model_.predict(inputs, batch_size=8192, verbose=0).ravel()
+        return out

@@ -84,7 +84,16 @@ class SupervisedDetector(Detector):
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """Fraud probability in [0, 1] (prior-corrected when ``calibrate``)."""
-        p = self.pipeline_.predict_proba(self._matrix(X))[:, 1]
+        return self._calibrated(self.pipeline_.predict_proba(self._matrix(X))[:, 1])
+
+    def score_values(self, values: np.ndarray) -> np.ndarray:
+        """:meth:`score` of a matrix of the training features, skipping per-call validation;
+        resamplers only act in fit, so a pipeline's last step scores alone."""
+        model = self.pipeline_[-1] if isinstance(self.pipeline_, Pipeline) else self.pipeline_
+        return self._calibrated(model.predict_proba(self._transform_values(values))[:, 1])
+
+    def _calibrated(self, p: np.ndarray) -> np.ndarray:
+        """Prior-shift correction of probabilities learned at the rebalanced prior."""
         if not self.calibrate or self.trained_prior_ == self.prior_:
             return p
         ratio = (self.prior_ / (1 - self.prior_)) / (self.trained_prior_ / (1 - self.trained_prior_))
