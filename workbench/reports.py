@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.validation import InputError, check_int
+from workbench.validation import InputError, check_float, check_int
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALUATION_NOTEBOOK = ROOT / "notebooks" / "07_evaluation.ipynb"
@@ -48,8 +48,6 @@ def check_report_parameters(customers: int = 800, days: int = 60, seed: int = 7,
 
     sim = SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios)
     if label_delay_days is not None:
-        from workbench.validation import check_float
-
         label_delay_days = check_float("label_delay_days", label_delay_days, 0.01, 365.0)
         if load_mix(sim.scenarios) is None:
             raise InputError("label_delay_days", label_delay_days, "None for a dataset without fraud (scenarios=none)")

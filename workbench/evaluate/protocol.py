@@ -24,7 +24,7 @@ from workbench.evaluate.budget import card_precision_at_k_daily, daily_alerts, p
 from workbench.evaluate.calibration import brier, reliability
 from workbench.evaluate.cost import alert_cost
 from workbench.evaluate.delay import delay_summary, detection_delay
-from workbench.evaluate.ranking import bootstrap_ci, recall_at_fpr
+from workbench.evaluate.ranking import average_precision, bootstrap_ci, recall_at_fpr, roc_auc
 from workbench.features.splits import Split
 from workbench.models.base import Detector
 from workbench.validation import InputError, check_float, check_int
@@ -95,8 +95,6 @@ def evaluate_model(rows: pd.DataFrame, name: str, config: EvaluationConfig = Eva
         groups = rows[config.cluster].to_numpy() if config.cluster else None
         ci = bootstrap_ci(y, s, config.replicates, config.level, config.seed, groups)
     else:
-        from workbench.evaluate.ranking import average_precision, roc_auc
-
         ci = {"roc_auc": (roc_auc(y, s), np.nan, np.nan), "average_precision": (average_precision(y, s), np.nan, np.nan)}
     alerts = daily_alerts(rows["ts"], s, config.k)
     daily = precision_at_k_daily(rows["ts"], y, s, config.k)

@@ -78,18 +78,13 @@ def bootstrap_weights(n: int, replicates: int, seed: int, groups: np.ndarray | N
     rng = np.random.default_rng(check_int("seed", seed, 0))
     if groups is None:
         return rng.multinomial(n, np.full(n, 1.0 / n), size=replicates).astype(np.float64)
-    codes, _ = _codes(groups, n)
-    g = codes.max() + 1
-    counts = rng.multinomial(g, np.full(g, 1.0 / g), size=replicates).astype(np.float64)
-    return counts[:, codes]
-
-
-def _codes(groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     groups = np.asarray(groups)
     if groups.shape != (n,):
         raise InputError("groups", groups.shape, f"one group per row ({n})")
-    uniques, codes = np.unique(groups, return_inverse=True)
-    return codes, uniques
+    codes = np.unique(groups, return_inverse=True)[1]
+    g = codes.max() + 1
+    counts = rng.multinomial(g, np.full(g, 1.0 / g), size=replicates).astype(np.float64)
+    return counts[:, codes]
 
 
 def bootstrap_ci(y: np.ndarray, s: np.ndarray, replicates: int = 200, level: float = 0.95, seed: int = 0,
