@@ -99,6 +99,30 @@ def test_undersampling_is_calibrated_back():
     assert (np.argsort(raw) == np.argsort(cal)).mean() > 0.99  # ranking unchanged
 
 
+def test_compiled_trees_equal_scikit_learn():
+    """The stream's tree evaluator gives scikit-learn's raw scores bit for bit, missing values
+    included, and the detector's fast path its scores; other models keep scikit-learn's path."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from workbench.models.trees import compile_hgb
+
+    X, y = _imbalanced(n=5000, seed=3)
+    values = X.to_numpy().copy()
+    values[np.random.default_rng(0).random(values.shape) < 0.1] = np.nan
+    hgb = HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(values, y)
+    trees = compile_hgb(hgb)
+    assert len(trees.roots) == hgb.n_iter_
+    assert np.array_equal(trees.raw(values), hgb._raw_predict(values).ravel())
+    assert compile_hgb(HistGradientBoostingClassifier(categorical_features=[0]).fit(values[:, :1].round(), y)) is None
+    det = SupervisedDetector(model="hgb", strategy="class_weight").fit(X, y)
+    assert np.array_equal(det.score_values(values[:50]), det.score(pd.DataFrame(values[:50], columns=X.columns)))
+    assert det._trees is not None and "_trees" not in det.__getstate__()
+    lr = SupervisedDetector(model="lr").fit(X, y)
+    # (logistic regression: the two paths can round the last bit of a product differently)
+    assert np.allclose(lr.score_values(values[:50]), lr.score(pd.DataFrame(values[:50], columns=X.columns)), rtol=1e-12, atol=0)
+    assert lr._trees is None
+
+
 def test_supervised_rejects_bad_input():
     X, y = _imbalanced(n=500)
     with pytest.raises(InputError, match="strategy"):

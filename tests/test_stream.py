@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.features.catalogue import CATALOGUE
 from workbench.features.store import dataset_source, write_features
 from workbench.models.package import save_package
 from workbench.models.stream import ONLINE_FEATURES, parity, replay
@@ -26,10 +27,24 @@ def stream_data(tmp_path_factory):
 def test_online_features_equal_batch_features(stream_data):
     data, batch, _ = stream_data
     online = replay(data)
-    assert len(online) == len(batch) and len(ONLINE_FEATURES) >= 40
+    assert len(online) == len(batch) and ONLINE_FEATURES == [f.name for f in CATALOGUE]
     table = parity(online, batch)
-    assert table["rows"].eq(len(batch)).all()
+    assert table["rows"].eq(len(batch)).all() and len(table) == 50
     assert table["differing"].sum() == 0, table[table["differing"] > 0]
+    # the label and account-event streams are exercised, not only their empty case
+    for feature in ("merchant_fraud_rate_30d", "merchant_fraud_rate_7d", "hours_since_email_change", "hours_since_phone_change",
+                    "bank_links_7d", "device_customers_7d", "merchant_cards_1h"):
+        assert (online[feature].fillna(0) > 0).sum() >= 10, feature
+
+
+def test_the_state_never_reads_ahead(stream_data):
+    """A replay cut after k transactions gives the first k rows the same features (no later
+    transaction, label or account event reaches them)."""
+    data, _, _ = stream_data
+    whole = replay(data, max_batch=1)
+    for k in (1, 777, 5000):
+        part = replay(data, limit=k, max_batch=7)
+        pd.testing.assert_frame_equal(part.drop(columns="latency_s"), whole.iloc[:k].drop(columns="latency_s"))
 
 
 def test_stream_scores_equal_batch_scores(stream_data):
@@ -53,6 +68,11 @@ def test_stream_scores_equal_batch_scores(stream_data):
         model_frame(data, root / "missing.parquet")
     with pytest.raises(InputError, match="max_batch"):
         replay(data, package, max_batch=0)
-    tabular = save_package(SupervisedDetector(model="lr").fit(batch[["log_amount", "hour"]], y), root / "other_model")
-    with pytest.raises(InputError, match="features"):
-        replay(data, tabular)
+    # a package on some catalogue features, in its own order, gets those columns of the state
+    few = ["hour", "log_amount", "merchant_fraud_rate_30d"]
+    small = SupervisedDetector(model="lr").fit(batch[few].astype(float), y)
+    out = replay(data, save_package(small, root / "small_model"), max_batch=4)
+    assert np.array_equal(out["score"].to_numpy(), small.score(out[few]))
+    other = batch[["log_amount"]].assign(not_a_feature=1.0)
+    with pytest.raises(InputError, match="catalogue features"):
+        replay(data, save_package(SupervisedDetector(model="lr").fit(other, y), root / "other_model"))

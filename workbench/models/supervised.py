@@ -20,10 +20,12 @@ from imblearn.ensemble import BalancedBaggingClassifier, BalancedRandomForestCla
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler
+from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 from workbench.models.base import Detector
+from workbench.models.trees import compile_hgb
 from workbench.validation import InputError, check_choice, check_int
 
 MODELS = ("lr", "rf", "hgb")
@@ -88,9 +90,20 @@ class SupervisedDetector(Detector):
 
     def score_values(self, values: np.ndarray) -> np.ndarray:
         """:meth:`score` of a matrix of the training features, skipping per-call validation;
-        resamplers only act in fit, so a pipeline's last step scores alone."""
+        resamplers only act in fit, so a pipeline's last step scores alone. Gradient boosting
+        is evaluated by :class:`~workbench.models.trees.CompiledTrees` (the same values,
+        without scikit-learn's fixed cost per call)."""
         model = self.pipeline_[-1] if isinstance(self.pipeline_, Pipeline) else self.pipeline_
+        if "_trees" not in self.__dict__:
+            self._trees = compile_hgb(model)
+        if self._trees is not None:
+            return self._calibrated(expit(self._trees.raw(self._transform_values(values))))
         return self._calibrated(model.predict_proba(self._transform_values(values))[:, 1])
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_trees", None)  # derived from the fitted model; not part of a package
+        return state
 
     def _calibrated(self, p: np.ndarray) -> np.ndarray:
         """Prior-shift correction of probabilities learned at the rebalanced prior."""

@@ -1,0 +1,319 @@
+"""The stream's online feature state, compiled with numba.
+
+Every entity (customer, card, merchant, device, IP) keeps a pointer to its latest row, and
+every row a pointer to its entity's previous row: a linked history per entity that grows by
+one write per row (nothing is precomputed from later rows). A feature walks its entity's
+history back over its window — windows are short (a customer's 30 days are ~25 rows), so
+this costs microseconds — with the batch catalogue's definitions:
+
+- windows ending at the current row include rows at the same instant: the rows of one
+  instant are all linked before any of them is computed (the batch store's RANGE windows);
+- "strictly preceding" 30-day baselines (amount ratios, z-scores, refund and chargeback
+  rates, the balance z-score) skip rows at the current instant;
+- the previous-row features and first-use flags follow (time, txn_id) order, row by row;
+- distinct counts (customers of a device or IP in 7 days, cards of a merchant in 1 hour)
+  walk the device's, IP's or merchant's history, marking who was counted.
+
+Inputs are the replayed rows as arrays (see :class:`StreamInputs` in ``stream``): times, the
+entity codes (a dictionary encoding of the ids: the first id seen gets 0, the next 1, ...; a
+live service grows the arrays as ids arrive), codes of (customer, merchant/device/IP/city/
+channel) pairs for the first-use flags, and a calendar table per day. Missing values are
+NaN in the output, as NULL is in the batch features.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+US = 1_000_000
+HOUR, DAY = 3600 * US, 86400 * US
+
+# columns of the integer inputs: entity codes (global: one code space for all entities,
+# -1 = missing), the transaction kind, then the pair codes of the five first-use flags
+CUST, CARD, MERCHANT, DEVICE, IP, KIND = range(6)
+ENTITIES = 5
+PAIRS = 6  # merchant, device, IP, city, channel pairs in columns 6..10
+PURCHASE, REFUND, CHARGEBACK = 1, 2, 3
+# columns of the float inputs
+AMOUNT, BALANCE, LAT, LON, HOME_LAT, HOME_LON = range(6)
+# columns of the calendar table (one row per day from the first day of the stream)
+WEEKDAY, TO_SALARY, FESTIVAL = range(3)
+# account events: (time, customer code, kind) rows; ``account`` holds per customer the time of
+# the last email and phone change (NONE: never) and the index of the last bank link (-1: none)
+EMAIL, PHONE, BANK_LINK = 0, 1, 2
+# the merchant fraud-rate windows (1, 7, 30 days): per window and merchant its oldest row,
+# its rows and its confirmed frauds
+RISK_WIDTHS = (DAY, 7 * DAY, 30 * DAY)
+TAIL, COUNT, FRAUDS = 0, 1, 2
+NONE = np.iinfo(np.int64).min
+
+# the kernel's output columns, in this order (``stream`` maps them to ONLINE_FEATURES)
+KERNEL_FEATURES = (
+    "cust_n_1h", "cust_sum_1h", "cust_n_24h", "cust_sum_24h", "cust_n_7d", "cust_sum_7d", "cust_n_30d", "cust_sum_30d",
+    "card_n_1h", "card_n_24h", "card_sum_24h", "card_n_7d", "cust_secs_since_prev", "card_secs_since_prev", "log_amount",
+    "amt_ratio_mean_30d", "amt_ratio_median_30d", "amt_zscore_30d", "amt_ratio_max_30d", "is_round_amount", "near_threshold",
+    "is_new_merchant", "is_new_device", "is_new_ip", "is_new_city", "is_new_channel", "dist_home_km", "dist_prev_km",
+    "speed_prev_kmh", "device_customers_7d", "ip_customers_7d", "merchant_cards_1h", "merchant_fraud_rate_1d",
+    "merchant_fraud_rate_7d", "merchant_fraud_rate_30d", "balance_before", "balance_zscore_30d", "refund_rate_30d",
+    "chargeback_rate_30d", "hours_since_email_change", "hours_since_phone_change", "bank_links_24h", "bank_links_7d", "hour",
+    "weekday", "is_weekend", "is_night", "is_off_hours", "days_to_salary", "is_festival")
+NAN = np.nan
+
+
+@numba.njit(cache=True, nogil=True)
+def _haversine(lat1, lon1, lat2, lon2):  # pragma: no cover - compiled
+    """The same formula as the batch store's DuckDB macro."""
+    r = math.pi / 180.0
+    a = math.sin((lat2 - lat1) * r / 2) ** 2 + math.cos(lat1 * r) * math.cos(lat2 * r) * math.sin((lon2 - lon1) * r / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+
+
+@numba.njit(cache=True, nogil=True)
+def _ratio(a, b):  # pragma: no cover - compiled
+    return NAN if b != b or b == 0 else a / b
+
+
+@numba.njit(cache=True, nogil=True)
+def _mean_std(xs, m):  # pragma: no cover - compiled
+    """Mean and sample standard deviation of ``xs[:m]`` (NaN where undefined)."""
+    if m == 0:
+        return NAN, NAN
+    mean = xs[:m].sum() / m
+    if m < 2:
+        return mean, NAN
+    dev = 0.0
+    for k in range(m):
+        dev += (xs[k] - mean) ** 2
+    return mean, math.sqrt(dev / (m - 1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _zscore(x, mean, std):  # pragma: no cover - compiled
+    return NAN if std != std or std == 0 else (x - mean) / std
+
+
+@numba.njit(cache=True, nogil=True)
+def _distinct(head, who, t, width, ts, ids, prev, entity, mark, stamp):  # pragma: no cover - compiled
+    """Distinct values of column ``who`` over the history from ``head`` within ``width`` of ``t``."""
+    n, k = 0, head
+    while k >= 0 and ts[k] >= t - width:
+        w = ids[k, who]
+        if mark[w] != stamp:
+            mark[w] = stamp
+            n += 1
+        k = prev[k, entity]
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _side_streams(t, labels, events, ids, confirmed, risk, account, links, cursor):  # pragma: no cover - compiled
+    """Apply the label confirmations made before ``t`` (a label confirmed at the instant of a
+    transaction is not yet known to it) and the account events at or before ``t``."""
+    while cursor[0] < labels.shape[0] and labels[cursor[0], 0] < t:
+        k = labels[cursor[0], 1]
+        confirmed[k] = True
+        code = ids[k, MERCHANT]
+        if code >= 0:
+            for w in range(3):  # a fraud still inside the merchant's window counts there from now on
+                if risk[w, code, TAIL] >= 0 and k >= risk[w, code, TAIL]:
+                    risk[w, code, FRAUDS] += 1
+        cursor[0] += 1
+    while cursor[1] < events.shape[0] and events[cursor[1], 0] <= t:
+        e = cursor[1]
+        customer, kind = events[e, 1], events[e, 2]
+        if kind == EMAIL or kind == PHONE:
+            account[customer, kind] = events[e, 0]
+        elif kind == BANK_LINK:
+            links[e] = account[customer, BANK_LINK]  # the customer's previous link
+            account[customer, BANK_LINK] = e
+        cursor[1] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _merchant_risk(o, r, t, ts, ids, prev, last, following, confirmed, risk):  # pragma: no cover - compiled
+    """Confirmed frauds / transactions at the merchant over the previous 1, 7 and 30 days.
+
+    Busy merchants have thousands of rows in 30 days, so these windows are not walked: each
+    keeps its oldest row, its row count and its confirmed frauds, and slides forward here
+    (rows leave in time order through ``following``, the merchant's next row)."""
+    code = ids[r, MERCHANT]
+    if code < 0:
+        o[32] = o[33] = o[34] = NAN
+        return
+    now = 0  # the merchant's rows at this instant: in the windows' state, not "previous"
+    k = last[code]
+    while k >= 0 and ts[k] == t:
+        now += 1
+        k = prev[k, MERCHANT]
+    for w in range(3):
+        width = RISK_WIDTHS[w]
+        k = risk[w, code, TAIL]
+        while k >= 0 and ts[k] < t - width:
+            risk[w, code, COUNT] -= 1
+            risk[w, code, FRAUDS] -= confirmed[k]
+            k = following[k]
+        risk[w, code, TAIL] = k
+        o[32 + w] = _ratio(risk[w, code, FRAUDS], risk[w, code, COUNT] - now)
+
+
+@numba.njit(cache=True, nogil=True)
+def _account_events(o, r, t, ids, events, account, links):  # pragma: no cover - compiled
+    """Hours since the last email and phone change; bank links in the last 24 hours and 7 days."""
+    customer = ids[r, CUST]
+    for col, kind in ((39, EMAIL), (40, PHONE)):
+        at = account[customer, kind]
+        o[col] = NAN if at == NONE else ((t - at) / US) / 3600.0
+    day = week = 0
+    e = account[customer, BANK_LINK]
+    while e >= 0 and events[e, 0] > t - 7 * DAY:
+        week += 1
+        day += events[e, 0] > t - DAY
+        e = links[e]
+    o[41], o[42] = day, week
+
+
+@numba.njit(cache=True, nogil=True)
+def advance(ts, ids, vals, calendar, first_day, threshold, labels, events, last, prev, following, seen, mark, confirmed, risk,
+            account, links, cursor, out, start, max_batch):  # pragma: no cover - compiled
+    """Add rows from ``start`` to the state, one instant at a time, until at least
+    ``max_batch`` rows were added (an instant is never split) or the stream ends; write their
+    features to ``out`` (rows x KERNEL_FEATURES) and return the next row to read."""
+    n = ts.shape[0]
+    buf = np.empty(64)
+    i = start
+    while i < n and i - start < max_batch:
+        t = ts[i]
+        j = i
+        while j < n and ts[j] == t:
+            j += 1
+        _side_streams(t, labels, events, ids, confirmed, risk, account, links, cursor)
+        for r in range(i, j):  # link the instant's rows first: windows ending now include them all
+            for e in range(ENTITIES):
+                code = ids[r, e]
+                if code >= 0:
+                    prev[r, e] = last[code]
+                    last[code] = r
+            code = ids[r, MERCHANT]
+            if code >= 0:
+                if prev[r, MERCHANT] >= 0:
+                    following[prev[r, MERCHANT]] = r
+                for w in range(3):
+                    if risk[w, code, TAIL] < 0:
+                        risk[w, code, TAIL] = r
+                    risk[w, code, COUNT] += 1
+        for r in range(i, j):
+            o = out[r]
+            amount = vals[r, AMOUNT]
+            # customer windows (1h, 24h, 7d, 30d, this row and its instant included) and the
+            # strictly preceding 30-day baseline of amounts and transaction kinds
+            n1 = n24 = n7 = n30 = 0
+            s1 = s24 = s7 = s30 = 0.0
+            m = purchases = refunds = chargebacks = 0
+            k = last[ids[r, CUST]]
+            while k >= 0 and ts[k] >= t - 30 * DAY:
+                a = vals[k, AMOUNT]
+                n30 += 1
+                s30 += a
+                if ts[k] >= t - 7 * DAY:
+                    n7 += 1
+                    s7 += a
+                    if ts[k] >= t - DAY:
+                        n24 += 1
+                        s24 += a
+                        if ts[k] >= t - HOUR:
+                            n1 += 1
+                            s1 += a
+                if ts[k] < t:
+                    if m == buf.shape[0]:
+                        bigger = np.empty(2 * m)
+                        bigger[:m] = buf
+                        buf = bigger
+                    buf[m] = a
+                    m += 1
+                    kind = ids[k, KIND]
+                    purchases += kind == PURCHASE
+                    refunds += kind == REFUND
+                    chargebacks += kind == CHARGEBACK
+                k = prev[k, CUST]
+            o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = n1, s1, n24, s24, n7, s7, n30, s30
+            mean, std = _mean_std(buf, m)
+            o[15] = _ratio(amount, mean)
+            o[16] = _ratio(amount, np.median(buf[:m]) if m > 0 else NAN)
+            o[17] = _zscore(amount, mean, std)
+            o[18] = _ratio(amount, buf[:m].max() if m > 0 else NAN)
+            o[37] = _ratio(refunds, purchases) if purchases > 0 else NAN
+            o[38] = _ratio(chargebacks, purchases) if purchases > 0 else NAN
+            # card windows (1h, 24h, 7d) and the strictly preceding 30-day balances
+            c1 = c24 = c7 = 0
+            cs24 = 0.0
+            m = 0
+            k = last[ids[r, CARD]]
+            while k >= 0 and ts[k] >= t - 30 * DAY:
+                if ts[k] >= t - 7 * DAY:
+                    c7 += 1
+                    if ts[k] >= t - DAY:
+                        c24 += 1
+                        cs24 += vals[k, AMOUNT]
+                        if ts[k] >= t - HOUR:
+                            c1 += 1
+                if ts[k] < t:
+                    if m == buf.shape[0]:
+                        bigger = np.empty(2 * m)
+                        bigger[:m] = buf
+                        buf = bigger
+                    buf[m] = vals[k, BALANCE]
+                    m += 1
+                k = prev[k, CARD]
+            o[8], o[9], o[10], o[11] = c1, c24, cs24, c7
+            bmean, bstd = _mean_std(buf, m)
+            o[35] = vals[r, BALANCE]
+            o[36] = _zscore(vals[r, BALANCE], bmean, bstd)
+            # previous row of the customer and of the card (arrival order)
+            lat, lon = vals[r, LAT], vals[r, LON]
+            p = prev[r, CUST]
+            o[12] = o[27] = o[28] = NAN
+            if p >= 0:
+                secs = (t - ts[p]) / US
+                o[12] = secs
+                if lat == lat and vals[p, LAT] == vals[p, LAT]:
+                    d = _haversine(lat, lon, vals[p, LAT], vals[p, LON])
+                    o[27] = d
+                    o[28] = _ratio(d, secs / 3600.0)
+            p = prev[r, CARD]
+            o[13] = NAN if p < 0 else (t - ts[p]) / US
+            o[14] = math.log(1 + amount)
+            o[19] = 1.0 if amount >= 100 and np.fmod(amount, 100.0) == 0 else 0.0
+            o[20] = 1.0 if 0.85 * threshold <= amount < threshold else 0.0
+            # first use by the customer; a missing device or IP is recorded but never "new"
+            for f in range(5):
+                pair = ids[r, PAIRS + f]
+                new = not seen[pair]
+                seen[pair] = True
+                if f == 1 or f == 2:
+                    new = new and ids[r, DEVICE if f == 1 else IP] >= 0
+                o[21 + f] = 1.0 if new else 0.0
+            o[26] = NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
+            # sharing: distinct customers of the device / IP in 7 days, cards of the merchant in 1 hour
+            code = ids[r, DEVICE]
+            o[29] = 0 if code < 0 else _distinct(last[code], CUST, t, 7 * DAY, ts, ids, prev, DEVICE, mark, 3 * r)
+            code = ids[r, IP]
+            o[30] = 0 if code < 0 else _distinct(last[code], CUST, t, 7 * DAY, ts, ids, prev, IP, mark, 3 * r + 1)
+            code = ids[r, MERCHANT]
+            o[31] = 0 if code < 0 else _distinct(last[code], CARD, t, HOUR, ts, ids, prev, MERCHANT, mark, 3 * r + 2)
+            _merchant_risk(o, r, t, ts, ids, prev, last, following, confirmed, risk)
+            _account_events(o, r, t, ids, events, account, links)
+            # calendar (local wall-clock time, as stored)
+            hour = (t // HOUR) % 24
+            day = t // DAY - first_day
+            weekday = calendar[day, WEEKDAY]
+            o[43], o[44] = hour, weekday
+            o[45] = 1.0 if weekday >= 5 else 0.0
+            o[46] = 1.0 if hour < 5 else 0.0
+            o[47] = 1.0 if hour >= 22 or hour < 6 else 0.0
+            o[48] = calendar[day, TO_SALARY]
+            o[49] = calendar[day, FESTIVAL]
+        i = j
+    return i
