@@ -65,7 +65,9 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "device_sharing" in out and "ring_recall" in out
     exec(compile(models_block, "README.md", "exec"), {})
-    assert "test rows scored" in capsys.readouterr().out and (tmp_path / "readme-model" / "manifest.json").is_file()
+    out = capsys.readouterr().out
+    assert "test rows scored" in out and (tmp_path / "readme-model" / "manifest.json").is_file()
+    assert re.search(r"streamed [1-9]\d* transactions, p99 latency \d+\.\d\d ms", out), out
     exec(compile(evaluation_block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "card_precision_ceiling" in out and "hgb" in out and "iforest" in out
