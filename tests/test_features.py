@@ -115,11 +115,20 @@ def test_label_features_wait_for_confirmation(fraud_dataset, full):
     assert diff.sum() > 0 and (moved.loc[diff, "merchant_fraud_rate_30d"].fillna(0) <= now.loc[diff, "merchant_fraud_rate_30d"]).all()
 
 
-def test_batched_writing_equals_one_pass(fraud_dataset, full, tmp_path):
-    """Cross-customer features once, customer-local ones in customer batches: same values."""
-    result = write_features(dataset_source(fraud_dataset.path), tmp_path / "f.parquet", batch_rows=40_000)
-    assert result["rows"] == len(full) and not result["skipped"]
-    assert_same(pd.read_parquet(tmp_path / "f.parquet")[list(full.columns)], full)
+def test_both_engines_write_the_one_pass_values(fraud_dataset, full, tmp_path):
+    """DuckDB (cross-customer features once, customer-local ones in customer batches) and the
+    online engine (the stream's compiled state, in row batches): the values of one DuckDB
+    pass over everything, and the same columns and types in the same order."""
+    written = {}
+    for engine in ("duckdb", "online"):
+        result = write_features(dataset_source(fraud_dataset.path), tmp_path / f"{engine}.parquet", batch_rows=40_000, engine=engine)
+        assert result["rows"] == len(full) and not result["skipped"] and result["engine"] == engine
+        written[engine] = pd.read_parquet(tmp_path / f"{engine}.parquet")
+        assert_same(written[engine][list(full.columns)], full)
+    assert written["online"].dtypes.equals(written["duckdb"].dtypes)
+    assert write_features(dataset_source(fraud_dataset.path), tmp_path / "auto.parquet")["engine"] == "online"
+    with pytest.raises(InputError, match="engine"):
+        write_features(dataset_source(fraud_dataset.path), tmp_path / "x.parquet", engine="spark")
 
 
 def test_time_split_and_folds(fraud_tables):
@@ -195,7 +204,9 @@ def test_external_table_with_the_minimal_schema(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="workbench.features.store"):
         result = write_features(table_source(EXAMPLE_TABLE, mapping), tmp_path / "f.parquet")
     assert result["rows"] == len(pd.read_csv(EXAMPLE_TABLE)) and result["features"] >= 25
-    assert "dist_home_km" in result["skipped"] and "feature dist_home_km skipped" in caplog.text
+    assert "dist_home_km" in result["skipped"] and "feature dist_home_km skipped" in caplog.text and result["engine"] == "duckdb"
+    with pytest.raises(InputError, match="engine"):  # the online engine needs every input
+        write_features(table_source(EXAMPLE_TABLE, mapping), tmp_path / "g.parquet", engine="online")
     f = pd.read_parquet(tmp_path / "f.parquet")
     assert {"cust_n_24h", "amt_ratio_mean_30d", "is_new_merchant"} <= set(f.columns)
     with pytest.raises(InputError, match="out"):

@@ -20,7 +20,7 @@ from workbench.validation import InputError
 def stream_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("stream")
     data = generate(SimulationConfig(customers=400, days=40, seed=3, fraud_rate=0.1), root / "data", backend="serial")
-    write_features(dataset_source(data), root / "features.parquet")
+    write_features(dataset_source(data), root / "features.parquet", engine="duckdb")  # parity: against the SQL definitions
     return data, pd.read_parquet(root / "features.parquet"), root
 
 

@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument("--mapping", help="YAML mapping of canonical input names to the table's columns")
     fe.add_argument("--out", required=True, help="output Parquet file")
     fe.add_argument("--overwrite", action="store_true", help="replace an existing file at --out")
+    fe.add_argument("--engine", default="auto", help="auto (default), online (the compiled state; a workbench dataset) or duckdb (the SQL windows)")
     rep = sub.add_parser("report", help="build an evaluation report (papermill) for one setting")
     rep.add_argument("--out", required=True, help="output report directory (evaluation.html, metrics.json)")
     rep.add_argument("--customers", default=800, help="customers of the generated dataset (default 800)")
@@ -82,8 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.table and not args.mapping:
                 raise InputError("mapping", None, "a mapping file when --table is given")
             source = dataset_source(args.dataset) if args.dataset else table_source(args.table, load_mapping(args.mapping))
-            result = write_features(source, args.out, overwrite=args.overwrite)
-            print(f"wrote {result['path']}: {result['rows']:,} rows, {result['features']} features"
+            result = write_features(source, args.out, overwrite=args.overwrite, engine=args.engine)
+            print(f"wrote {result['path']}: {result['rows']:,} rows, {result['features']} features ({result['engine']} engine)"
                   + (f"; skipped (inputs missing): {', '.join(result['skipped'])}" if result["skipped"] else ""))
         elif args.command == "report":
             from workbench.reports import build_report

@@ -19,11 +19,13 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from workbench.dataset.reader import open_dataset
 from workbench.features.catalogue import CATALOGUE, WINDOWS, Feature
+from workbench.features.online import write_online_features
 from workbench.simulate.profiles import load_market
-from workbench.validation import InputError, check_int
+from workbench.validation import InputError, check_choice, check_int
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ OPTIONAL = ("card_id", "confirmed_at", "lat", "lon", "device_id", "ip_id", "home
             "city", "channel", "txn_type")
 INPUTS = MINIMAL + OPTIONAL
 KEYS = ("txn_id", "ts", "customer_id", "card_id")
+ENGINES = ("auto", "duckdb", "online")
 HAVERSINE = """CREATE OR REPLACE MACRO haversine(lat1, lon1, lat2, lon2) AS
     2 * 6371.0088 * asin(sqrt(pow(sin(radians(lat2 - lat1) / 2), 2)
     + cos(radians(lat1)) * cos(radians(lat2)) * pow(sin(radians(lon2 - lon1) / 2), 2)))"""
@@ -216,25 +219,62 @@ def compute_features(source: Source, cut: pd.Timestamp | None = None) -> pd.Data
     return source.con.execute(sql).df().sort_values(["ts", "txn_id"], ignore_index=True)
 
 
-def write_features(source: Source, out: str | os.PathLike, overwrite: bool = False, batch_rows: int = 1_000_000) -> dict[str, Any]:
+def write_features(source: Source, out: str | os.PathLike, overwrite: bool = False, batch_rows: int = 1_000_000,
+                   engine: str = "auto") -> dict[str, Any]:
     """Compute the features and write them to one Parquet file, atomically.
 
-    Features whose windows cross customers (device, IP, merchant, merchant risk) are computed
-    once over a narrow projection of all rows; the rest, which only look at one customer's
-    rows, in batches of about ``batch_rows`` rows by customer, so memory stays bounded and
-    the work grows linearly with the data. The file appears at ``out`` only when complete;
-    an existing file is replaced only with ``overwrite``. Returns the row count and the
-    skipped features.
+    Two engines compute the same values (tests compare them): ``online`` runs the compiled
+    online state of the stream scorer (``workbench.features.online``) over all rows in time
+    order, ``batch_rows`` at a time; it needs every input of the catalogue and the account
+    events (a workbench dataset). ``duckdb`` evaluates the catalogue's SQL: features whose
+    windows cross customers (device, IP, merchant, merchant risk) once over a narrow
+    projection of all rows, the rest, which only look at one customer's rows, in batches of
+    about ``batch_rows`` rows by customer, so memory stays bounded. ``auto`` (default) takes
+    the online engine where it can. The file appears at ``out`` only when complete; an
+    existing file is replaced only with ``overwrite``. Returns the row count, the skipped
+    features and the engine used.
     """
     batch_rows = check_int("batch_rows", batch_rows, 1)
+    engine = check_choice("engine", engine, ENGINES)
     out = Path(out)
     if out.exists() and not overwrite:
         raise InputError("out", str(out), "a path that does not exist yet (or pass overwrite)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    con = source.con
     keep, skipped = _prepare(source)
+    complete = not skipped and "events" in source.available
+    if engine == "online" and not complete:
+        raise InputError("engine", engine, f"'duckdb' or 'auto' for this source (the online engine needs every input; missing for {skipped[:3]})")
+    engine = "online" if engine == "online" or (engine == "auto" and complete) else "duckdb"
     global_feats = [f for f in keep if f.stage in GLOBAL_STAGES]
     local_feats = [f for f in keep if f.stage not in GLOBAL_STAGES]
+    tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        if engine == "online":
+            write_online_features(source, tmp, _schema(source, local_feats, global_feats), batch_rows)
+        else:
+            _write_duckdb(source, tmp, local_feats, global_feats, batch_rows)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    con = source.con
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchall()[0][0]
+    return {"rows": rows, "features": len(CATALOGUE) - len(skipped), "skipped": skipped, "path": str(out), "engine": engine}
+
+
+def _schema(source: Source, local_feats: list[Feature], global_feats: list[Feature]) -> pa.Schema:
+    """The columns and types the DuckDB engine writes (keys, customer-local features, then
+    cross-customer ones), read from its queries over a slice of 1,000 rows."""
+    con = source.con
+    con.execute("CREATE OR REPLACE TEMP TABLE base AS SELECT * FROM base_all LIMIT 1000")
+    local = con.sql(_sql(source, local_feats)).to_arrow_table().schema
+    shared = con.sql(_sql(source, global_feats)).to_arrow_table().schema
+    return pa.schema([*local, *(f for f in shared if f.name not in KEYS)])
+
+
+def _write_duckdb(source: Source, path: Path, local_feats: list[Feature], global_feats: list[Feature], batch_rows: int) -> None:
+    """The DuckDB engine of :func:`write_features`: cross-customer features once, then
+    customer batches of about ``batch_rows`` rows joined to them, written to ``path``."""
+    con = source.con
     cols = [c for c in GLOBAL_COLUMNS if c in source.available or c == "card_id"]
     con.execute(f"CREATE OR REPLACE TEMP TABLE base AS SELECT {', '.join(cols)} FROM base_all")
     con.execute(f"CREATE OR REPLACE TEMP TABLE shared_table AS {_sql(source, global_feats)}")
@@ -243,8 +283,7 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
     batches = max(1, -(-n // batch_rows))
     edges = con.execute(f"SELECT quantile_disc(customer_id, [{', '.join(str(i / batches) for i in range(1, batches))}]) FROM base_all").fetchall()[0][0] if batches > 1 else []
     bounds = [None, *sorted(set(edges)), None]
-    tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
-    parts = tmp.with_suffix(".parts")
+    parts = path.with_suffix(".parts")
     parts.mkdir()
     try:
         for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
@@ -254,12 +293,8 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
                 con.execute(f"CREATE OR REPLACE TEMP VIEW ev AS SELECT * FROM events_all WHERE {where}")
             sql = _sql(source, local_feats, extra_join="shared")
             con.execute(f"COPY ({sql}) TO '{(parts / f'part-{i:04d}.parquet').as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
-        con.execute(f"COPY (SELECT * FROM read_parquet('{parts.as_posix()}/*.parquet')) TO '{tmp.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
-        os.replace(tmp, out)
+        con.execute(f"COPY (SELECT * FROM read_parquet('{parts.as_posix()}/*.parquet')) TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
     finally:
-        tmp.unlink(missing_ok=True)
         for p in parts.glob("*"):
             p.unlink()
         parts.rmdir()
-    rows = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchall()[0][0]
-    return {"rows": rows, "features": len(CATALOGUE) - len(skipped), "skipped": skipped, "path": str(out)}
