@@ -31,7 +31,7 @@ EPOCH = dt.datetime(1970, 1, 1)
 
 
 if tuple(ONLINE_FEATURES) != KERNEL_FEATURES:  # the compiled state writes its columns in this order
-    raise ImportError("workbench.models.online_state.KERNEL_FEATURES is out of step with the feature catalogue")
+    raise ImportError("workbench.features.online_state.KERNEL_FEATURES is out of step with the feature catalogue")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,10 @@ class StreamInputs:
     microseconds, integer codes (entities, transaction kind, first-use pairs), floats
     (amount, balance, coordinates), the calendar table from ``first_day``, the market's
     reporting threshold, the label confirmations (time, row) and the account events (time,
-    customer code, kind); ``codes``, ``customers`` and ``pairs`` size the state's arrays."""
+    customer code, kind); ``codes`` (all entities), ``customers``, ``histories`` (customers
+    and cards), ``pairs`` (first-use pairs) and ``shared_pairs`` (those and the (merchant,
+    card) pairs) size the state's arrays, ``widest_instant`` (most rows at one time) its
+    batch buffer."""
 
     ts: np.ndarray
     ids: np.ndarray
@@ -113,10 +116,11 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def stream_inputs(stream: Stream) -> StreamInputs:
-    """Encode a :class:`Stream` for the compiled state: ids become codes in one code space
-    (in order of first appearance, -1 for a missing id, as a live dictionary encoder would
-    hand them out; customers first, so a customer's code indexes the per-customer arrays),
-    each first-use flag's (customer, value) pair a code of its own."""
+    """Encode a :class:`Stream` for the compiled state: ids become dense codes in one code
+    space (-1 for a missing id; a live service's dictionary encoder would hand them out as
+    ids arrive; customers first, so a customer's code indexes the per-customer arrays), each
+    first-use flag's (customer, value) pair and each (merchant, card) pair a code of its own.
+    Codes say nothing about time: any one-to-one numbering gives the same features."""
     rows, n = stream.rows, len(stream)
     ids = np.full((n, MERCHANT_CARD + 1), -1, dtype=np.int32)
     customers, offset = _dense(np.concatenate([rows["customer_id"], stream.events["customer_id"].to_numpy(np.int64)]))
