@@ -33,6 +33,13 @@ class MaskedAttentionPool(keras.layers.Layer):
         self.hidden = keras.layers.Dense(units, activation="tanh")
         self.logit = keras.layers.Dense(1)
 
+    def build(self, input_shape) -> None:
+        # the Dense sub-layers get their weights here, so a loaded model restores them into
+        # built layers (Keras warns and marks an unbuilt layer built otherwise)
+        self.hidden.build(input_shape)
+        self.logit.build((*input_shape[:-1], self.units))
+        self.built = True
+
     def call(self, h, mask_steps):
         logits = keras.ops.squeeze(self.logit(self.hidden(h)), axis=-1)
         logits = keras.ops.where(mask_steps, logits, -1e9)
