@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import tomllib
 from pathlib import Path
@@ -49,6 +50,22 @@ def test_notebooks_are_committed_without_outputs():
         cells = json.loads(nb.read_text())["cells"]
         assert all(not c.get("outputs") and not c.get("execution_count") for c in cells if c["cell_type"] == "code"), nb.name
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), nb.name
+
+
+def test_notebooks_use_what_they_import():
+    """ploomber lints notebooks before a build and only warns; here an unused import or a
+    redefinition fails (undefined names are papermill's injected parameters and are allowed)."""
+    import json
+
+    from pyflakes.api import check
+    from pyflakes.reporter import Reporter
+
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
+        found = io.StringIO()
+        check(code, nb.name, Reporter(found, found))
+        problems = [ln for ln in found.getvalue().splitlines() if "undefined name" not in ln]
+        assert not problems, problems
 
 
 def _blocks(lang: str) -> list[str]:
