@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -43,11 +44,12 @@ def test_ci_runs_make_test_only():
     assert not any("pytest" in ln for ln in lines)
 
 
-def test_notebooks_are_committed_without_outputs():
-    import json
+def _notebooks() -> list[tuple[Path, list[dict]]]:
+    return [(nb, json.loads(nb.read_text())["cells"]) for nb in sorted((ROOT / "notebooks").glob("*.ipynb"))]
 
-    for nb in (ROOT / "notebooks").glob("*.ipynb"):
-        cells = json.loads(nb.read_text())["cells"]
+
+def test_notebooks_are_committed_without_outputs():
+    for nb, cells in _notebooks():
         assert all(not c.get("outputs") and not c.get("execution_count") for c in cells if c["cell_type"] == "code"), nb.name
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), nb.name
 
@@ -55,13 +57,11 @@ def test_notebooks_are_committed_without_outputs():
 def test_notebooks_use_what_they_import():
     """ploomber lints notebooks before a build and only warns; here an unused import or a
     redefinition fails (undefined names are papermill's injected parameters and are allowed)."""
-    import json
-
     from pyflakes.api import check
     from pyflakes.reporter import Reporter
 
-    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
+    for nb, cells in _notebooks():
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         found = io.StringIO()
         check(code, nb.name, Reporter(found, found))
         problems = [ln for ln in found.getvalue().splitlines() if "undefined name" not in ln]
