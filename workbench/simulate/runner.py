@@ -12,6 +12,7 @@ import datetime as dt
 import multiprocessing
 import os
 import platform
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 import workbench
 from workbench.dataset.schema import arrow_schema, conform
@@ -135,7 +136,10 @@ def generate(
 
 def _run_all(plan: GlobalPlan, root: str, backend: str, workers: int, client: Any, progress: bool, hooks: Sequence[Hook]) -> list[dict]:
     shards = list(range(plan.config.n_shards))
-    bar = tqdm(total=len(shards), desc="shards", unit="shard", disable=not progress)
+    # a plain text bar on stdout: tqdm.auto's widget needs ipywidgets and warns without them,
+    # and a bar on stderr reads as a warning box in JupyterLab
+    bar = tqdm(total=len(shards), desc="shards", unit="shard", disable=not progress,
+               file=sys.stdout)
     results: list[dict] = []
     try:
         if backend == "serial" or (backend == "processes" and (workers == 1 or len(shards) == 1)):
