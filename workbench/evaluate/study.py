@@ -2,9 +2,11 @@
 
 - In the pipeline (Ploomber ``upstream`` given): the test rows of the score products of the
   model notebooks (anomaly, supervised, sequence_models) joined to the dataset's labels.
-- Standalone (JupyterLab, nbval, ``python -m workbench report``, the sweep): a dataset
-  generated for the given parameters, its features, and the baseline detectors
-  (:data:`BASELINES`) fitted on a single time split with a delay gap.
+- Standalone (JupyterLab, nbval, ``python -m workbench report``, the sweep): the scratch
+  study of the given parameters (:mod:`workbench.notebook`). When the model notebooks were
+  run by hand in that study, their score products are evaluated as in the pipeline;
+  otherwise the baseline detectors (:func:`baselines`) are fitted on a single time split
+  with a delay gap.
 
 Both also return the study frame (features + labels) for the prequential protocol.
 """
@@ -23,7 +25,7 @@ from workbench.features.splits import prequential_folds
 from workbench.models.data import feature_columns, standard_split
 from workbench.models.isolation_forest import IsolationForestDetector
 from workbench.models.supervised import SupervisedDetector
-from workbench.notebook import study_inputs
+from workbench.notebook import study_inputs, study_scores
 from workbench.validation import InputError, check_int
 
 SCORE_TASKS = ("anomaly", "supervised", "sequence_models")  # upstream tasks whose score products are evaluated
@@ -65,6 +67,9 @@ def evaluation_inputs(upstream: Any, customers: int, days: int, seed: int, fraud
             score_paths = {task: Path(str(upstream[task]["scores"])) for task in SCORE_TASKS}
         except (KeyError, TypeError):
             raise InputError("upstream", upstream, "Ploomber upstream products of " + ", ".join(SCORE_TASKS)) from None
+    else:
+        score_paths = study_scores(paths["study"], paths["data"], SCORE_TASKS)
+    if score_paths is not None:
         scored = scores_frame(paths["data"], score_paths)
         rows = scored[scored["split"] == "test"].drop(columns="split").reset_index(drop=True)
         models = model_names(rows)
