@@ -303,3 +303,21 @@ def detect_rings(src: GraphSource | RingInputs, config: RingConfig | None = None
     rings = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else _rings([])
     out = pd.concat([rings, combine(rings)], ignore_index=True)
     return out.sort_values(["method", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def describe_evidence(evidence: dict) -> str:
+    """A ring's evidence in one readable line (entities shared with their members, users and
+    burst p-value; money cycles with their rounds; mule flows with fan-out and hold time)."""
+    parts = []
+    for e in evidence.get("shared", [])[:3]:
+        text = f"{e['entity']} shared by {e['members']} members"
+        if e.get("pvalue") is not None and e["pvalue"] == e["pvalue"]:
+            text += f" ({e['users']} users in its burst week, p = {e['pvalue']:.1e})"
+        parts.append(text)
+    if "cycles" in evidence:
+        parts.append(f"{len(evidence['cycles'])} money cycle(s), {evidence['rounds']} rounds, "
+                     f"smallest/largest amount {evidence['amount_min_over_max']:.2f}")
+    if "accounts" in evidence:
+        parts.append(f"{len(evidence['accounts'])} pass-through accounts, fan-out up to "
+                     f"{evidence['max_fan_out']}, median hold {evidence['median_hold_hours']:.1f} h")
+    return "; ".join(parts)
