@@ -47,6 +47,7 @@ PRODUCTS: dict[str, dict[str, str]] = {
     "sequence_models": {"models": "data/models/sequence",
                         "scores": "data/scores/sequence.parquet"},
     "evaluation": {"metrics": "reports/metrics.json"},
+    "sweep_summary": {"table": "reports/sweep/summary.csv"},  # pipeline.sweep.yaml
 }
 
 
@@ -85,6 +86,12 @@ def scratch_study(customers: int, days: int, seed: int, fraud_rate: float | None
               "market": market, "start": str(start), "code": code_fingerprint()}
     key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
     return scratch_root() / f"study-{customers}c-{days}d-s{seed}-{key[:10]}"
+
+
+def scratch_dir(name: str) -> Path:
+    """A named scratch directory bound to the current code (for work that is not a study of
+    parameters, such as the sweep summary's small reports), created and marked."""
+    return _use(scratch_root() / f"{name}-{code_fingerprint()}")
 
 
 def _use(study: Path) -> Path:
