@@ -27,18 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 EVALUATION_NOTEBOOK = ROOT / "notebooks" / "07_evaluation.ipynb"
 
 
-REPORT_TEMPLATES = Path(__file__).resolve().parent / "data" / "nbconvert"
-
-
 def export_html(notebook: str | os.PathLike, out: str | os.PathLike) -> Path:
     """An executed notebook as HTML without its code cells (a report for readers), with the
     workbench's template: titled by the notebook, nothing fetched from the internet."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, template_name="workbench",
-                            extra_template_basedirs=[str(REPORT_TEMPLATES)])
-    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    from workbench.report_html import ReportExporter
+
+    body, _ = ReportExporter(exclude_input=True).from_notebook_node(nbformat.read(str(notebook), as_version=4))
     Path(out).write_text(body, encoding="utf-8")
     return Path(out)
 
