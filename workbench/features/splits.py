@@ -1,5 +1,6 @@
-"""Leakage-free splits: time-based train / validation / test with delay gaps, prequential
-folds, removal of cards already known to be compromised, and train-only preprocessing."""
+"""Leakage-free splits: time-based train / validation / test with delay gaps, the reference
+train | delay | test split, prequential folds, removal of cards already known to be
+compromised, and train-only preprocessing."""
 
 from __future__ import annotations
 
@@ -47,13 +48,63 @@ def time_split(times: pd.Series, train_days: float, gap_days: float, validation_
     return Split(((t >= t0) & (t < a)).to_numpy() & eligible, ((t >= b) & (t < c)).to_numpy(), ((t >= d) & (t < e)).to_numpy())
 
 
+def train_delay_test(times: pd.Series, start: pd.Timestamp | str | None = None, train_days: float = 7.0,
+                     delay_days: float = 7.0, test_days: float = 7.0,
+                     train_eligible: pd.Series | None = None) -> Split:
+    """The single split of the field's reference protocol: a training block from ``start``
+    (default: the first row's day), a delay block as long as the label delay (its rows are
+    neither trained nor tested on), then the test block; 7 days each by default. The
+    validation mask is empty."""
+    for name, value in (("train_days", train_days), ("test_days", test_days)):
+        check_float(name, value, 0.01)
+    check_float("delay_days", delay_days, 0.0)
+    t = pd.to_datetime(pd.Series(times)).reset_index(drop=True)
+    t0 = _start(t, start)
+    a = t0 + train_days * DAY
+    b = a + delay_days * DAY
+    c = b + test_days * DAY
+    if c > t.max() + DAY:
+        raise InputError("test_days", test_days, f"blocks that fit in the data (they end {c}, the data ends {t.max()})")
+    eligible = np.ones(len(t), bool) if train_eligible is None else np.asarray(train_eligible, bool)
+    train = ((t >= t0) & (t < a)).to_numpy() & eligible
+    return Split(train, np.zeros(len(t), bool), ((t >= b) & (t < c)).to_numpy())
+
+
+def _start(t: pd.Series, start: pd.Timestamp | str | None) -> pd.Timestamp:
+    """``start`` as a timestamp (default: the first row's day), checked against the data."""
+    if start is None:
+        return t.min().normalize()
+    try:
+        t0 = pd.Timestamp(start)
+    except (TypeError, ValueError):
+        raise InputError("start", start, "a timestamp such as '2025-01-01'") from None
+    if t0 < t.min().normalize() or t0 > t.max():
+        raise InputError("start", str(start), f"a time inside the data ({t.min()} to {t.max()})")
+    return t0
+
+
 def prequential_folds(times: pd.Series, n_folds: int, train_days: float, gap_days: float, test_days: float,
-                      end: pd.Timestamp | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                      end: pd.Timestamp | None = None,
+                      start: pd.Timestamp | str | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Folds of (training block, delay gap, test block), the most recent first, each shifted
-    back by one test block; returns (train mask, test mask) per fold."""
+    by one test block; returns (train mask, test mask) per fold. With ``start`` the folds
+    are anchored there (the first fold's training block starts at ``start`` and each later
+    fold moves forward one test block); otherwise the most recent test block ends at
+    ``end`` (default: the day after the last row) and earlier folds move back."""
     n_folds = check_int("n_folds", n_folds, 1, 1000)
     check_float("gap_days", gap_days, 0.0)
+    check_float("train_days", train_days, 0.01)
+    check_float("test_days", test_days, 0.01)
+    if start is not None and end is not None:
+        raise InputError("start", str(start), "None when end is given (anchor the folds at one end)")
     t = pd.to_datetime(pd.Series(times)).reset_index(drop=True)
+    span = (train_days + gap_days + test_days) * DAY
+    if start is not None:
+        t0 = _start(t, start)
+        end = t0 + span + (n_folds - 1) * test_days * DAY
+        if end > t.max() + DAY:
+            raise InputError("n_folds", n_folds, f"folds that end inside the data from start={t0} (they end {end}, "
+                             f"the data ends {t.max()})")
     end = pd.Timestamp(end) if end is not None else t.max().normalize() + DAY
     folds = []
     for i in range(n_folds):
@@ -67,12 +118,21 @@ def prequential_folds(times: pd.Series, n_folds: int, train_days: float, gap_day
     return folds
 
 
-def drop_known_compromised(test: np.ndarray, times: pd.Series, cards: pd.Series, fraud_confirmed_at: pd.Series) -> np.ndarray:
-    """Remove from ``test`` the rows of cards with a fraud confirmed before the row's day:
-    an investigator would already have blocked them, so they inflate test metrics."""
+def drop_known_compromised(test: np.ndarray, times: pd.Series, cards: pd.Series, fraud_confirmed_at: pd.Series,
+                           is_fraud: pd.Series, start: pd.Timestamp | str) -> np.ndarray:
+    """Remove from ``test`` the rows of cards already known to be compromised: a fraudulent
+    row of the card at or after ``start`` (the look-back start, usually the training
+    block's start) whose fraud was confirmed before the test row's day. An investigator
+    would have blocked those cards, so they inflate test metrics. Only rows labelled fraud
+    count: a confirmation time on a legitimate row means nothing."""
     t = pd.to_datetime(pd.Series(times)).reset_index(drop=True)
-    confirmed = pd.DataFrame({"card": np.asarray(cards), "at": pd.to_datetime(pd.Series(fraud_confirmed_at)).reset_index(drop=True)})
-    first = confirmed.dropna().groupby("card")["at"].min()
+    t0 = _start(t, start)
+    fraud = np.asarray(is_fraud).astype(bool)
+    if not (len(fraud) == len(t) == len(np.asarray(cards)) == len(np.asarray(fraud_confirmed_at)) == len(test)):
+        raise InputError("is_fraud", len(fraud), f"one value per row ({len(t)})")
+    at = pd.to_datetime(pd.Series(fraud_confirmed_at)).reset_index(drop=True)
+    counted = fraud & (t >= t0).to_numpy() & at.notna().to_numpy()
+    first = pd.Series(at[counted].to_numpy()).groupby(np.asarray(cards)[counted]).min()
     known_since = pd.Series(np.asarray(cards)).map(first)
     return np.asarray(test) & ~(known_since.notna() & (known_since < t.dt.normalize())).to_numpy()
 
