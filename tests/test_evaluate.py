@@ -263,15 +263,79 @@ def test_protocol_errors_name_the_detector():
         EvaluationConfig(k=0)
 
 
+def _row(**over) -> dict:
+    row = dict(roc_auc=0.9, average_precision=0.5, ap_low=0.4, ap_high=0.6, card_precision_at_k=0.3, card_precision_low=0.25,
+               card_precision_high=0.35, card_precision_ceiling=0.6, episodes=10, detected_share=0.8, median_delay_hours=2.0,
+               loss_before_share=0.25, savings=-5.0, no_model_cost=100.0)
+    return {**row, **over}
+
+
+def _table(**rows) -> pd.DataFrame:
+    return pd.DataFrame(rows).T.sort_values(["card_precision_at_k", "average_precision"], ascending=False)
+
+
 def test_conclusion_follows_the_numbers():
-    row = dict(roc_auc=0.9, average_precision=0.5, ap_low=0.4, ap_high=0.6, card_precision_at_k=0.3, card_precision_ceiling=0.6,
-               episodes=10, detected_share=0.8, median_delay_hours=2.0, loss_before_share=0.25, savings=-5.0, no_model_cost=100.0)
-    table = pd.DataFrame({"a": row, "b": {**row, "average_precision": 0.1, "ap_low": 0.05, "ap_high": 0.15, "card_precision_at_k": 0.2}}).T
+    table = _table(a=_row(), b=_row(average_precision=0.1, ap_low=0.05, ap_high=0.15, card_precision_at_k=0.2,
+                                    card_precision_low=0.15, card_precision_high=0.22))
     text = conclusion(table, EvaluationConfig(k=50, fee=10))
-    assert text.startswith("**a** ranks first by card precision@50") and "do not overlap" in text
+    first = text.split("\n")[0]
+    assert "**a** leads" in first and "card precision@50" in first and "do not overlap" in first and "tied" not in first
     assert "no model saves money" in text and "80% of the 10 episodes" in text
-    flipped = table.assign(average_precision=[0.1, 0.5])
+    flipped = table.assign(average_precision=[0.1, 0.5], ap_low=[0.05, 0.4], ap_high=[0.15, 0.6])
     assert "rankings disagree" in conclusion(flipped, EvaluationConfig(k=50))
+
+
+def test_conclusion_calls_overlapping_or_equal_models_tied_and_never_orders_them():
+    # equal at the printed precision (0.10 and 0.10) and overlapping AP intervals
+    table = _table(gradient_boosting=_row(card_precision_at_k=0.104, card_precision_low=0.06, card_precision_high=0.14),
+                   logistic_regression=_row(card_precision_at_k=0.098, card_precision_low=0.05, card_precision_high=0.13,
+                                            average_precision=0.46, ap_low=0.35, ap_high=0.58),
+                   isolation_forest=_row(card_precision_at_k=0.02, card_precision_low=0.0, card_precision_high=0.04,
+                                         average_precision=0.028, ap_low=0.01, ap_high=0.05))
+    text = conclusion(table, EvaluationConfig(k=25))
+    first = text.split("\n")[0]
+    assert "**gradient_boosting** and **logistic_regression** are tied" in first and "next is" not in text
+    assert "**gradient_boosting**" in first  # the notebook's claim: the table's first row is named first
+    ap = text.split("\n\n")[1]
+    assert "are tied" in ap and "leads" not in ap
+    assert "**isolation_forest** ranks lowest" in ap  # separated below every other interval
+    # the bottom is only called the weakest when it is separated
+    close = table.assign(ap_high=[0.6, 0.58, 0.38])  # above logistic_regression's low end, below gradient_boosting's
+    assert "not clearly the weakest" in conclusion(close, EvaluationConfig(k=25)) and "ranks lowest" not in conclusion(close, EvaluationConfig(k=25))
+
+
+def _summary(**ap) -> pd.DataFrame:
+    """A prequential summary with AP mean and std per model."""
+    cols = pd.MultiIndex.from_tuples([("average_precision", "mean"), ("average_precision", "std")])
+    return pd.DataFrame([list(v) for v in ap.values()], index=list(ap), columns=cols)
+
+
+def test_conclusion_states_when_single_split_and_prequential_disagree():
+    table = _table(gradient_boosting=_row(average_precision=0.30, ap_low=0.25, ap_high=0.35),
+                   isolation_forest=_row(card_precision_at_k=0.1, card_precision_low=0.05, card_precision_high=0.15,
+                                         average_precision=0.028, ap_low=0.01, ap_high=0.05))
+    config = EvaluationConfig(k=25)
+    # the folds overlap: no model is called best, and the text says the folds do not separate them
+    tied = conclusion(table, config, _summary(isolation_forest=(0.077, 0.054), gradient_boosting=(0.060, 0.022)))
+    assert "**isolation_forest** ranks lowest" in tied and "best on average" not in tied
+    assert "do not separate **isolation_forest** and **gradient_boosting**" in tied
+    # separated folds that contradict the single split: the disagreement is said, not two verdicts
+    flip = conclusion(table, config, _summary(isolation_forest=(0.40, 0.02), gradient_boosting=(0.10, 0.02)))
+    assert "**isolation_forest** is best on average" in flip and "disagree" in flip.split("\n\n")[-1]
+    same = conclusion(table, config, _summary(isolation_forest=(0.05, 0.01), gradient_boosting=(0.30, 0.02)))
+    assert "as on the single split" in same
+    # one source of truth: the prequential check covers rows of the table only, and says which rows it left out
+    with pytest.raises(InputError, match="prequential_summary"):
+        conclusion(table, config, _summary(lstm=(0.2, 0.1)))
+    partial = conclusion(table, config, _summary(gradient_boosting=(0.3, 0.02)), not_refit={"isolation_forest": "no package"})
+    assert "not refitted: isolation_forest, no package" in partial
+
+
+def test_conclusion_warns_when_the_ceiling_caps_the_headline():
+    table = _table(a=_row(card_precision_at_k=0.03, card_precision_low=0.02, card_precision_high=0.04, card_precision_ceiling=0.04))
+    text = conclusion(table, EvaluationConfig(k=100), customers=800)
+    assert "**Warning:**" in text and "at most 0.04 of the 100 daily alerts" in text and "1,250 alerts a day per 10,000 customers" in text
+    assert "Warning" not in conclusion(_table(a=_row()), EvaluationConfig(k=100), customers=800)
 
 
 # ---- evaluation frames ---------------------------------------------------------------------

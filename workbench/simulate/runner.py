@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 import workbench
 from workbench.dataset.schema import arrow_schema, conform
 from workbench.dataset.writer import atomic_directory, check_destination, create_views, write_card, write_part
+from workbench.fraud.mix import mix_summary
 from workbench.simulate.config import SimulationConfig
 from workbench.simulate.plan import GlobalPlan, make_plan
 from workbench.simulate.shard import Hook, simulate_shard
@@ -120,6 +121,7 @@ def generate(
             "currency": plan.market.currency,
             "seed": config.seed,
             "config": config.to_dict(),
+            "fraud_mix": mix_summary(config.mix()),
             "row_counts": rows,
             "time_range": [str(min(firsts)) if firsts else None, str(max(lasts)) if lasts else None],
             "window": [config.start.isoformat(), config.end.isoformat()],
