@@ -25,6 +25,7 @@ from workbench.models.supervised import SupervisedDetector
 from workbench.validation import InputError
 
 T0 = pd.Timestamp("2025-03-01")
+
 H = pd.Timedelta(hours=1)
 
 
@@ -228,11 +229,13 @@ def test_single_split_and_evaluation_of_builtin_and_custom_detectors():
     assert set(doc["models"]) == set(factories) and doc["recall_by_scenario"]["custom"]["stolen_card"] >= 0
 
 
-def test_prequential_folds_report_mean_and_std_and_use_known_labels_only():
+def test_prequential_folds_report_mean_and_std_and_use_known_labels_only(capsys):
     frame = _study()
     folds = prequential_folds(frame["ts"], 3, train_days=15, gap_days=2, test_days=5)
     per_fold, summary = prequential({"custom": LargestX1, "lr": lambda: SupervisedDetector("lr", "class_weight")}, frame, ["x1", "x2"], folds,
                                     EvaluationConfig(k=10))
+    printed = capsys.readouterr().out.splitlines()  # one progress line per fold and model
+    assert len(printed) == 6 and printed[0].startswith("prequential fold 1/3: custom fitted on")
     assert len(per_fold) == 6 and set(per_fold["fold"]) == {0, 1, 2}
     ap = per_fold.groupby("model")["average_precision"]
     assert summary[("average_precision", "mean")].to_dict() == pytest.approx(ap.mean().to_dict())
@@ -363,9 +366,97 @@ def test_external_dataset_through_the_column_mapping():
     frame = external_frame(EXAMPLE_TABLE, load_mapping(EXAMPLE_MAPPING))
     assert frame["is_fraud"].sum() > 0 and (frame["loss"] == frame["amount"]).all()
     cols = feature_columns(frame)
-    test = single_split({"hgb": lambda: SupervisedDetector("hgb", "class_weight")}, frame, cols, standard_split(frame, gap_days=1))
+    hgb = {"hgb": lambda: SupervisedDetector("hgb", "class_weight")}
+    # the table has no confirmation times: training on its labels needs the caller to say they were known at once
+    with pytest.raises(InputError, match="labels_known_immediately"):
+        single_split(hgb, frame, cols, standard_split(frame, gap_days=1))
+    test = single_split(hgb, frame, cols, standard_split(frame, gap_days=1), labels_known_immediately=True)
     e = evaluate_scores(test, ["hgb"], EvaluationConfig(k=5, replicates=20))["hgb"]
     assert e.delays.empty and e.metrics["episodes"] == 0 and 0 <= e.metrics["average_precision"] <= 1
+
+
+def test_external_frame_keeps_the_confirmation_time_and_prequential_uses_it():
+    from workbench.evaluate.frame import external_frame
+    from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
+
+    table = pd.read_csv(EXAMPLE_TABLE)
+    t = pd.to_datetime(table["TX_DATETIME"])
+    table["CONFIRMED"] = (t + pd.Timedelta(days=3)).where(table["TX_FRAUD"] == 1)
+    frame = external_frame(table, {**load_mapping(EXAMPLE_MAPPING), "confirmed_at": "CONFIRMED"})
+    fraud = frame["is_fraud"] == 1
+    assert (frame.loc[fraud, "fraud_confirmed_at"] == frame.loc[fraud, "ts"] + pd.Timedelta(days=3)).all()
+    cut = frame["ts"].min() + pd.Timedelta(days=15)
+    late = fraud & (frame["fraud_confirmed_at"] >= cut)
+    assert late.any() and (known_labels(frame, cut)[late.to_numpy()] == 0).all()
+    untimed = frame.drop(columns="fraud_confirmed_at")
+    folds = prequential_folds(frame["ts"], 2, train_days=12, gap_days=3, test_days=5)
+    with pytest.raises(InputError, match="labels_known_immediately"):
+        prequential({"custom": LargestX1}, untimed, ["log_amount"], folds, EvaluationConfig(k=5))
+    with pytest.raises(InputError, match="labels_known_immediately"):
+        known_labels(untimed, cut)
+    assert known_labels(untimed, cut, labels_known_immediately=True).sum() == fraud.sum()
+
+
+def test_no_outcome_or_metadata_column_reaches_a_detector(monkeypatch):
+    """Every detector the report's baselines, the single split and the prequential folds fit
+    sees registered feature columns only: the catalogue's and the graph features, by name."""
+    from workbench.evaluate.frame import external_frame
+    from workbench.evaluate.study import baselines, default_folds, evaluation_inputs
+    from workbench.features.catalogue import CATALOGUE
+    from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
+    from workbench.graph.features import GRAPH_FEATURES
+    from workbench.models.data import feature_columns, standard_split
+
+    fitted: list[list[str]] = []
+    matrix = Detector._matrix
+
+    def spy(self, X, fitting=False):
+        if fitting:
+            fitted.append(list(X.columns))
+        return matrix(self, X, fitting)
+
+    monkeypatch.setattr(Detector, "_matrix", spy)
+    allowed = {f.name for f in CATALOGUE} | set(GRAPH_FEATURES)
+
+    def inputs_seen() -> set[str]:
+        seen = {c for cols in fitted for c in cols}
+        fitted.clear()
+        return seen
+
+    # the report command's path: a generated dataset, its study frame, the baselines on a single split
+    inputs = evaluation_inputs(None, customers=250, days=40, seed=3, fraud_rate=0.2)
+    assert "loss" in inputs.frame.columns and "amount" in inputs.frame.columns
+    seen = inputs_seen()
+    assert seen and seen <= allowed, sorted(seen - allowed)
+    # the prequential protocol on the same frame (notebook 07, standalone and pipeline); the
+    # columns a protocol passes do not depend on the detector, so the fast baselines suffice
+    cheap = {k: f for k, f in baselines(3).items() if k != "gradient_boosting"}
+    prequential(cheap, inputs.frame, inputs.features, default_folds(inputs.frame, 2), EvaluationConfig(k=10))
+    seen = inputs_seen()
+    assert seen and seen <= allowed, sorted(seen - allowed)
+    # an external table through its mapping
+    frame = external_frame(EXAMPLE_TABLE, load_mapping(EXAMPLE_MAPPING))
+    single_split(cheap, frame, feature_columns(frame), standard_split(frame, gap_days=1),
+                 labels_known_immediately=True)
+    seen = inputs_seen()
+    assert seen and seen <= allowed, sorted(seen - allowed)
+
+
+def test_feature_registry_selects_by_name():
+    from workbench.features.roles import feature_columns, register_feature_columns, role, unregister_feature_columns
+
+    frame = _study(n_days=2)
+    with pytest.raises(InputError, match="frame"):
+        feature_columns(frame)  # x1, x2 have no role yet: an error, not silent inputs
+    register_feature_columns(["x1", "x2"])
+    try:
+        assert feature_columns(frame) == ["x1", "x2"] and role("x1") == "feature"
+        assert feature_columns(frame.assign(score=0.5), unknown="ignore") == ["x1", "x2"]
+    finally:
+        unregister_feature_columns(["x1", "x2"])
+    assert role("loss") == "metadata" and role("fraud_confirmed_at") == "label" and role("card_id") == "key"
+    with pytest.raises(InputError, match="names"):
+        register_feature_columns(["loss"])
 
 
 def test_label_delay_variant_of_a_mix(tmp_path):
