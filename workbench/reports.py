@@ -59,7 +59,8 @@ def check_report_parameters(customers: int = 800, days: int = 60, seed: int = 7,
             "n_folds": check_int("n_folds", n_folds, 1, 20)}
 
 
-def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool = True, **parameters: Any) -> Path:
+def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool = True,
+                 **parameters: Any) -> Path:
     """Run the evaluation notebook for ``parameters`` (see :func:`check_report_parameters`)
     and write the report directory ``out`` atomically; returns ``out``. With ``progress``
     the notebook's printed lines (the dataset, each fitted model and fold) are streamed to

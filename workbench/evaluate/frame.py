@@ -93,7 +93,8 @@ def external_frame(table: str | os.PathLike | pd.DataFrame, mapping: Mapping[str
     timed = "confirmed_at" in source.available
     confirmed = ", confirmed_at AS fraud_confirmed_at" if timed else ""
     labels = source.con.execute(
-        f"SELECT txn_id, amount, CAST(is_fraud AS TINYINT) AS is_fraud{confirmed} FROM base_all").df()
+        f"SELECT txn_id, amount, CAST(is_fraud AS TINYINT) AS is_fraud{confirmed} "
+        "FROM base_all").df()
     frame = features.merge(labels, on="txn_id", validate="one_to_one").sort_values(["ts", "txn_id"], ignore_index=True)
     fraud = frame["is_fraud"].to_numpy() == 1
     return frame.assign(loss=frame["amount"], fraud_type=np.where(fraud, "unknown", "none"), ring_shape="none",

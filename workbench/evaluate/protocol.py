@@ -101,7 +101,8 @@ def evaluate_model(rows: pd.DataFrame, name: str, config: EvaluationConfig = Eva
     daily = precision_at_k_daily(rows["ts"], y, s, config.k)
     card_daily = card_precision_at_k_daily(rows["ts"], rows["card_id"], y, s, config.k)
     delays = detection_delay(rows, alerts)
-    card_ci = _mean_interval(card_daily["precision"].to_numpy(), config) if intervals else (np.nan, np.nan)
+    card_ci = (_mean_interval(card_daily["precision"].to_numpy(), config) if intervals
+               else (np.nan, np.nan))
     cost = alert_cost(y, rows["loss"].to_numpy(), alerts, config.fee)
     metrics = {"roc_auc": ci["roc_auc"][0], "roc_auc_low": ci["roc_auc"][1], "roc_auc_high": ci["roc_auc"][2],
                "average_precision": ci["average_precision"][0], "ap_low": ci["average_precision"][1],
@@ -124,7 +125,8 @@ def _mean_interval(values: np.ndarray, config: EvaluationConfig) -> tuple[float,
     values = values[np.isfinite(values)]
     if len(values) < 2:
         return np.nan, np.nan
-    draws = np.random.default_rng(config.seed).integers(0, len(values), (config.replicates, len(values)))
+    rng = np.random.default_rng(config.seed)
+    draws = rng.integers(0, len(values), (config.replicates, len(values)))
     means = values[draws].mean(axis=1)
     tail = (1 - config.level) / 2 * 100
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
@@ -168,8 +170,9 @@ def _fit_score(factory: DetectorFactory, name: str, frame: pd.DataFrame, feature
     return _checked_scores(name, det.score(take(test)), int(test.sum()))
 
 
-TIMING = ("labels_known_immediately", False, "True if every label was known when its transaction happened, "
-          "or a frame with fraud_confirmed_at (map the table's confirmation time to confirmed_at)")
+TIMING = ("labels_known_immediately", False,
+          "True if every label was known when its transaction happened, or a frame with "
+          "fraud_confirmed_at (map the table's confirmation time to confirmed_at)")
 
 
 def known_labels(frame: pd.DataFrame, cutoff: pd.Timestamp | None = None,
@@ -194,8 +197,8 @@ def _say(progress: bool, text: str) -> None:
 
 
 def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str], split: Split,
-                 inputs: Mapping[str, InputBuilder] | None = None, labels_known_immediately: bool = False,
-                 progress: bool = True) -> pd.DataFrame:
+                 inputs: Mapping[str, InputBuilder] | None = None,
+                 labels_known_immediately: bool = False, progress: bool = True) -> pd.DataFrame:
     """Fit each detector on ``split.train`` and score ``split.test``: the test rows of
     ``frame`` with one score column per detector (evaluate them with
     :func:`evaluate_scores`). Training uses the labels known when the test block starts
@@ -212,13 +215,15 @@ def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, 
     for name, factory in factories.items():
         started = time.perf_counter()
         test[name] = _fit_score(factory, name, frame, features, split.train, split.test, y, inputs)
-        _say(progress, f"single split: {name} fitted and scored in {time.perf_counter() - started:.1f} s")
+        seconds = time.perf_counter() - started
+        _say(progress, f"single split: {name} fitted and scored in {seconds:.1f} s")
     return test
 
 
 def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str],
                 folds: list[tuple[np.ndarray, np.ndarray]], config: EvaluationConfig = EvaluationConfig(),
-                inputs: Mapping[str, InputBuilder] | None = None, labels_known_immediately: bool = False,
+                inputs: Mapping[str, InputBuilder] | None = None,
+                labels_known_immediately: bool = False,
                 progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each detector fitted and evaluated on every fold (from
     :func:`workbench.features.splits.prequential_folds`): (metrics per model and fold,
@@ -242,8 +247,10 @@ def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, f
         for name, factory in factories.items():
             started = time.perf_counter()
             block[name] = _fit_score(factory, name, frame, features, train, test, y, inputs)
-            _say(progress, f"prequential fold {i + 1}/{len(folds)}: {name} fitted on {int(train.sum()):,} rows, "
-                           f"scored {int(test.sum()):,} in {time.perf_counter() - started:.1f} s")
+            seconds = time.perf_counter() - started
+            _say(progress, f"prequential fold {i + 1}/{len(folds)}: {name} fitted on "
+                           f"{int(train.sum()):,} rows, scored {int(test.sum()):,} "
+                           f"in {seconds:.1f} s")
         for name, e in evaluate_scores(block, list(factories), config, intervals=False).items():
             rows.append({"model": name, "fold": i, **e.metrics})
     per_fold = pd.DataFrame(rows)

@@ -41,7 +41,8 @@ def tiers(table: pd.DataFrame, value: str, low: str, high: str, digits: int) -> 
     left, groups = list(order.index), []
     while left:
         lead = order.loc[left[0]]
-        group = [m for m in left if m == left[0] or _tied(lead, order.loc[m], value, low, high, digits)]
+        group = [m for m in left
+                 if m == left[0] or _tied(lead, order.loc[m], value, low, high, digits)]
         groups.append(group)
         left = [m for m in left if m not in group]
     return groups
@@ -59,48 +60,59 @@ def _with_interval(row: pd.Series, value: str, low: str, high: str, digits: int)
     return f"{row[value]:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
 
 
-def _ranking(table: pd.DataFrame, what: str, value: str, low: str, high: str, digits: int, pct: float) -> str:
+def _ranking(table: pd.DataFrame, what: str, value: str, low: str, high: str, digits: int,
+             pct: float) -> str:
     """The leading group on one metric: a single leader separated from every other model, or
     the models tied with it, each with its interval."""
     groups = tiers(table, value, low, high, digits)
     top = groups[0]
     shown = "; ".join(f"{m} {_with_interval(table.loc[m], value, low, high, digits)}" for m in top)
     if len(top) > 1:
-        return (f"By {what}, {_names(top)} are tied at this precision (equal when rounded, or their {pct:.0f}% "
-                f"intervals overlap): {shown}")
-    text = f"By {what}, **{top[0]}** leads with {_with_interval(table.loc[top[0]], value, low, high, digits)}"
+        return (f"By {what}, {_names(top)} are tied at this precision (equal when rounded, or "
+                f"their {pct:.0f}% intervals overlap): {shown}")
+    lead = _with_interval(table.loc[top[0]], value, low, high, digits)
+    text = f"By {what}, **{top[0]}** leads with {lead}"
     if len(groups) > 1:
         nxt = groups[1][0]
         known = not table[[low, high]].astype(float).isna().any().any()
-        why = "the intervals do not overlap" if known else "no intervals computed: ordered by the values alone"
+        why = ("the intervals do not overlap" if known
+               else "no intervals computed: ordered by the values alone")
         text += (f", ahead of every other model (next: **{nxt}** with "
                  f"{_with_interval(table.loc[nxt], value, low, high, digits)}; {why})")
     return text
 
 
-def budget_warning(table: pd.DataFrame, config: EvaluationConfig, customers: int | None) -> str | None:
+def budget_warning(table: pd.DataFrame, config: EvaluationConfig,
+                   customers: int | None) -> str | None:
     """A warning when the daily ceiling makes card precision@k meaningless as a headline:
     compromised cards could fill less than :data:`CEILING_WARNING` of the budget."""
     ceiling = float(table["card_precision_ceiling"].max())
     if ceiling >= CEILING_WARNING:
         return None
-    scale = (f" ({config.k * PER_CUSTOMERS / customers:,.0f} alerts a day per {PER_CUSTOMERS:,} customers for "
-             f"{customers:,} customers)" if customers else "")
-    return (f"**Warning:** compromised cards could fill at most {ceiling:.2f} of the {config.k} daily alerts"
-            f"{scale}, so card precision@{config.k} is capped there and mostly measures the budget; "
-            f"read the average precision instead, or set the budget to the population.")
+    scale = ""
+    if customers:
+        per = config.k * PER_CUSTOMERS / customers
+        scale = (f" ({per:,.0f} alerts a day per {PER_CUSTOMERS:,} customers for "
+                 f"{customers:,} customers)")
+    return (f"**Warning:** compromised cards could fill at most {ceiling:.2f} of the {config.k} "
+            f"daily alerts{scale}, so card precision@{config.k} is capped there and mostly "
+            f"measures the budget; read the average precision instead, or set the budget to the "
+            f"population.")
 
 
-def _prequential_text(table: pd.DataFrame, summary: pd.DataFrame, pct: float,
+def _prequential_text(table: pd.DataFrame, summary: pd.DataFrame,
                       not_refit: Mapping[str, str] | None) -> str:
     """The prequential check of the models it refitted, and whether it agrees with the
     single split on them."""
     covered = list(summary.index)
     ap = pd.DataFrame({"average_precision": summary[("average_precision", "mean")],
                        "sd": summary[("average_precision", "std")].fillna(0.0)})
-    ap["low"], ap["high"] = ap["average_precision"] - ap["sd"], ap["average_precision"] + ap["sd"]
-    spread = ", ".join(f"{m} {ap.loc[m, 'average_precision']:.3f} ± {ap.loc[m, 'sd']:.3f}" for m in covered)
-    text = f"Prequential check (mean ± standard deviation of AP over folds) of {_names(covered)}: {spread}"
+    ap["low"] = ap["average_precision"] - ap["sd"]
+    ap["high"] = ap["average_precision"] + ap["sd"]
+    spread = ", ".join(f"{m} {ap.loc[m, 'average_precision']:.3f} ± {ap.loc[m, 'sd']:.3f}"
+                       for m in covered)
+    text = (f"Prequential check (mean ± standard deviation of AP over folds) of "
+            f"{_names(covered)}: {spread}")
     skipped = {m: r for m, r in (not_refit or {}).items() if m in table.index and m not in covered}
     if skipped:
         text += " (not refitted: " + "; ".join(f"{m}, {r}" for m, r in skipped.items()) + ")"
@@ -109,19 +121,79 @@ def _prequential_text(table: pd.DataFrame, summary: pd.DataFrame, pct: float,
     if len(folds_top) > 1:
         text += f". The folds do not separate {_names(folds_top)} (mean ± sd overlap)"
     else:
-        text += f". **{folds_top[0]}** is best on average over the folds (mean ± sd apart from the others)"
+        text += (f". **{folds_top[0]}** is best on average over the folds (mean ± sd apart "
+                 f"from the others)")
     if not set(folds_top) & set(split_top):
-        text += (f". The folds and the single split disagree on these models: the single split puts "
-                 f"{_names(split_top)} first, the folds {_names(folds_top)}; one test window does not settle it.")
+        text += (f". The folds and the single split disagree on these models: the single split "
+                 f"puts {_names(split_top)} first, the folds {_names(folds_top)}; one test "
+                 f"window does not settle it.")
     elif len(folds_top) == len(split_top) == 1:
         text += ", as on the single split."
     else:
-        text += f", consistent with the single split's leading group among them ({_names(split_top)})."
+        text += (f", consistent with the single split's leading group among them "
+                 f"({_names(split_top)}).")
     return text
 
 
-def conclusion(table: pd.DataFrame, config: EvaluationConfig, prequential_summary: pd.DataFrame | None = None,
-               customers: int | None = None, not_refit: Mapping[str, str] | None = None) -> str:
+def _ap_text(table: pd.DataFrame, config: EvaluationConfig, pct: float) -> str:
+    """The average-precision paragraph: the leading group, whether the budget ranking
+    disagrees, and the weakest model only when it is separated below every other."""
+    text = _ranking(table, f"average precision (the whole ranking, not only each day's top "
+                    f"{config.k})", "average_precision", "ap_low", "ap_high", 3, pct) + "."
+    ap_groups = tiers(table, "average_precision", "ap_low", "ap_high", 3)
+    card_top = tiers(table, "card_precision_at_k", "card_precision_low", "card_precision_high",
+                     2)[0]
+    if not set(card_top) & set(ap_groups[0]):
+        text += (" The two rankings disagree: which model is better depends on whether the team "
+                 "works a fixed daily budget.")
+    low = table.sort_values("average_precision", kind="stable").index[0]
+    low_ap = table.loc[low, "average_precision"]
+    others = table.drop(index=low)
+    if all(float(table.loc[low, "ap_high"]) < float(lo) for lo in others["ap_low"]):
+        text += f" **{low}** ranks lowest (AP {low_ap:.3f}, below every other model's interval)."
+    elif len(ap_groups) > 1:
+        text += (f" The lowest AP is **{low}**'s ({low_ap:.3f}), but its interval overlaps "
+                 f"another model's, so it is not clearly the weakest.")
+    return text
+
+
+def _detection_text(table: pd.DataFrame, config: EvaluationConfig) -> list[str]:
+    """Episodes detected by the table's first model, and a faster one if there is one."""
+    best_name, best = table.index[0], table.iloc[0]
+    if not best["episodes"] > 0 or math.isnan(best["detected_share"]):
+        return []
+    delay = (f"a median delay of {best['median_delay_hours']:.1f} hours from the first "
+             f"fraudulent transaction" if best["detected_share"] > 0 else "no episode detected")
+    parts = [f"At a budget of {config.k} alerts a day **{best_name}** detects "
+             f"{best['detected_share']:.0%} of the {int(best['episodes'])} episodes that start in "
+             f"the test window, with {delay}; {best['loss_before_share']:.0%} of those episodes' "
+             f"money moved before their first alert."]
+    fastest = table.loc[table["detected_share"] > 0, "median_delay_hours"]
+    if (len(fastest) > 1 and fastest.idxmin() != best_name
+            and round(fastest.min(), 1) < round(best["median_delay_hours"], 1)):
+        parts.append(f"**{fastest.idxmin()}** has the shortest median delay in this window "
+                     f"({fastest.min():.1f} hours).")
+    return parts
+
+
+def _savings_text(table: pd.DataFrame, config: EvaluationConfig) -> str:
+    """Who saves the most at the fee (models equal when rounded are named together)."""
+    savings = table["savings"].astype(float)
+    saver = savings.idxmax()
+    s = table.loc[saver]
+    level = [m for m in savings.index if round(savings[m]) == round(savings[saver])]
+    who = f"**{saver}**" if len(level) == 1 else f"{_names(level)} (tied)"
+    if s["savings"] > 0:
+        return (f"At {config.fee:,.0f} per investigated alert, {who} saves the most in this test "
+                f"window: {s['savings']:,.0f} against running no model "
+                f"({s['savings'] / s['no_model_cost']:.0%} of the fraud losses).")
+    return (f"At {config.fee:,.0f} per investigated alert no model saves money at this budget: "
+            f"the fees outweigh the fraud caught (best: {who}, {s['savings']:,.0f}).")
+
+
+def conclusion(table: pd.DataFrame, config: EvaluationConfig,
+               prequential_summary: pd.DataFrame | None = None, customers: int | None = None,
+               not_refit: Mapping[str, str] | None = None) -> str:
     """The report's conclusion as Markdown, from the comparison table (best card
     precision@k first, see :func:`workbench.evaluate.protocol.comparison_table`) and
     optionally the prequential summary (its models must be rows of the table). Models whose
@@ -132,59 +204,28 @@ def conclusion(table: pd.DataFrame, config: EvaluationConfig, prequential_summar
     if table.empty:
         raise InputError("table", "empty", "a comparison table with at least one model")
     pct = config.level * 100
-    best_name, best = table.index[0], table.iloc[0]
     for col in ("card_precision_low", "card_precision_high"):
         if col not in table.columns:
             table = table.assign(**{col: np.nan})
-    card = _ranking(table, f"card precision@{config.k} (the share of each day's {config.k} card alerts that are "
-                    f"compromised cards, averaged over test days, with its {pct:.0f}% interval over days)",
+    card = _ranking(table, f"card precision@{config.k} (the share of each day's {config.k} card "
+                    f"alerts that are compromised cards, averaged over test days, with its "
+                    f"{pct:.0f}% interval over days)",
                     "card_precision_at_k", "card_precision_low", "card_precision_high", 2, pct)
     parts = [f"{card}; the ceiling (the share of the budget compromised cards could fill) is "
-             f"{best['card_precision_ceiling']:.2f} for **{best_name}**."]
+             f"{table.iloc[0]['card_precision_ceiling']:.2f} for **{table.index[0]}**."]
     warning = budget_warning(table, config, customers)
     if warning:
         parts.append(warning)
     if len(table) > 1:
-        ap_text = _ranking(table, f"average precision (the whole ranking, not only each day's top {config.k})",
-                           "average_precision", "ap_low", "ap_high", 3, pct) + "."
-        ap_groups = tiers(table, "average_precision", "ap_low", "ap_high", 3)
-        card_top = tiers(table, "card_precision_at_k", "card_precision_low", "card_precision_high", 2)[0]
-        if not set(card_top) & set(ap_groups[0]):
-            ap_text += " The two rankings disagree: which model is better depends on whether the team works a fixed daily budget."
-        low = table.sort_values("average_precision", kind="stable").index[0]
-        others = table.drop(index=low)
-        below = all(float(table.loc[low, "ap_high"]) < float(lo) for lo in others["ap_low"])
-        if below:
-            ap_text += f" **{low}** ranks lowest (AP {table.loc[low, 'average_precision']:.3f}, below every other model's interval)."
-        elif len(ap_groups) > 1:
-            ap_text += (f" The lowest AP is **{low}**'s ({table.loc[low, 'average_precision']:.3f}), but its interval "
-                        f"overlaps another model's, so it is not clearly the weakest.")
-        parts.append(ap_text)
-    if best["episodes"] > 0 and not math.isnan(best["detected_share"]):
-        delay = (f"a median delay of {best['median_delay_hours']:.1f} hours from the first fraudulent transaction"
-                 if best["detected_share"] > 0 else "no episode detected")
-        parts.append(f"At a budget of {config.k} alerts a day **{best_name}** detects {best['detected_share']:.0%} of the "
-                     f"{int(best['episodes'])} episodes that start in the test window, with {delay}; "
-                     f"{best['loss_before_share']:.0%} of those episodes' money moved before their first alert.")
-        fastest = table.loc[table["detected_share"] > 0, "median_delay_hours"]
-        if len(fastest) > 1 and fastest.idxmin() != best_name and round(fastest.min(), 1) < round(best["median_delay_hours"], 1):
-            parts.append(f"**{fastest.idxmin()}** has the shortest median delay in this window ({fastest.min():.1f} hours).")
-    savings = table["savings"].astype(float)
-    saver = savings.idxmax()
-    s = table.loc[saver]
-    level = [m for m in savings.index if round(savings[m]) == round(savings[saver])]
-    who = f"**{saver}**" if len(level) == 1 else f"{_names(level)} (tied)"
-    if s["savings"] > 0:
-        parts.append(f"At {config.fee:,.0f} per investigated alert, {who} saves the most in this test window: "
-                     f"{s['savings']:,.0f} against running no model ({s['savings'] / s['no_model_cost']:.0%} of the fraud losses).")
-    else:
-        parts.append(f"At {config.fee:,.0f} per investigated alert no model saves money at this budget: "
-                     f"the fees outweigh the fraud caught (best: {who}, {s['savings']:,.0f}).")
+        parts.append(_ap_text(table, config, pct))
+    parts += _detection_text(table, config)
+    parts.append(_savings_text(table, config))
     if prequential_summary is not None and not prequential_summary.empty:
         extra = sorted(set(prequential_summary.index) - set(table.index))
         if extra:
-            raise InputError("prequential_summary", extra, "models that are rows of the comparison table")
-        parts.append(_prequential_text(table, prequential_summary, pct, not_refit))
+            raise InputError("prequential_summary", extra,
+                             "models that are rows of the comparison table")
+        parts.append(_prequential_text(table, prequential_summary, not_refit))
     return "\n\n".join(parts)
 
 
@@ -193,18 +234,20 @@ def report_parameters(provenance: Mapping[str, Any], config: EvaluationConfig, n
     """The parameters a report states (``metrics.json``'s ``parameters``): the dataset's, read
     from its card (:func:`workbench.evaluate.study.dataset_parameters`), and the evaluation's."""
     data = dict(provenance["dataset"])
-    keep = ("customers", "days", "start", "seed", "market", "fraud_rate", "scenarios", "label_delay_days",
-            "transactions", "dataset")
+    keep = ("customers", "days", "start", "seed", "market", "fraud_rate", "scenarios",
+            "label_delay_days", "transactions", "dataset")
     out = {k: data.get(k) for k in keep}
     customers = out["customers"]
-    out.update({"k": config.k, "alerts_per_10k_customers": config.k * PER_CUSTOMERS / customers if customers else None,
-                "fee": config.fee, "fpr": config.fpr, "replicates": config.replicates, "n_folds": n_folds,
+    per = config.k * PER_CUSTOMERS / customers if customers else None
+    out.update({"k": config.k, "alerts_per_10k_customers": per, "fee": config.fee,
+                "fpr": config.fpr, "replicates": config.replicates, "n_folds": n_folds,
                 "pipeline": bool(pipeline)})
     return out
 
 
 def metrics_document(table: pd.DataFrame, evaluations: Mapping[str, ModelEvaluation], config: EvaluationConfig,
-                     parameters: Mapping[str, Any], text: str, prequential: pd.DataFrame | None = None,
+                     parameters: Mapping[str, Any], text: str,
+                     prequential: pd.DataFrame | None = None,
                      provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The content of ``reports/metrics.json``: parameters (:func:`report_parameters`), the
     provenance (the dataset card's parameters and mix, each model's parameters from its

@@ -68,8 +68,8 @@ def dataset_parameters(data: str | Path) -> dict[str, Any]:
     config = card.get("config", {})
     mix = card.get("fraud_mix")
     fraud_rate = config.get("fraud_rate")
-    return {"customers": config.get("customers"), "days": config.get("days"), "start": config.get("start"),
-            "seed": card.get("seed"), "market": card.get("market"),
+    return {"customers": config.get("customers"), "days": config.get("days"),
+            "start": config.get("start"), "seed": card.get("seed"), "market": card.get("market"),
             "fraud_rate": fraud_rate if fraud_rate is not None else (mix or {}).get("fraud_rate"),
             "scenarios": config.get("scenarios"),
             "label_delay_days": None if mix is None else mix["label_delay"]["mean_days"],
@@ -82,7 +82,8 @@ def model_parameters(detector: Any, package: Path | None = None) -> dict[str, An
     ``package`` is given, else from the detector object."""
     if package is not None:
         manifest = read_manifest(package)
-        return {"detector": manifest["detector"], "params": manifest.get("params"), "package": str(package)}
+        return {"detector": manifest["detector"], "params": manifest.get("params"),
+                "package": str(package)}
     return {"detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
             "params": detector.get_params(deep=False), "package": None}
 
@@ -93,12 +94,14 @@ def _packages(upstream: Any) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for task in SCORE_TASKS:
         root = Path(str(upstream[task]["models"]))
-        for path in sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()) if root.is_dir() else []:
+        listed = sorted(root.iterdir()) if root.is_dir() else []
+        for path in (p for p in listed if (p / "manifest.json").is_file()):
             found.setdefault(path.name, path)
     return found
 
 
-def _refit_packages(models: list[str], packages: dict[str, Path], frame: pd.DataFrame) -> tuple[dict, dict, dict]:
+def _refit_packages(models: list[str], packages: dict[str, Path],
+                    frame: pd.DataFrame) -> tuple[dict, dict, dict]:
     """Factories that refit a fresh clone of each packaged tabular model on the feature
     columns it was trained on; the other table rows with the reason they are not refitted."""
     from workbench.models.sequence import SequenceDetector  # Keras: only when packages are read
@@ -106,11 +109,13 @@ def _refit_packages(models: list[str], packages: dict[str, Path], frame: pd.Data
     refit, inputs, skipped = {}, {}, {}
     for name in models:
         if name not in packages:
-            skipped[name] = "no model package (a combination of other scores or a notebook's own comparison)"
+            skipped[name] = ("no model package (a combination of other scores or a notebook's own "
+                             "comparison)")
             continue
         detector = load_package(packages[name])
         cols = list(detector.features_ or [])
-        if isinstance(detector, SequenceDetector) or not cols or not set(cols) <= set(frame.columns):
+        tabular = not isinstance(detector, SequenceDetector) and set(cols) <= set(frame.columns)
+        if not tabular or not cols:
             skipped[name] = "a sequence model (its windows are built by its notebook)"
             continue
         unfitted = clone(detector)
@@ -137,8 +142,9 @@ def evaluation_inputs(upstream: Any, customers: int, days: int, seed: int, fraud
         rows = scored[scored["split"] == "test"].drop(columns="split").reset_index(drop=True)
         models = model_names(rows)
         refit, refit_inputs, not_refit = _refit_packages(models, packages, frame)
-        described = {m: model_parameters(None, packages[m]) if m in packages else
-                     {"detector": None, "params": None, "package": None, "note": not_refit.get(m)} for m in models}
+        unpackaged = {"detector": None, "params": None, "package": None}
+        described = {m: model_parameters(None, packages[m]) if m in packages
+                     else {**unpackaged, "note": not_refit.get(m)} for m in models}
     else:
         refit = baselines(seed)
         rows = single_split(refit, frame, features, standard_split(frame))
@@ -149,16 +155,19 @@ def evaluation_inputs(upstream: Any, customers: int, days: int, seed: int, fraud
         asked = {"customers": customers, "days": days, "seed": seed, "fraud_rate": fraud_rate}
         for key, value in asked.items():
             if dataset[key] != value:
-                raise InputError(key, value, f"the value the dataset card records ({dataset[key]})")
+                raise InputError(key, value,
+                                 f"the value the dataset card records ({dataset[key]})")
     provenance = {"dataset": dataset, "models": described}
-    return EvaluationInputs(rows, models, frame, features, paths["data"], refit, refit_inputs, not_refit, provenance)
+    return EvaluationInputs(rows, models, frame, features, paths["data"], refit, refit_inputs,
+                            not_refit, provenance)
 
 
-def default_folds(frame: pd.DataFrame, n_folds: int, start: pd.Timestamp | str | None = None) -> list:
+def default_folds(frame: pd.DataFrame, n_folds: int,
+                  start: pd.Timestamp | str | None = None) -> list:
     """Prequential folds sized to the data: test blocks of 12% of the window, training blocks
     of 40%, gaps of 5% (the label delay), the most recent fold first; anchored at the end
     of the data, or at ``start`` (the first training block's start) when given."""
     n_folds = check_int("n_folds", n_folds, 1, 20)
     span = (frame["ts"].max() - frame["ts"].min()).total_seconds() / 86400
-    return prequential_folds(frame["ts"], n_folds, train_days=0.4 * span, gap_days=0.05 * span, test_days=0.12 * span,
-                             start=start)
+    return prequential_folds(frame["ts"], n_folds, train_days=0.4 * span, gap_days=0.05 * span,
+                             test_days=0.12 * span, start=start)

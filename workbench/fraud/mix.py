@@ -169,7 +169,8 @@ def mix_summary(mix: FraudMix | None) -> dict[str, Any] | None:
     return {"fraud_rate": round(mix.total_prevalence, 12),
             "scenarios": {s.name: s.prevalence for s in mix.scenarios},
             "rings_per_10k": {r.shape: r.per_10k for r in mix.rings},
-            "label_delay": {"mean_days": delay.mean_days, "sigma": delay.sigma, "never_confirmed": delay.never_confirmed}}
+            "label_delay": {"mean_days": delay.mean_days, "sigma": delay.sigma,
+                            "never_confirmed": delay.never_confirmed}}
 
 
 def mix_with_label_delay(source: str | Path, mean_days: float, out: str | Path) -> Path:

@@ -54,8 +54,8 @@ class Detector(BaseEstimator, ABC):
         allowed = sorted(set(estimator.get_params(deep=False)) - set(reserved))
         for key in params:
             if key not in allowed:
-                raise InputError(f"{param}.{key}", params[key],
-                                 f"a parameter of {type(estimator).__name__}: " + ", ".join(allowed))
+                raise InputError(f"{param}.{key}", params[key], f"a parameter of "
+                                 f"{type(estimator).__name__}: " + ", ".join(allowed))
         return dict(params)
 
     def predict(self, X: pd.DataFrame, threshold: float | None = None) -> np.ndarray:

@@ -19,7 +19,8 @@ class IsolationForestDetector(Detector):
 
     name = "isolation_forest"
 
-    def __init__(self, contamination: float = 0.01, n_estimators: int = 200, max_samples: int | str = "auto", seed: int = 0,
+    def __init__(self, contamination: float = 0.01, n_estimators: int = 200,
+                 max_samples: int | str = "auto", seed: int = 0,
                  estimator_params: dict | None = None) -> None:
         self.contamination = check_float("contamination", contamination, 1e-4, 0.5)
         self.n_estimators = check_int("n_estimators", n_estimators, 10, 5000)

@@ -30,14 +30,16 @@ from workbench.validation import InputError, check_choice, check_int
 
 MODELS = ("lr", "rf", "hgb")
 STRATEGIES = ("none", "class_weight", "undersample", "smote", "smote_enn", "balanced_bagging", "balanced_rf")
-CLASSIFIERS = {"lr": LogisticRegression, "rf": RandomForestClassifier, "hgb": HistGradientBoostingClassifier}
+CLASSIFIERS = {"lr": LogisticRegression, "rf": RandomForestClassifier,
+               "hgb": HistGradientBoostingClassifier}
 SAMPLERS = {"undersample": RandomUnderSampler, "smote": SMOTE, "smote_enn": SMOTEENN,
             "balanced_bagging": BalancedBaggingClassifier}
 # the workbench's defaults where they differ from scikit-learn's / imbalanced-learn's (any of
 # them can be overridden through estimator_params / sampler_params)
-DEFAULTS = {"lr": {"max_iter": 1000}, "rf": {"n_estimators": 200, "min_samples_leaf": 2, "n_jobs": 2},
-            "hgb": {}, "balanced_rf": {"n_estimators": 200, "sampling_strategy": "all", "replacement": True,
-                                       "bootstrap": False, "n_jobs": 2}}
+DEFAULTS = {"lr": {"max_iter": 1000},
+            "rf": {"n_estimators": 200, "min_samples_leaf": 2, "n_jobs": 2},
+            "hgb": {}, "balanced_rf": {"n_estimators": 200, "sampling_strategy": "all",
+                                       "replacement": True, "bootstrap": False, "n_jobs": 2}}
 SAMPLER_DEFAULTS = {"balanced_bagging": {"n_estimators": 10, "n_jobs": 1}}
 RESERVED = ("class_weight", "random_state")  # set from strategy and seed
 
@@ -57,8 +59,9 @@ class SupervisedDetector(Detector):
 
     supervised = True
 
-    def __init__(self, model: str = "hgb", strategy: str = "none", calibrate: bool = True, seed: int = 0,
-                 estimator_params: dict | None = None, sampler_params: dict | None = None, **params) -> None:
+    def __init__(self, model: str = "hgb", strategy: str = "none", calibrate: bool = True,
+                 seed: int = 0, estimator_params: dict | None = None,
+                 sampler_params: dict | None = None, **params) -> None:
         self.model = check_choice("model", model, MODELS)
         self.strategy = check_choice("strategy", strategy, STRATEGIES)
         if strategy == "balanced_rf" and model != "rf":
@@ -69,19 +72,24 @@ class SupervisedDetector(Detector):
             estimator_params = {**(estimator_params or {}), **params}
         self.estimator_params = estimator_params
         self.sampler_params = sampler_params
-        self._checked_params("estimator_params", estimator_params, self._estimator_class()(), RESERVED)
+        self._checked_params("estimator_params", estimator_params, self._estimator_class()(),
+                             RESERVED)
         sampler = SAMPLERS.get(strategy)
         if sampler is None and sampler_params:
-            raise InputError("sampler_params", sampler_params, f"None for strategy={strategy!r} (it has no resampler)")
+            raise InputError("sampler_params", sampler_params,
+                             f"None for strategy={strategy!r} (it has no resampler)")
         if sampler is not None:
-            self._checked_params("sampler_params", sampler_params, sampler(), ("estimator", "random_state"))
+            self._checked_params("sampler_params", sampler_params, sampler(),
+                                 ("estimator", "random_state"))
 
     @property
     def name(self) -> str:
         return f"{self.model}+{self.strategy}"
 
     def _estimator_class(self):
-        return BalancedRandomForestClassifier if self.strategy == "balanced_rf" else CLASSIFIERS[self.model]
+        if self.strategy == "balanced_rf":
+            return BalancedRandomForestClassifier
+        return CLASSIFIERS[self.model]
 
     def _classifier(self):
         key = "balanced_rf" if self.strategy == "balanced_rf" else self.model
@@ -94,7 +102,8 @@ class SupervisedDetector(Detector):
         seed = self.seed
         if self.strategy == "balanced_rf":
             return self._classifier()
-        sampler_params = {**SAMPLER_DEFAULTS.get(self.strategy, {}), **(self.sampler_params or {}), "random_state": seed}
+        sampler_params = {**SAMPLER_DEFAULTS.get(self.strategy, {}), **(self.sampler_params or {}),
+                          "random_state": seed}
         if self.strategy == "balanced_bagging":
             base = self._classifier()
             if self.model == "rf" and "n_estimators" not in (self.estimator_params or {}):
