@@ -267,22 +267,31 @@ def test_protocol_errors_name_the_detector():
 
 
 def _row(**over) -> dict:
-    row = dict(roc_auc=0.9, average_precision=0.5, ap_low=0.4, ap_high=0.6, card_precision_at_k=0.3, card_precision_low=0.25,
-               card_precision_high=0.35, card_precision_ceiling=0.6, episodes=10, detected_share=0.8, median_delay_hours=2.0,
-               loss_before_share=0.25, savings=-5.0, no_model_cost=100.0)
+    row = dict(roc_auc=0.9, average_precision=0.5, ap_low=0.4, ap_high=0.6,
+               card_precision_at_k=0.3, card_precision_low=0.25, card_precision_high=0.35,
+               card_precision_ceiling=0.6,
+               episodes=10, detected_share=0.8, median_delay_hours=2.0, loss_before_share=0.25,
+               savings=-5.0, no_model_cost=100.0)
     return {**row, **over}
 
 
 def _table(**rows) -> pd.DataFrame:
-    return pd.DataFrame(rows).T.sort_values(["card_precision_at_k", "average_precision"], ascending=False)
+    table = pd.DataFrame(rows).T
+    return table.sort_values(["card_precision_at_k", "average_precision"], ascending=False)
+
+
+def _card(value: float, low: float, high: float, **over) -> dict:
+    return _row(card_precision_at_k=value, card_precision_low=low, card_precision_high=high,
+                **over)
 
 
 def test_conclusion_follows_the_numbers():
-    table = _table(a=_row(), b=_row(average_precision=0.1, ap_low=0.05, ap_high=0.15, card_precision_at_k=0.2,
-                                    card_precision_low=0.15, card_precision_high=0.22))
+    weaker = _card(0.2, 0.15, 0.22, average_precision=0.1, ap_low=0.05, ap_high=0.15)
+    table = _table(a=_row(), b=weaker)
     text = conclusion(table, EvaluationConfig(k=50, fee=10))
     first = text.split("\n")[0]
-    assert "**a** leads" in first and "card precision@50" in first and "do not overlap" in first and "tied" not in first
+    assert "**a** leads" in first and "card precision@50" in first
+    assert "do not overlap" in first and "tied" not in first
     assert "no model saves money" in text and "80% of the 10 episodes" in text
     flipped = table.assign(average_precision=[0.1, 0.5], ap_low=[0.05, 0.4], ap_high=[0.15, 0.6])
     assert "rankings disagree" in conclusion(flipped, EvaluationConfig(k=50))
@@ -290,21 +299,22 @@ def test_conclusion_follows_the_numbers():
 
 def test_conclusion_calls_overlapping_or_equal_models_tied_and_never_orders_them():
     # equal at the printed precision (0.10 and 0.10) and overlapping AP intervals
-    table = _table(gradient_boosting=_row(card_precision_at_k=0.104, card_precision_low=0.06, card_precision_high=0.14),
-                   logistic_regression=_row(card_precision_at_k=0.098, card_precision_low=0.05, card_precision_high=0.13,
-                                            average_precision=0.46, ap_low=0.35, ap_high=0.58),
-                   isolation_forest=_row(card_precision_at_k=0.02, card_precision_low=0.0, card_precision_high=0.04,
-                                         average_precision=0.028, ap_low=0.01, ap_high=0.05))
+    table = _table(gradient_boosting=_card(0.104, 0.06, 0.14),
+                   logistic_regression=_card(0.098, 0.05, 0.13, average_precision=0.46,
+                                             ap_low=0.35, ap_high=0.58),
+                   isolation_forest=_card(0.02, 0.0, 0.04, average_precision=0.028, ap_low=0.01,
+                                          ap_high=0.05))
     text = conclusion(table, EvaluationConfig(k=25))
     first = text.split("\n")[0]
-    assert "**gradient_boosting** and **logistic_regression** are tied" in first and "next is" not in text
-    assert "**gradient_boosting**" in first  # the notebook's claim: the table's first row is named first
+    assert "**gradient_boosting** and **logistic_regression** are tied" in first
+    assert "next is" not in text and "leads" not in first
     ap = text.split("\n\n")[1]
     assert "are tied" in ap and "leads" not in ap
     assert "**isolation_forest** ranks lowest" in ap  # separated below every other interval
-    # the bottom is only called the weakest when it is separated
-    close = table.assign(ap_high=[0.6, 0.58, 0.38])  # above logistic_regression's low end, below gradient_boosting's
-    assert "not clearly the weakest" in conclusion(close, EvaluationConfig(k=25)) and "ranks lowest" not in conclusion(close, EvaluationConfig(k=25))
+    # the bottom is only called the weakest when it is separated: here isolation_forest's
+    # interval reaches above logistic_regression's low end
+    close = conclusion(table.assign(ap_high=[0.6, 0.58, 0.38]), EvaluationConfig(k=25))
+    assert "not clearly the weakest" in close and "ranks lowest" not in close
 
 
 def _summary(**ap) -> pd.DataFrame:
@@ -315,29 +325,35 @@ def _summary(**ap) -> pd.DataFrame:
 
 def test_conclusion_states_when_single_split_and_prequential_disagree():
     table = _table(gradient_boosting=_row(average_precision=0.30, ap_low=0.25, ap_high=0.35),
-                   isolation_forest=_row(card_precision_at_k=0.1, card_precision_low=0.05, card_precision_high=0.15,
-                                         average_precision=0.028, ap_low=0.01, ap_high=0.05))
+                   isolation_forest=_card(0.1, 0.05, 0.15, average_precision=0.028, ap_low=0.01,
+                                          ap_high=0.05))
     config = EvaluationConfig(k=25)
-    # the folds overlap: no model is called best, and the text says the folds do not separate them
-    tied = conclusion(table, config, _summary(isolation_forest=(0.077, 0.054), gradient_boosting=(0.060, 0.022)))
+    # overlapping folds: no model is called best, the text says the folds do not separate them
+    tied = conclusion(table, config, _summary(isolation_forest=(0.077, 0.054),
+                                              gradient_boosting=(0.060, 0.022)))
     assert "**isolation_forest** ranks lowest" in tied and "best on average" not in tied
     assert "do not separate **isolation_forest** and **gradient_boosting**" in tied
-    # separated folds that contradict the single split: the disagreement is said, not two verdicts
-    flip = conclusion(table, config, _summary(isolation_forest=(0.40, 0.02), gradient_boosting=(0.10, 0.02)))
-    assert "**isolation_forest** is best on average" in flip and "disagree" in flip.split("\n\n")[-1]
-    same = conclusion(table, config, _summary(isolation_forest=(0.05, 0.01), gradient_boosting=(0.30, 0.02)))
+    # separated folds contradicting the single split: the disagreement is said, not two verdicts
+    flip = conclusion(table, config, _summary(isolation_forest=(0.40, 0.02),
+                                              gradient_boosting=(0.10, 0.02)))
+    assert "**isolation_forest** is best on average" in flip
+    assert "disagree" in flip.split("\n\n")[-1]
+    same = conclusion(table, config, _summary(isolation_forest=(0.05, 0.01),
+                                              gradient_boosting=(0.30, 0.02)))
     assert "as on the single split" in same
-    # one source of truth: the prequential check covers rows of the table only, and says which rows it left out
+    # one source of truth: the check covers rows of the table only and names the rows left out
     with pytest.raises(InputError, match="prequential_summary"):
         conclusion(table, config, _summary(lstm=(0.2, 0.1)))
-    partial = conclusion(table, config, _summary(gradient_boosting=(0.3, 0.02)), not_refit={"isolation_forest": "no package"})
+    partial = conclusion(table, config, _summary(gradient_boosting=(0.3, 0.02)),
+                         not_refit={"isolation_forest": "no package"})
     assert "not refitted: isolation_forest, no package" in partial
 
 
 def test_conclusion_warns_when_the_ceiling_caps_the_headline():
-    table = _table(a=_row(card_precision_at_k=0.03, card_precision_low=0.02, card_precision_high=0.04, card_precision_ceiling=0.04))
+    table = _table(a=_card(0.03, 0.02, 0.04, card_precision_ceiling=0.04))
     text = conclusion(table, EvaluationConfig(k=100), customers=800)
-    assert "**Warning:**" in text and "at most 0.04 of the 100 daily alerts" in text and "1,250 alerts a day per 10,000 customers" in text
+    assert "**Warning:**" in text and "at most 0.04 of the 100 daily alerts" in text
+    assert "1,250 alerts a day per 10,000 customers" in text
     assert "Warning" not in conclusion(_table(a=_row()), EvaluationConfig(k=100), customers=800)
 
 
@@ -367,10 +383,12 @@ def test_external_dataset_through_the_column_mapping():
     assert frame["is_fraud"].sum() > 0 and (frame["loss"] == frame["amount"]).all()
     cols = feature_columns(frame)
     hgb = {"hgb": lambda: SupervisedDetector("hgb", "class_weight")}
-    # the table has no confirmation times: training on its labels needs the caller to say they were known at once
+    # the table has no confirmation times: training on its labels needs the caller to say
+    # they were known at once
     with pytest.raises(InputError, match="labels_known_immediately"):
         single_split(hgb, frame, cols, standard_split(frame, gap_days=1))
-    test = single_split(hgb, frame, cols, standard_split(frame, gap_days=1), labels_known_immediately=True)
+    test = single_split(hgb, frame, cols, standard_split(frame, gap_days=1),
+                        labels_known_immediately=True)
     e = evaluate_scores(test, ["hgb"], EvaluationConfig(k=5, replicates=20))["hgb"]
     assert e.delays.empty and e.metrics["episodes"] == 0 and 0 <= e.metrics["average_precision"] <= 1
 
@@ -384,7 +402,8 @@ def test_external_frame_keeps_the_confirmation_time_and_prequential_uses_it():
     table["CONFIRMED"] = (t + pd.Timedelta(days=3)).where(table["TX_FRAUD"] == 1)
     frame = external_frame(table, {**load_mapping(EXAMPLE_MAPPING), "confirmed_at": "CONFIRMED"})
     fraud = frame["is_fraud"] == 1
-    assert (frame.loc[fraud, "fraud_confirmed_at"] == frame.loc[fraud, "ts"] + pd.Timedelta(days=3)).all()
+    expected = frame.loc[fraud, "ts"] + pd.Timedelta(days=3)
+    assert (frame.loc[fraud, "fraud_confirmed_at"] == expected).all()
     cut = frame["ts"].min() + pd.Timedelta(days=15)
     late = fraud & (frame["fraud_confirmed_at"] >= cut)
     assert late.any() and (known_labels(frame, cut)[late.to_numpy()] == 0).all()
@@ -423,7 +442,8 @@ def test_no_outcome_or_metadata_column_reaches_a_detector(monkeypatch):
         fitted.clear()
         return seen
 
-    # the report command's path: a generated dataset, its study frame, the baselines on a single split
+    # the report command's path: a generated dataset, its study frame, the baselines on a
+    # single split
     inputs = evaluation_inputs(None, customers=250, days=40, seed=3, fraud_rate=0.2)
     assert "loss" in inputs.frame.columns and "amount" in inputs.frame.columns
     seen = inputs_seen()
@@ -431,7 +451,8 @@ def test_no_outcome_or_metadata_column_reaches_a_detector(monkeypatch):
     # the prequential protocol on the same frame (notebook 07, standalone and pipeline); the
     # columns a protocol passes do not depend on the detector, so the fast baselines suffice
     cheap = {k: f for k, f in baselines(3).items() if k != "gradient_boosting"}
-    prequential(cheap, inputs.frame, inputs.features, default_folds(inputs.frame, 2), EvaluationConfig(k=10))
+    folds = default_folds(inputs.frame, 2)
+    prequential(cheap, inputs.frame, inputs.features, folds, EvaluationConfig(k=10))
     seen = inputs_seen()
     assert seen and seen <= allowed, sorted(seen - allowed)
     # an external table through its mapping
@@ -443,7 +464,8 @@ def test_no_outcome_or_metadata_column_reaches_a_detector(monkeypatch):
 
 
 def test_feature_registry_selects_by_name():
-    from workbench.features.roles import feature_columns, register_feature_columns, role, unregister_feature_columns
+    from workbench.features.roles import (feature_columns, register_feature_columns, role,
+                                          unregister_feature_columns)
 
     frame = _study(n_days=2)
     with pytest.raises(InputError, match="frame"):
@@ -454,7 +476,8 @@ def test_feature_registry_selects_by_name():
         assert feature_columns(frame.assign(score=0.5), unknown="ignore") == ["x1", "x2"]
     finally:
         unregister_feature_columns(["x1", "x2"])
-    assert role("loss") == "metadata" and role("fraud_confirmed_at") == "label" and role("card_id") == "key"
+    assert role("loss") == "metadata" and role("fraud_confirmed_at") == "label"
+    assert role("card_id") == "key"
     with pytest.raises(InputError, match="names"):
         register_feature_columns(["loss"])
 
