@@ -235,11 +235,12 @@ def test_detectors_clone_and_refit():
     X, y = _imbalanced(n=1200)
     seqs, ys = _sequences(n=400, k=3)
     rf, small = {"n_estimators": 20, "max_features": 0.5}, {"n_estimators": 20}
+    boot = {"bootstrap": True}
     families = [(SupervisedDetector("rf", "smote", estimator_params=rf), X, y),
                 (SupervisedDetector("rf", "balanced_rf", estimator_params=small), X, y),
                 (SupervisedDetector("lr", "undersample", C=0.5), X, y),
                 (SupervisedDetector("hgb", "class_weight", max_iter=20), X, y),
-                (IsolationForestDetector(n_estimators=20, estimator_params={"bootstrap": 1}), X, y),
+                (IsolationForestDetector(n_estimators=20, estimator_params=boot), X, y),
                 (AutoencoderDetector(hidden=4, code=2, epochs=1), X, y),
                 (SequenceDetector(units=4, epochs=1, batch_size=128), seqs, ys)]
     for det, data, target in families:
