@@ -374,6 +374,27 @@ def test_label_frame_of_a_generated_dataset(fraud_dataset):
     assert set(f["ring_shape"]) - {"none"} == set(rings.loc[tx.loc[ring_rows, "ring_id"].unique()])
 
 
+def test_report_parameters_come_from_the_dataset_card_and_the_packages(fraud_dataset, tmp_path):
+    from workbench.evaluate.report import report_parameters
+    from workbench.evaluate.study import dataset_parameters, model_parameters
+    from workbench.fraud.mix import load_mix
+    from workbench.models.package import save_package
+
+    data = dataset_parameters(fraud_dataset.path)
+    assert (data["customers"], data["days"], data["seed"], data["fraud_rate"]) == (2400, 90, 21, 0.25)
+    assert data["label_delay_days"] == load_mix("default").label_delay.mean_days
+    assert data["fraud_mix"]["fraud_rate"] == pytest.approx(0.25)
+    stated = report_parameters({"dataset": data}, EvaluationConfig(k=48), 3, pipeline=False)
+    assert stated["customers"] == 2400 and stated["alerts_per_10k_customers"] == 200.0
+    det = SupervisedDetector("rf", max_depth=3, n_estimators=10)
+    assert model_parameters(det)["params"]["estimator_params"] == {"max_depth": 3, "n_estimators": 10}
+    frame = _study(n_days=3)
+    path = save_package(det.fit(frame[["x1", "x2"]], frame["is_fraud"]), tmp_path / "rf",
+                        dataset=fraud_dataset.path)
+    packaged = model_parameters(None, path)
+    assert packaged["params"] == det.get_params() and packaged["detector"].endswith("SupervisedDetector")
+
+
 def test_external_dataset_through_the_column_mapping():
     from workbench.evaluate.frame import external_frame
     from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping

@@ -141,11 +141,18 @@ def _checked_scores(name: str, s: np.ndarray, n: int) -> np.ndarray:
 
 
 def evaluate_scores(rows: pd.DataFrame, models: list[str], config: EvaluationConfig = EvaluationConfig(),
-                    intervals: bool = True) -> dict[str, ModelEvaluation]:
-    """:func:`evaluate_model` for each score column in ``models``."""
+                    intervals: bool = True, progress: bool = True) -> dict[str, ModelEvaluation]:
+    """:func:`evaluate_model` for each score column in ``models``; with ``progress`` and
+    intervals (the bootstrap is the slow part) a line per model."""
     if not models:
         raise InputError("models", models, "at least one score column")
-    return {m: evaluate_model(rows, m, config, intervals) for m in models}
+    out = {}
+    for m in models:
+        started = time.perf_counter()
+        out[m] = evaluate_model(rows, m, config, intervals)
+        seconds = time.perf_counter() - started
+        _say(progress and intervals, f"evaluated {m} on {len(rows):,} rows in {seconds:.1f} s")
+    return out
 
 
 def comparison_table(evaluations: Mapping[str, ModelEvaluation]) -> pd.DataFrame:
@@ -251,7 +258,8 @@ def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, f
             _say(progress, f"prequential fold {i + 1}/{len(folds)}: {name} fitted on "
                            f"{int(train.sum()):,} rows, scored {int(test.sum()):,} "
                            f"in {seconds:.1f} s")
-        for name, e in evaluate_scores(block, list(factories), config, intervals=False).items():
+        scored = evaluate_scores(block, list(factories), config, intervals=False, progress=False)
+        for name, e in scored.items():
             rows.append({"model": name, "fold": i, **e.metrics})
     per_fold = pd.DataFrame(rows)
     keep = ["roc_auc", "average_precision", "precision_at_k", "card_precision_at_k", "card_precision_ceiling",

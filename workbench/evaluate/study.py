@@ -114,9 +114,12 @@ def _refit_packages(models: list[str], packages: dict[str, Path],
             continue
         detector = load_package(packages[name])
         cols = list(detector.features_ or [])
-        tabular = not isinstance(detector, SequenceDetector) and set(cols) <= set(frame.columns)
-        if not tabular or not cols:
+        if isinstance(detector, SequenceDetector):
             skipped[name] = "a sequence model (its windows are built by its notebook)"
+            continue
+        missing = sorted(set(cols) - set(frame.columns))
+        if missing or not cols:
+            skipped[name] = f"trained on columns the study frame lacks ({', '.join(missing[:3])})"
             continue
         unfitted = clone(detector)
         refit[name] = lambda unfitted=unfitted: clone(unfitted)
