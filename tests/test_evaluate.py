@@ -355,6 +355,11 @@ def test_conclusion_warns_when_the_ceiling_caps_the_headline():
     assert "**Warning:**" in text and "at most 0.04 of the 100 daily alerts" in text
     assert "1,250 alerts a day per 10,000 customers" in text
     assert "Warning" not in conclusion(_table(a=_row()), EvaluationConfig(k=100), customers=800)
+    # the ceiling stated first and the warning's agree when models' ceilings differ
+    two = _table(a=_card(0.03, 0.02, 0.04, card_precision_ceiling=0.04),
+                 b=_card(0.02, 0.01, 0.03, card_precision_ceiling=0.06))
+    text = conclusion(two, EvaluationConfig(k=100))
+    assert "is 0.04 to 0.06 across models" in text and "at most 0.06 of the 100" in text
 
 
 # ---- evaluation frames ---------------------------------------------------------------------

@@ -211,8 +211,11 @@ def conclusion(table: pd.DataFrame, config: EvaluationConfig,
                     f"alerts that are compromised cards, averaged over test days, with its "
                     f"{pct:.0f}% interval over days)",
                     "card_precision_at_k", "card_precision_low", "card_precision_high", 2, pct)
+    ceiling = table["card_precision_ceiling"].astype(float)
+    lo, hi = f"{ceiling.min():.2f}", f"{ceiling.max():.2f}"
+    span = lo if lo == hi else f"{lo} to {hi} across models (cards caught earlier leave the pool)"
     parts = [f"{card}; the ceiling (the share of the budget compromised cards could fill) is "
-             f"{table.iloc[0]['card_precision_ceiling']:.2f} for **{table.index[0]}**."]
+             f"{span}."]
     warning = budget_warning(table, config, customers)
     if warning:
         parts.append(warning)
