@@ -252,3 +252,15 @@ def test_detectors_clone_and_refit():
     lr = SupervisedDetector("lr").set_params(strategy="class_weight", estimator_params={"C": 0.2})
     model = lr._pipeline()[-1]
     assert lr.name == "lr+class_weight" and model.C == 0.2 and model.class_weight == "balanced"
+
+
+def test_grid_search_cv_tunes_a_detector():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _imbalanced(n=1500)
+    grid = {"estimator_params": [{"C": 0.01}, {"C": 1.0}],
+            "strategy": ["class_weight", "undersample"]}
+    ap = lambda det, Xs, ys: average_precision_score(ys, det.score(Xs))  # noqa: E731
+    search = GridSearchCV(SupervisedDetector("lr"), grid, cv=3, scoring=ap).fit(X, y)
+    assert set(search.best_params_) == {"estimator_params", "strategy"}
+    assert search.best_estimator_.pipeline_ is not None and len(search.cv_results_["params"]) == 4
