@@ -25,6 +25,7 @@ from workbench.models.supervised import SupervisedDetector
 from workbench.validation import InputError
 
 T0 = pd.Timestamp("2025-03-01")
+
 H = pd.Timedelta(hours=1)
 
 
@@ -228,11 +229,13 @@ def test_single_split_and_evaluation_of_builtin_and_custom_detectors():
     assert set(doc["models"]) == set(factories) and doc["recall_by_scenario"]["custom"]["stolen_card"] >= 0
 
 
-def test_prequential_folds_report_mean_and_std_and_use_known_labels_only():
+def test_prequential_folds_report_mean_and_std_and_use_known_labels_only(capsys):
     frame = _study()
     folds = prequential_folds(frame["ts"], 3, train_days=15, gap_days=2, test_days=5)
     per_fold, summary = prequential({"custom": LargestX1, "lr": lambda: SupervisedDetector("lr", "class_weight")}, frame, ["x1", "x2"], folds,
                                     EvaluationConfig(k=10))
+    printed = capsys.readouterr().out.splitlines()  # one progress line per fold and model
+    assert len(printed) == 6 and printed[0].startswith("prequential fold 1/3: custom fitted on")
     assert len(per_fold) == 6 and set(per_fold["fold"]) == {0, 1, 2}
     ap = per_fold.groupby("model")["average_precision"]
     assert summary[("average_precision", "mean")].to_dict() == pytest.approx(ap.mean().to_dict())
@@ -263,15 +266,100 @@ def test_protocol_errors_name_the_detector():
         EvaluationConfig(k=0)
 
 
+def _row(**over) -> dict:
+    row = dict(roc_auc=0.9, average_precision=0.5, ap_low=0.4, ap_high=0.6,
+               card_precision_at_k=0.3, card_precision_low=0.25, card_precision_high=0.35,
+               card_precision_ceiling=0.6,
+               episodes=10, detected_share=0.8, median_delay_hours=2.0, loss_before_share=0.25,
+               savings=-5.0, no_model_cost=100.0)
+    return {**row, **over}
+
+
+def _table(**rows) -> pd.DataFrame:
+    table = pd.DataFrame(rows).T
+    return table.sort_values(["card_precision_at_k", "average_precision"], ascending=False)
+
+
+def _card(value: float, low: float, high: float, **over) -> dict:
+    return _row(card_precision_at_k=value, card_precision_low=low, card_precision_high=high,
+                **over)
+
+
 def test_conclusion_follows_the_numbers():
-    row = dict(roc_auc=0.9, average_precision=0.5, ap_low=0.4, ap_high=0.6, card_precision_at_k=0.3, card_precision_ceiling=0.6,
-               episodes=10, detected_share=0.8, median_delay_hours=2.0, loss_before_share=0.25, savings=-5.0, no_model_cost=100.0)
-    table = pd.DataFrame({"a": row, "b": {**row, "average_precision": 0.1, "ap_low": 0.05, "ap_high": 0.15, "card_precision_at_k": 0.2}}).T
+    weaker = _card(0.2, 0.15, 0.22, average_precision=0.1, ap_low=0.05, ap_high=0.15)
+    table = _table(a=_row(), b=weaker)
     text = conclusion(table, EvaluationConfig(k=50, fee=10))
-    assert text.startswith("**a** ranks first by card precision@50") and "do not overlap" in text
+    first = text.split("\n")[0]
+    assert "**a** leads" in first and "card precision@50" in first
+    assert "do not overlap" in first and "tied" not in first
     assert "no model saves money" in text and "80% of the 10 episodes" in text
-    flipped = table.assign(average_precision=[0.1, 0.5])
+    flipped = table.assign(average_precision=[0.1, 0.5], ap_low=[0.05, 0.4], ap_high=[0.15, 0.6])
     assert "rankings disagree" in conclusion(flipped, EvaluationConfig(k=50))
+
+
+def test_conclusion_calls_overlapping_or_equal_models_tied_and_never_orders_them():
+    # equal at the printed precision (0.10 and 0.10) and overlapping AP intervals
+    table = _table(gradient_boosting=_card(0.104, 0.06, 0.14),
+                   logistic_regression=_card(0.098, 0.05, 0.13, average_precision=0.46,
+                                             ap_low=0.35, ap_high=0.58),
+                   isolation_forest=_card(0.02, 0.0, 0.04, average_precision=0.028, ap_low=0.01,
+                                          ap_high=0.05))
+    text = conclusion(table, EvaluationConfig(k=25))
+    first = text.split("\n")[0]
+    assert "**gradient_boosting** and **logistic_regression** are tied" in first
+    assert "next is" not in text and "leads" not in first
+    ap = text.split("\n\n")[1]
+    assert "are tied" in ap and "leads" not in ap
+    assert "**isolation_forest** ranks lowest" in ap  # separated below every other interval
+    # the bottom is only called the weakest when it is separated: here isolation_forest's
+    # interval reaches above logistic_regression's low end
+    close = conclusion(table.assign(ap_high=[0.6, 0.58, 0.38]), EvaluationConfig(k=25))
+    assert "not clearly the weakest" in close and "ranks lowest" not in close
+
+
+def _summary(**ap) -> pd.DataFrame:
+    """A prequential summary with AP mean and std per model."""
+    cols = pd.MultiIndex.from_tuples([("average_precision", "mean"), ("average_precision", "std")])
+    return pd.DataFrame([list(v) for v in ap.values()], index=list(ap), columns=cols)
+
+
+def test_conclusion_states_when_single_split_and_prequential_disagree():
+    table = _table(gradient_boosting=_row(average_precision=0.30, ap_low=0.25, ap_high=0.35),
+                   isolation_forest=_card(0.1, 0.05, 0.15, average_precision=0.028, ap_low=0.01,
+                                          ap_high=0.05))
+    config = EvaluationConfig(k=25)
+    # overlapping folds: no model is called best, the text says the folds do not separate them
+    tied = conclusion(table, config, _summary(isolation_forest=(0.077, 0.054),
+                                              gradient_boosting=(0.060, 0.022)))
+    assert "**isolation_forest** ranks lowest" in tied and "best on average" not in tied
+    assert "do not separate **isolation_forest** and **gradient_boosting**" in tied
+    # separated folds contradicting the single split: the disagreement is said, not two verdicts
+    flip = conclusion(table, config, _summary(isolation_forest=(0.40, 0.02),
+                                              gradient_boosting=(0.10, 0.02)))
+    assert "**isolation_forest** is best on average" in flip
+    assert "disagree" in flip.split("\n\n")[-1]
+    same = conclusion(table, config, _summary(isolation_forest=(0.05, 0.01),
+                                              gradient_boosting=(0.30, 0.02)))
+    assert "as on the single split" in same
+    # one source of truth: the check covers rows of the table only and names the rows left out
+    with pytest.raises(InputError, match="prequential_summary"):
+        conclusion(table, config, _summary(lstm=(0.2, 0.1)))
+    partial = conclusion(table, config, _summary(gradient_boosting=(0.3, 0.02)),
+                         not_refit={"isolation_forest": "no package"})
+    assert "not refitted: isolation_forest, no package" in partial
+
+
+def test_conclusion_warns_when_the_ceiling_caps_the_headline():
+    table = _table(a=_card(0.03, 0.02, 0.04, card_precision_ceiling=0.04))
+    text = conclusion(table, EvaluationConfig(k=100), customers=800)
+    assert "**Warning:**" in text and "at most 0.04 of the 100 daily alerts" in text
+    assert "1,250 alerts a day per 10,000 customers" in text
+    assert "Warning" not in conclusion(_table(a=_row()), EvaluationConfig(k=100), customers=800)
+    # the ceiling stated first and the warning's agree when models' ceilings differ
+    two = _table(a=_card(0.03, 0.02, 0.04, card_precision_ceiling=0.04),
+                 b=_card(0.02, 0.01, 0.03, card_precision_ceiling=0.06))
+    text = conclusion(two, EvaluationConfig(k=100))
+    assert "is 0.04 to 0.06 across models" in text and "at most 0.06 of the 100" in text
 
 
 # ---- evaluation frames ---------------------------------------------------------------------
@@ -291,6 +379,27 @@ def test_label_frame_of_a_generated_dataset(fraud_dataset):
     assert set(f["ring_shape"]) - {"none"} == set(rings.loc[tx.loc[ring_rows, "ring_id"].unique()])
 
 
+def test_report_parameters_come_from_the_dataset_card_and_the_packages(fraud_dataset, tmp_path):
+    from workbench.evaluate.report import report_parameters
+    from workbench.evaluate.study import dataset_parameters, model_parameters
+    from workbench.fraud.mix import load_mix
+    from workbench.models.package import save_package
+
+    data = dataset_parameters(fraud_dataset.path)
+    assert (data["customers"], data["days"], data["seed"], data["fraud_rate"]) == (2400, 90, 21, 0.25)
+    assert data["label_delay_days"] == load_mix("default").label_delay.mean_days
+    assert data["fraud_mix"]["fraud_rate"] == pytest.approx(0.25)
+    stated = report_parameters({"dataset": data}, EvaluationConfig(k=48), 3, pipeline=False)
+    assert stated["customers"] == 2400 and stated["alerts_per_10k_customers"] == 200.0
+    det = SupervisedDetector("rf", max_depth=3, n_estimators=10)
+    assert model_parameters(det)["params"]["estimator_params"] == {"max_depth": 3, "n_estimators": 10}
+    frame = _study(n_days=3)
+    path = save_package(det.fit(frame[["x1", "x2"]], frame["is_fraud"]), tmp_path / "rf",
+                        dataset=fraud_dataset.path)
+    packaged = model_parameters(None, path)
+    assert packaged["params"] == det.get_params() and packaged["detector"].endswith("SupervisedDetector")
+
+
 def test_external_dataset_through_the_column_mapping():
     from workbench.evaluate.frame import external_frame
     from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
@@ -299,9 +408,104 @@ def test_external_dataset_through_the_column_mapping():
     frame = external_frame(EXAMPLE_TABLE, load_mapping(EXAMPLE_MAPPING))
     assert frame["is_fraud"].sum() > 0 and (frame["loss"] == frame["amount"]).all()
     cols = feature_columns(frame)
-    test = single_split({"hgb": lambda: SupervisedDetector("hgb", "class_weight")}, frame, cols, standard_split(frame, gap_days=1))
+    hgb = {"hgb": lambda: SupervisedDetector("hgb", "class_weight")}
+    # the table has no confirmation times: training on its labels needs the caller to say
+    # they were known at once
+    with pytest.raises(InputError, match="labels_known_immediately"):
+        single_split(hgb, frame, cols, standard_split(frame, gap_days=1))
+    test = single_split(hgb, frame, cols, standard_split(frame, gap_days=1),
+                        labels_known_immediately=True)
     e = evaluate_scores(test, ["hgb"], EvaluationConfig(k=5, replicates=20))["hgb"]
     assert e.delays.empty and e.metrics["episodes"] == 0 and 0 <= e.metrics["average_precision"] <= 1
+
+
+def test_external_frame_keeps_the_confirmation_time_and_prequential_uses_it():
+    from workbench.evaluate.frame import external_frame
+    from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
+
+    table = pd.read_csv(EXAMPLE_TABLE)
+    t = pd.to_datetime(table["TX_DATETIME"])
+    table["CONFIRMED"] = (t + pd.Timedelta(days=3)).where(table["TX_FRAUD"] == 1)
+    frame = external_frame(table, {**load_mapping(EXAMPLE_MAPPING), "confirmed_at": "CONFIRMED"})
+    fraud = frame["is_fraud"] == 1
+    expected = frame.loc[fraud, "ts"] + pd.Timedelta(days=3)
+    assert (frame.loc[fraud, "fraud_confirmed_at"] == expected).all()
+    cut = frame["ts"].min() + pd.Timedelta(days=15)
+    late = fraud & (frame["fraud_confirmed_at"] >= cut)
+    assert late.any() and (known_labels(frame, cut)[late.to_numpy()] == 0).all()
+    untimed = frame.drop(columns="fraud_confirmed_at")
+    folds = prequential_folds(frame["ts"], 2, train_days=12, gap_days=3, test_days=5)
+    with pytest.raises(InputError, match="labels_known_immediately"):
+        prequential({"custom": LargestX1}, untimed, ["log_amount"], folds, EvaluationConfig(k=5))
+    with pytest.raises(InputError, match="labels_known_immediately"):
+        known_labels(untimed, cut)
+    assert known_labels(untimed, cut, labels_known_immediately=True).sum() == fraud.sum()
+
+
+def test_no_outcome_or_metadata_column_reaches_a_detector(monkeypatch):
+    """Every detector the report's baselines, the single split and the prequential folds fit
+    sees registered feature columns only: the catalogue's and the graph features, by name."""
+    from workbench.evaluate.frame import external_frame
+    from workbench.evaluate.study import baselines, default_folds, evaluation_inputs
+    from workbench.features.catalogue import CATALOGUE
+    from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
+    from workbench.graph.features import GRAPH_FEATURES
+    from workbench.models.data import feature_columns, standard_split
+
+    fitted: list[list[str]] = []
+    matrix = Detector._matrix
+
+    def spy(self, X, fitting=False):
+        if fitting:
+            fitted.append(list(X.columns))
+        return matrix(self, X, fitting)
+
+    monkeypatch.setattr(Detector, "_matrix", spy)
+    allowed = {f.name for f in CATALOGUE} | set(GRAPH_FEATURES)
+
+    def inputs_seen() -> set[str]:
+        seen = {c for cols in fitted for c in cols}
+        fitted.clear()
+        return seen
+
+    # the report command's path: a generated dataset, its study frame, the baselines on a
+    # single split
+    inputs = evaluation_inputs(None, customers=250, days=40, seed=3, fraud_rate=0.2)
+    assert "loss" in inputs.frame.columns and "amount" in inputs.frame.columns
+    seen = inputs_seen()
+    assert seen and seen <= allowed, sorted(seen - allowed)
+    # the prequential protocol on the same frame (notebook 07, standalone and pipeline); the
+    # columns a protocol passes do not depend on the detector, so the fast baselines suffice
+    cheap = {k: f for k, f in baselines(3).items() if k != "gradient_boosting"}
+    folds = default_folds(inputs.frame, 2)
+    prequential(cheap, inputs.frame, inputs.features, folds, EvaluationConfig(k=10))
+    seen = inputs_seen()
+    assert seen and seen <= allowed, sorted(seen - allowed)
+    # an external table through its mapping
+    frame = external_frame(EXAMPLE_TABLE, load_mapping(EXAMPLE_MAPPING))
+    single_split(cheap, frame, feature_columns(frame), standard_split(frame, gap_days=1),
+                 labels_known_immediately=True)
+    seen = inputs_seen()
+    assert seen and seen <= allowed, sorted(seen - allowed)
+
+
+def test_feature_registry_selects_by_name():
+    from workbench.features.roles import (feature_columns, register_feature_columns, role,
+                                          unregister_feature_columns)
+
+    frame = _study(n_days=2)
+    with pytest.raises(InputError, match="frame"):
+        feature_columns(frame)  # x1, x2 have no role yet: an error, not silent inputs
+    register_feature_columns(["x1", "x2"])
+    try:
+        assert feature_columns(frame) == ["x1", "x2"] and role("x1") == "feature"
+        assert feature_columns(frame.assign(score=0.5), unknown="ignore") == ["x1", "x2"]
+    finally:
+        unregister_feature_columns(["x1", "x2"])
+    assert role("loss") == "metadata" and role("fraud_confirmed_at") == "label"
+    assert role("card_id") == "key"
+    with pytest.raises(InputError, match="names"):
+        register_feature_columns(["loss"])
 
 
 def test_label_delay_variant_of_a_mix(tmp_path):

@@ -14,7 +14,8 @@ import pytest
 from workbench.features.catalogue import CATALOGUE, catalogue_frame
 from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
 from workbench.features.sequences import build_sequences
-from workbench.features.splits import drop_known_compromised, fit_preprocessor, prequential_folds, time_split
+from workbench.features.splits import (drop_known_compromised, fit_preprocessor, prequential_folds,
+                                       time_split, train_delay_test)
 from workbench.features.store import compute_features, dataset_source, table_source, write_features
 from workbench.validation import InputError
 
@@ -153,11 +154,52 @@ def test_time_split_and_folds(fraud_tables):
 def test_known_compromised_cards_leave_the_test_set(fraud_tables):
     tx = fraud_tables["transactions"].merge(fraud_tables["labels"], on="txn_id")
     test = (tx["timestamp"] >= tx["timestamp"].max() - pd.Timedelta(days=20)).to_numpy()
-    kept = drop_known_compromised(test, tx["timestamp"], tx["account_id"], tx["fraud_confirmed_at"])
+    start = tx["timestamp"].min()
+    kept = drop_known_compromised(test, tx["timestamp"], tx["account_id"],
+                                  tx["fraud_confirmed_at"], tx["is_fraud"], start)
     dropped = tx[test & ~kept]
     assert len(dropped) > 0
-    first = tx.groupby("account_id")["fraud_confirmed_at"].min()
+    first = tx[tx["is_fraud"]].groupby("account_id")["fraud_confirmed_at"].min()
     assert (dropped["account_id"].map(first) < dropped["timestamp"].dt.normalize()).all()
+
+
+def test_known_compromised_counts_frauds_only_and_from_the_look_back_start():
+    day = pd.Timedelta(days=1)
+    t0 = pd.Timestamp("2025-01-01")
+    times = pd.Series([t0, t0 + 2 * day, t0 + 10 * day, t0 + 11 * day, t0 + 12 * day])
+    cards = pd.Series(["A", "B", "A", "B", "C"])
+    fraud = pd.Series([1, 1, 0, 0, 0])
+    test = np.array([False, False, True, True, True])
+    # a confirmation time filled on every row (legitimate rows too) must not mark cards compromised
+    everywhere = times + day
+    kept = drop_known_compromised(test, times, cards, everywhere, fraud, start=t0)
+    # A and B had frauds confirmed before; C only a legitimate row
+    assert kept.tolist() == [False, False, False, False, True]
+    # only frauds from the look-back start on count: A's fraud on day 0 is before a start on day 1
+    kept = drop_known_compromised(test, times, cards, everywhere, fraud, start=t0 + day)
+    assert kept.tolist() == [False, False, True, False, True]
+    with pytest.raises(InputError, match="start"):
+        drop_known_compromised(test, times, cards, everywhere, fraud, start="not a time")
+
+
+def test_train_delay_test_split_and_anchored_folds():
+    t = pd.Series(pd.date_range("2025-01-01", periods=40 * 24, freq="h"))
+    s = train_delay_test(t)  # the reference protocol: 7 days each from the first day
+    day = pd.Timedelta(days=1)
+    assert t[s.train].min() == t[0] and t[s.train].max() < t[0] + 7 * day
+    assert not s.validation.any()
+    assert t[s.test].min() == t[0] + 14 * day and t[s.test].max() < t[0] + 21 * day
+    later = train_delay_test(t, start="2025-01-10", train_days=5, delay_days=2, test_days=3)
+    assert t[later.train].min() == pd.Timestamp("2025-01-10")
+    assert t[later.test].min() == pd.Timestamp("2025-01-17")
+    with pytest.raises(InputError, match="test_days"):
+        train_delay_test(t, start="2025-01-30")
+    folds = prequential_folds(t, 3, train_days=7, gap_days=7, test_days=7, start="2025-01-03")
+    first_train = [t[train].min() for train, _ in folds]
+    # the earliest fold starts where it was asked to, later ones one test block apart
+    assert first_train == [pd.Timestamp(d) for d in ("2025-01-17", "2025-01-10", "2025-01-03")]
+    with pytest.raises(InputError, match="n_folds"):
+        prequential_folds(t, 5, train_days=7, gap_days=7, test_days=7, start="2025-01-03")
 
 
 def test_preprocessor_is_fitted_on_training_rows_only(full):

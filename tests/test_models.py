@@ -199,3 +199,68 @@ def test_packages_round_trip_and_refuse_tampering(tmp_path):
     (iso / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="scikit-learn"):
         load_package(iso)
+
+
+# ---------------------------------------------------------------- scikit-learn conventions
+
+def test_every_parameter_reaches_the_estimator_and_unknown_ones_are_named():
+    rf = SupervisedDetector("rf", max_features=0.1, criterion="entropy")._pipeline()[-1]
+    assert rf.max_features == 0.1 and rf.criterion == "entropy"
+    assert rf.n_estimators == 200  # a documented default
+    shape = {"max_depth": 12, "min_samples_leaf": 5}
+    brf = SupervisedDetector("rf", "balanced_rf", estimator_params=shape)._pipeline()
+    assert (brf.max_depth, brf.min_samples_leaf, brf.sampling_strategy) == (12, 5, "all")
+    smote = SupervisedDetector("lr", "smote", sampler_params={"k_neighbors": 3})._pipeline()
+    assert smote[0].k_neighbors == 3 and smote[-1].max_iter == 1000
+    bag = SupervisedDetector("rf", "balanced_bagging", estimator_params={"max_depth": 4})
+    bag = bag._pipeline()
+    assert bag.estimator.max_depth == 4
+    assert bag.estimator.n_estimators == 20  # a tenth of the forest per bag
+    iso = IsolationForestDetector(n_estimators=20, estimator_params={"max_features": 0.5})
+    assert iso.fit(_data()[0]).model_.max_features == 0.5
+    with pytest.raises(InputError, match="estimator_params.foo") as err:
+        SupervisedDetector("lr", foo=1)  # not a raw TypeError
+    assert "C, " in str(err.value) and "max_iter" in str(err.value)  # the allowed names are listed
+    with pytest.raises(InputError, match="estimator_params.class_weight"):  # the strategy sets it
+        SupervisedDetector("hgb", "class_weight", estimator_params={"class_weight": None})
+    with pytest.raises(InputError, match="sampler_params"):
+        SupervisedDetector("lr", "none", sampler_params={"k_neighbors": 3})
+    with pytest.raises(InputError, match="estimator_params.bootstrapped"):
+        IsolationForestDetector(estimator_params={"bootstrapped": True})
+
+
+def test_detectors_clone_and_refit():
+    from sklearn.base import clone
+
+    X, y = _imbalanced(n=1200)
+    seqs, ys = _sequences(n=400, k=3)
+    rf, small = {"n_estimators": 20, "max_features": 0.5}, {"n_estimators": 20}
+    boot = {"bootstrap": True}
+    families = [(SupervisedDetector("rf", "smote", estimator_params=rf), X, y),
+                (SupervisedDetector("rf", "balanced_rf", estimator_params=small), X, y),
+                (SupervisedDetector("lr", "undersample", C=0.5), X, y),
+                (SupervisedDetector("hgb", "class_weight", max_iter=20), X, y),
+                (IsolationForestDetector(n_estimators=20, estimator_params=boot), X, y),
+                (AutoencoderDetector(hidden=4, code=2, epochs=1), X, y),
+                (SequenceDetector(units=4, epochs=1, batch_size=128), seqs, ys)]
+    for det, data, target in families:
+        fitted = det.fit(data, target)
+        twin = clone(fitted)
+        assert twin.get_params() == det.get_params() and twin.threshold_ is None  # unfitted
+        refit = twin.fit(data, target).score(data)
+        assert np.allclose(refit, fitted.score(data), atol=1e-6), det.name
+    lr = SupervisedDetector("lr").set_params(strategy="class_weight", estimator_params={"C": 0.2})
+    model = lr._pipeline()[-1]
+    assert lr.name == "lr+class_weight" and model.C == 0.2 and model.class_weight == "balanced"
+
+
+def test_grid_search_cv_tunes_a_detector():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _imbalanced(n=1500)
+    grid = {"estimator_params": [{"C": 0.01}, {"C": 1.0}],
+            "strategy": ["class_weight", "undersample"]}
+    ap = lambda det, Xs, ys: average_precision_score(ys, det.score(Xs))  # noqa: E731
+    search = GridSearchCV(SupervisedDetector("lr"), grid, cv=3, scoring=ap).fit(X, y)
+    assert set(search.best_params_) == {"estimator_params", "strategy"}
+    assert search.best_estimator_.pipeline_ is not None and len(search.cv_results_["params"]) == 4

@@ -107,10 +107,15 @@ def test_readme_cli_lines_run(tmp_path):
         args = [sys.executable if a.endswith("/python") else a for a in args]
         res = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, (line, res.stderr)
+        if " report " in line:  # the build shows its progress: each fitted model and fold
+            assert "single split: gradient_boosting fitted" in res.stdout, res.stdout
+            assert "prequential fold 2/2" in res.stdout, res.stdout
     assert (tmp_path / "data" / "raw" / "card.json").is_file()
     assert (tmp_path / "data" / "features.parquet").is_file() and (tmp_path / "data" / "external_features.parquet").is_file()
     report = json.loads((tmp_path / "reports" / "custom" / "metrics.json").read_text())
     assert report["parameters"]["fraud_rate"] == 0.1 and report["parameters"]["label_delay_days"] == 10.0
+    used = report["parameters"]  # read from the dataset card
+    assert (used["customers"], used["days"]) == (250, 40)
     assert "evaluate_scores(" not in (tmp_path / "reports" / "custom" / "evaluation.html").read_text()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,12 @@ def check_report_parameters(customers: int = 800, days: int = 60, seed: int = 7,
             "n_folds": check_int("n_folds", n_folds, 1, 20)}
 
 
-def build_report(out: str | os.PathLike, overwrite: bool = False, **parameters: Any) -> Path:
+def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool = True,
+                 **parameters: Any) -> Path:
     """Run the evaluation notebook for ``parameters`` (see :func:`check_report_parameters`)
-    and write the report directory ``out`` atomically; returns ``out``."""
+    and write the report directory ``out`` atomically; returns ``out``. With ``progress``
+    the notebook's printed lines (the dataset, each fitted model and fold) are streamed to
+    standard output as it runs."""
     import papermill
 
     params = check_report_parameters(**parameters)
@@ -75,9 +79,11 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, **parameters: 
     tmp.mkdir()
     try:
         executed = tmp / "evaluation.ipynb"
+        if progress:
+            print(f"building report {out} with {params}", flush=True)
         papermill.execute_notebook(str(EVALUATION_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
                                    parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
-                                   cwd=str(ROOT))
+                                   cwd=str(ROOT), stdout_file=sys.stdout if progress else None)
         export_html(executed, tmp / "evaluation.html")
         if out.exists():
             shutil.rmtree(out)

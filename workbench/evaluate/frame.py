@@ -66,8 +66,12 @@ def read_scores(paths: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
 
 
 def model_names(frame: pd.DataFrame) -> list[str]:
-    """The score columns of an evaluation frame (everything that is not a label column)."""
-    return [c for c in frame.columns if c not in LABELS and c != "split"]
+    """The score columns of an evaluation frame: the columns no role of
+    :mod:`workbench.features.roles` claims (score products hold only keys, the split and
+    one column per model)."""
+    from workbench.features.roles import role
+
+    return [c for c in frame.columns if role(c) is None]
 
 
 def scores_frame(data: str | os.PathLike, paths: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
@@ -78,12 +82,19 @@ def scores_frame(data: str | os.PathLike, paths: Mapping[str, str | os.PathLike]
 
 def external_frame(table: str | os.PathLike | pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
     """Features and labels of an external transaction table (see module docstring): the
-    catalogue features the mapped columns allow, plus the label columns."""
+    catalogue features the mapped columns allow, plus the label columns. A mapped
+    ``confirmed_at`` becomes ``fraud_confirmed_at`` (when the bank learnt each fraud); without
+    it the frame has no label timing, and protocols that need it refuse unless told that
+    labels were known immediately."""
     from workbench.features.store import compute_features, table_source
 
     source = table_source(table, dict(mapping))
     features = compute_features(source)
-    labels = source.con.execute("SELECT txn_id, amount, CAST(is_fraud AS TINYINT) AS is_fraud FROM base_all").df()
+    timed = "confirmed_at" in source.available
+    confirmed = ", confirmed_at AS fraud_confirmed_at" if timed else ""
+    labels = source.con.execute(
+        f"SELECT txn_id, amount, CAST(is_fraud AS TINYINT) AS is_fraud{confirmed} "
+        "FROM base_all").df()
     frame = features.merge(labels, on="txn_id", validate="one_to_one").sort_values(["ts", "txn_id"], ignore_index=True)
     fraud = frame["is_fraud"].to_numpy() == 1
     return frame.assign(loss=frame["amount"], fraud_type=np.where(fraud, "unknown", "none"), ring_shape="none",

@@ -13,6 +13,7 @@ its name instead of producing a wrong table.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,18 +101,35 @@ def evaluate_model(rows: pd.DataFrame, name: str, config: EvaluationConfig = Eva
     daily = precision_at_k_daily(rows["ts"], y, s, config.k)
     card_daily = card_precision_at_k_daily(rows["ts"], rows["card_id"], y, s, config.k)
     delays = detection_delay(rows, alerts)
+    card_ci = (_mean_interval(card_daily["precision"].to_numpy(), config) if intervals
+               else (np.nan, np.nan))
     cost = alert_cost(y, rows["loss"].to_numpy(), alerts, config.fee)
     metrics = {"roc_auc": ci["roc_auc"][0], "roc_auc_low": ci["roc_auc"][1], "roc_auc_high": ci["roc_auc"][2],
                "average_precision": ci["average_precision"][0], "ap_low": ci["average_precision"][1],
                "ap_high": ci["average_precision"][2],
                "precision_at_k": float(daily["precision"].mean()),
                "card_precision_at_k": float(card_daily["precision"].mean()),
+               "card_precision_low": card_ci[0], "card_precision_high": card_ci[1],
                "card_precision_ceiling": float(card_daily["ceiling"].mean()),
                "recall_at_fpr": recall_at_fpr(y, s, config.fpr), "recall_at_budget": recall_at_budget(y, alerts),
                "brier": brier(y, s), "cost": cost["cost"], "savings": cost["savings"], "no_model_cost": cost["no_model_cost"],
                **{k: v for k, v in delay_summary(delays).items() if k != "episodes"}, "episodes": len(delays)}
     return ModelEvaluation(name, metrics, daily, card_daily, recall_by(rows["fraud_type"], y, alerts),
                            recall_by(rows["ring_shape"], y, alerts), delays, reliability(y, s))
+
+
+def _mean_interval(values: np.ndarray, config: EvaluationConfig) -> tuple[float, float]:
+    """Percentile bootstrap interval of a mean over test days (days resampled with
+    replacement): how much the daily figure's average moves with the days the window had."""
+    values = np.asarray(values, np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return np.nan, np.nan
+    rng = np.random.default_rng(config.seed)
+    draws = rng.integers(0, len(values), (config.replicates, len(values)))
+    means = values[draws].mean(axis=1)
+    tail = (1 - config.level) / 2 * 100
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
 def _checked_scores(name: str, s: np.ndarray, n: int) -> np.ndarray:
@@ -123,11 +141,18 @@ def _checked_scores(name: str, s: np.ndarray, n: int) -> np.ndarray:
 
 
 def evaluate_scores(rows: pd.DataFrame, models: list[str], config: EvaluationConfig = EvaluationConfig(),
-                    intervals: bool = True) -> dict[str, ModelEvaluation]:
-    """:func:`evaluate_model` for each score column in ``models``."""
+                    intervals: bool = True, progress: bool = True) -> dict[str, ModelEvaluation]:
+    """:func:`evaluate_model` for each score column in ``models``; with ``progress`` and
+    intervals (the bootstrap is the slow part) a line per model."""
     if not models:
         raise InputError("models", models, "at least one score column")
-    return {m: evaluate_model(rows, m, config, intervals) for m in models}
+    out = {}
+    for m in models:
+        started = time.perf_counter()
+        out[m] = evaluate_model(rows, m, config, intervals)
+        seconds = time.perf_counter() - started
+        _say(progress and intervals, f"evaluated {m} on {len(rows):,} rows in {seconds:.1f} s")
+    return out
 
 
 def comparison_table(evaluations: Mapping[str, ModelEvaluation]) -> pd.DataFrame:
@@ -152,55 +177,89 @@ def _fit_score(factory: DetectorFactory, name: str, frame: pd.DataFrame, feature
     return _checked_scores(name, det.score(take(test)), int(test.sum()))
 
 
-def known_labels(frame: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> np.ndarray:
+TIMING = ("labels_known_immediately", False,
+          "True if every label was known when its transaction happened, or a frame with "
+          "fraud_confirmed_at (map the table's confirmation time to confirmed_at)")
+
+
+def known_labels(frame: pd.DataFrame, cutoff: pd.Timestamp | None = None,
+                 labels_known_immediately: bool = False) -> np.ndarray:
     """Labels as the bank knows them at ``cutoff``: fraud confirmed before it (rows not yet
-    confirmed look legitimate); all of ``is_fraud`` without a cutoff or without a
-    ``fraud_confirmed_at`` column (external tables)."""
+    confirmed, or never confirmed, look legitimate); all of ``is_fraud`` without a cutoff.
+    A frame without ``fraud_confirmed_at`` has no label timing: with a cutoff that is an
+    error unless ``labels_known_immediately`` says every label was known at once."""
     y = frame["is_fraud"].to_numpy().astype(np.int8)
-    if cutoff is None or "fraud_confirmed_at" not in frame.columns:
+    if cutoff is None or labels_known_immediately:
         return y
+    if "fraud_confirmed_at" not in frame.columns:
+        raise InputError(*TIMING)
     confirmed = pd.to_datetime(frame["fraud_confirmed_at"]).to_numpy()
     return ((y == 1) & (confirmed < np.datetime64(pd.Timestamp(cutoff)))).astype(np.int8)
 
 
+def _say(progress: bool, text: str) -> None:
+    """One line of progress (plain text: a notebook shows it without widgets)."""
+    if progress:
+        print(text, flush=True)
+
+
 def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str], split: Split,
-                 inputs: Mapping[str, InputBuilder] | None = None) -> pd.DataFrame:
+                 inputs: Mapping[str, InputBuilder] | None = None,
+                 labels_known_immediately: bool = False, progress: bool = True) -> pd.DataFrame:
     """Fit each detector on ``split.train`` and score ``split.test``: the test rows of
     ``frame`` with one score column per detector (evaluate them with
-    :func:`evaluate_scores`). Training uses ``is_fraud`` of the training rows: build the
-    split with settled labels only (:func:`workbench.models.data.standard_split` does).
+    :func:`evaluate_scores`). Training uses the labels known when the test block starts
+    (:func:`known_labels`; the delay block between training and test is when the rest
+    arrive), so the frame needs ``fraud_confirmed_at`` unless ``labels_known_immediately``.
     ``inputs`` maps a model name to a builder of its inputs from a row mask, for detectors
-    that do not take the feature columns (sequence models)."""
+    that do not take the feature columns (sequence models). ``progress`` prints a line per
+    model."""
     _check_features(frame, features)
     test = frame.loc[split.test].reset_index(drop=True)
-    y = known_labels(frame)
+    if test.empty:
+        raise InputError("split", "0 test rows", "a split with a non-empty test block")
+    y = known_labels(frame, test["ts"].min(), labels_known_immediately)
     for name, factory in factories.items():
+        started = time.perf_counter()
         test[name] = _fit_score(factory, name, frame, features, split.train, split.test, y, inputs)
+        seconds = time.perf_counter() - started
+        _say(progress, f"single split: {name} fitted and scored in {seconds:.1f} s")
     return test
 
 
 def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str],
                 folds: list[tuple[np.ndarray, np.ndarray]], config: EvaluationConfig = EvaluationConfig(),
-                inputs: Mapping[str, InputBuilder] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                inputs: Mapping[str, InputBuilder] | None = None,
+                labels_known_immediately: bool = False,
+                progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each detector fitted and evaluated on every fold (from
     :func:`workbench.features.splits.prequential_folds`): (metrics per model and fold,
     their mean and standard deviation per model). Each fold trains on the labels known
-    when its test block starts (:func:`known_labels`), as the bank would have. ``inputs``
-    as in :func:`single_split`."""
+    when its test block starts (:func:`known_labels`), as the bank would have: the frame
+    needs ``fraud_confirmed_at`` unless ``labels_known_immediately``. ``inputs`` as in
+    :func:`single_split`; ``progress`` prints a line per fold and model."""
     _check_features(frame, features)
     if not folds:
         raise InputError("folds", folds, "at least one (train, test) fold")
+    if "fraud_confirmed_at" not in frame.columns and not labels_known_immediately:
+        raise InputError(*TIMING)
     rows = []
     for i, (train, test) in enumerate(folds):
         block = frame.loc[test].reset_index(drop=True)
         if block.empty:
             raise InputError("folds", i, "folds with test rows")
-        y = known_labels(frame, block["ts"].min())
+        y = known_labels(frame, block["ts"].min(), labels_known_immediately)
         if not y[train].any():
             raise InputError("folds", i, "folds whose training block has confirmed fraud (use fewer folds or a longer window)")
         for name, factory in factories.items():
+            started = time.perf_counter()
             block[name] = _fit_score(factory, name, frame, features, train, test, y, inputs)
-        for name, e in evaluate_scores(block, list(factories), config, intervals=False).items():
+            seconds = time.perf_counter() - started
+            _say(progress, f"prequential fold {i + 1}/{len(folds)}: {name} fitted on "
+                           f"{int(train.sum()):,} rows, scored {int(test.sum()):,} "
+                           f"in {seconds:.1f} s")
+        scored = evaluate_scores(block, list(factories), config, intervals=False, progress=False)
+        for name, e in scored.items():
             rows.append({"model": name, "fold": i, **e.metrics})
     per_fold = pd.DataFrame(rows)
     keep = ["roc_auc", "average_precision", "precision_at_k", "card_precision_at_k", "card_precision_ceiling",

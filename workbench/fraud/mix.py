@@ -160,6 +160,19 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
     )
 
 
+def mix_summary(mix: FraudMix | None) -> dict[str, Any] | None:
+    """What a dataset card records of its mix: the scenario prevalences and their total (the
+    fraud rate), rings per 10,000 customers and the label delay."""
+    if mix is None:
+        return None
+    delay = mix.label_delay
+    return {"fraud_rate": round(mix.total_prevalence, 12),
+            "scenarios": {s.name: s.prevalence for s in mix.scenarios},
+            "rings_per_10k": {r.shape: r.per_10k for r in mix.rings},
+            "label_delay": {"mean_days": delay.mean_days, "sigma": delay.sigma,
+                            "never_confirmed": delay.never_confirmed}}
+
+
 def mix_with_label_delay(source: str | Path, mean_days: float, out: str | Path) -> Path:
     """Write a copy of the mix ``source`` (``default`` or a YAML path) whose label delay has
     mean ``mean_days`` to ``out`` and return its path: how a report varies the label delay

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 import pandas as pd
 
+from sklearn.base import BaseEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -20,8 +21,12 @@ from sklearn.preprocessing import StandardScaler
 from workbench.validation import InputError, check_float
 
 
-class Detector(ABC):
-    """A fraud detector: ``fit`` on a training frame, ``score`` in [0, 1], ``predict``."""
+class Detector(BaseEstimator, ABC):
+    """A fraud detector: ``fit`` on a training frame, ``score`` in [0, 1], ``predict``.
+
+    Detectors follow scikit-learn's estimator conventions: every parameter is an explicit
+    keyword of ``__init__`` stored unchanged, so ``get_params``, ``set_params`` and
+    ``sklearn.base.clone`` work (a protocol refits a clone of a packaged detector)."""
 
     name: str = "detector"
     supervised: bool = False
@@ -35,6 +40,23 @@ class Detector(ABC):
     @abstractmethod
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """Fraud score per row of ``X`` in [0, 1]; higher is more suspicious."""
+
+    @staticmethod
+    def _checked_params(param: str, params: dict | None, estimator: BaseEstimator,
+                        reserved: tuple[str, ...] = ()) -> dict:
+        """``params`` validated against ``estimator.get_params()``: an unknown name (or one
+        the detector sets itself, ``reserved``) is an error naming it and listing what is
+        allowed."""
+        if params is None:
+            return {}
+        if not isinstance(params, dict):
+            raise InputError(param, params, "a dict of parameter names to values")
+        allowed = sorted(set(estimator.get_params(deep=False)) - set(reserved))
+        for key in params:
+            if key not in allowed:
+                raise InputError(f"{param}.{key}", params[key], f"a parameter of "
+                                 f"{type(estimator).__name__}: " + ", ".join(allowed))
+        return dict(params)
 
     def predict(self, X: pd.DataFrame, threshold: float | None = None) -> np.ndarray:
         """1 where the score reaches ``threshold`` (default: the learned one), else 0."""

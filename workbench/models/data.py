@@ -1,5 +1,8 @@
 """Model-ready frames: point-in-time features joined to labels, and the time split.
 
+Model inputs are chosen by name from the feature registry (:mod:`workbench.features.roles`,
+re-exported here as :func:`feature_columns`), never as "everything that is not a label".
+
 Labels: a model is trained on ``is_fraud`` of rows whose label is settled
 (``is_train_eligible``), validated and tested on ground truth. The split leaves a gap of the
 label delay between blocks (see :func:`workbench.features.splits.time_split`).
@@ -15,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from workbench.dataset.reader import open_dataset
+from workbench.features.roles import feature_columns
 from workbench.features.splits import Split, time_split
 from workbench.validation import InputError, check_float
 
-KEY_COLUMNS = ("txn_id", "ts", "customer_id", "card_id")
-LABEL_COLUMNS = ("is_fraud", "fraud_type", "ring_id", "amount", "is_train_eligible", "fraud_confirmed_at", "fraud_episode_id")
+__all__ = ["feature_columns", "labels", "model_frame", "standard_split"]
 
 
 def model_frame(data: str | os.PathLike, features: str | os.PathLike, graph_features: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -40,12 +43,6 @@ def model_frame(data: str | os.PathLike, features: str | os.PathLike, graph_feat
     if frame.empty:
         raise InputError("features", str(features), "a features Parquet file of this dataset's transactions")
     return frame
-
-
-def feature_columns(frame: pd.DataFrame) -> list[str]:
-    """The numeric model inputs: every column that is neither a key nor a label."""
-    skip = set(KEY_COLUMNS) | set(LABEL_COLUMNS)
-    return [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
 
 
 def standard_split(frame: pd.DataFrame, train: float = 0.5, validation: float = 0.2, test: float = 0.2, gap_days: float = 5.0) -> Split:

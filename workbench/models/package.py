@@ -79,8 +79,11 @@ def save_package(detector: Detector, out: str | os.PathLike, dataset: str | os.P
         manifest = {
             "format_version": FORMAT_VERSION, "detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
             "name": detector.name, "supervised": detector.supervised, "versions": _versions(),
+            "params": detector.get_params(deep=False),
             "dataset": None if card is None else {"path": str(Path(dataset).resolve()), "name": card.get("name"), "seed": card.get("seed"),
-                                                  "created_at": card.get("created_at"), "config": card.get("config")},
+                                                  "created_at": card.get("created_at"),
+                                                  "config": card.get("config"),
+                                                  "fraud_mix": card.get("fraud_mix")},
             "files": {f: _sha256(tmp / f) for f in files},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))

@@ -105,12 +105,15 @@ class SequenceDetector(Detector):
                  patience: int = 2, seed: int = 0) -> None:
         self.cell = check_choice("cell", cell, ("lstm", "gru"))
         self.units = check_int("units", units, 1, 4096)
-        self.attention = bool(attention)
+        self.attention = attention
         self.epochs = check_int("epochs", epochs, 1, 1000)
         self.batch_size = check_int("batch_size", batch_size, 1, 1 << 20)
         self.patience = check_int("patience", patience, 0, 1000)
         self.seed = check_int("seed", seed, 0)
-        self.name = f"{cell}{'+attention' if attention else ''}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.cell}{'+attention' if self.attention else ''}"
 
     @staticmethod
     def _squash(x: np.ndarray) -> np.ndarray:

@@ -30,44 +30,87 @@ from workbench.validation import InputError, check_choice, check_int
 
 MODELS = ("lr", "rf", "hgb")
 STRATEGIES = ("none", "class_weight", "undersample", "smote", "smote_enn", "balanced_bagging", "balanced_rf")
+CLASSIFIERS = {"lr": LogisticRegression, "rf": RandomForestClassifier,
+               "hgb": HistGradientBoostingClassifier}
+SAMPLERS = {"undersample": RandomUnderSampler, "smote": SMOTE, "smote_enn": SMOTEENN,
+            "balanced_bagging": BalancedBaggingClassifier}
+# the workbench's defaults where they differ from scikit-learn's / imbalanced-learn's (any of
+# them can be overridden through estimator_params / sampler_params)
+DEFAULTS = {"lr": {"max_iter": 1000},
+            "rf": {"n_estimators": 200, "min_samples_leaf": 2, "n_jobs": 2},
+            "hgb": {}, "balanced_rf": {"n_estimators": 200, "sampling_strategy": "all",
+                                       "replacement": True, "bootstrap": False, "n_jobs": 2}}
+SAMPLER_DEFAULTS = {"balanced_bagging": {"n_estimators": 10, "n_jobs": 1}}
+RESERVED = ("class_weight", "random_state")  # set from strategy and seed
 
 
 class SupervisedDetector(Detector):
-    """A tabular classifier with an imbalance strategy; score = (calibrated) fraud probability."""
+    """A tabular classifier with an imbalance strategy; score = (calibrated) fraud probability.
+
+    ``estimator_params`` sets any parameter of the classifier (``LogisticRegression``,
+    ``RandomForestClassifier``, ``HistGradientBoostingClassifier``, or for
+    ``balanced_rf`` the ``BalancedRandomForestClassifier``; for ``balanced_bagging`` the
+    bagged classifier); ``sampler_params`` any parameter of the resampler (or of the
+    ``BalancedBaggingClassifier``). Extra keyword arguments are merged into
+    ``estimator_params``. Unknown names are errors listing the allowed ones; ``class_weight``
+    and ``random_state`` come from ``strategy`` and ``seed``. Defaults are the libraries'
+    except :data:`DEFAULTS` and :data:`SAMPLER_DEFAULTS` (a balanced-bagging forest gets a
+    tenth of the trees per bag unless ``n_estimators`` is given)."""
 
     supervised = True
 
-    def __init__(self, model: str = "hgb", strategy: str = "none", calibrate: bool = True, seed: int = 0, **params) -> None:
+    def __init__(self, model: str = "hgb", strategy: str = "none", calibrate: bool = True,
+                 seed: int = 0, estimator_params: dict | None = None,
+                 sampler_params: dict | None = None, **params) -> None:
         self.model = check_choice("model", model, MODELS)
         self.strategy = check_choice("strategy", strategy, STRATEGIES)
         if strategy == "balanced_rf" and model != "rf":
             raise InputError("strategy", strategy, f"balanced_rf with model='rf' only (got model={model!r})")
-        self.calibrate = bool(calibrate)
+        self.calibrate = calibrate
         self.seed = check_int("seed", seed, 0)
-        self.params = params
-        self.name = f"{model}+{strategy}"
+        if params:
+            estimator_params = {**(estimator_params or {}), **params}
+        self.estimator_params = estimator_params
+        self.sampler_params = sampler_params
+        self._checked_params("estimator_params", estimator_params, self._estimator_class()(),
+                             RESERVED)
+        sampler = SAMPLERS.get(strategy)
+        if sampler is None and sampler_params:
+            raise InputError("sampler_params", sampler_params,
+                             f"None for strategy={strategy!r} (it has no resampler)")
+        if sampler is not None:
+            self._checked_params("sampler_params", sampler_params, sampler(),
+                                 ("estimator", "random_state"))
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}+{self.strategy}"
+
+    def _estimator_class(self):
+        if self.strategy == "balanced_rf":
+            return BalancedRandomForestClassifier
+        return CLASSIFIERS[self.model]
 
     def _classifier(self):
-        weight = "balanced" if self.strategy == "class_weight" else None
-        if self.model == "lr":
-            return LogisticRegression(max_iter=1000, class_weight=weight, **self.params)
-        if self.model == "rf":
-            return RandomForestClassifier(n_estimators=self.params.get("n_estimators", 200), min_samples_leaf=self.params.get("min_samples_leaf", 2),
-                                          max_depth=self.params.get("max_depth"), class_weight=weight, random_state=self.seed, n_jobs=2)
-        return HistGradientBoostingClassifier(class_weight=weight, random_state=self.seed, **self.params)
+        key = "balanced_rf" if self.strategy == "balanced_rf" else self.model
+        params = {**DEFAULTS[key], **(self.estimator_params or {}), "random_state": self.seed}
+        if self.strategy == "class_weight":
+            params["class_weight"] = "balanced"
+        return self._estimator_class()(**params)
 
     def _pipeline(self):
         seed = self.seed
         if self.strategy == "balanced_rf":
-            return BalancedRandomForestClassifier(n_estimators=self.params.get("n_estimators", 200), sampling_strategy="all",
-                                                  replacement=True, bootstrap=False, random_state=seed, n_jobs=2)
+            return self._classifier()
+        sampler_params = {**SAMPLER_DEFAULTS.get(self.strategy, {}), **(self.sampler_params or {}),
+                          "random_state": seed}
         if self.strategy == "balanced_bagging":
             base = self._classifier()
-            if self.model == "rf":  # ten bags of a full forest would be ten forests: one tenth of the trees per bag
+            if self.model == "rf" and "n_estimators" not in (self.estimator_params or {}):
+                # ten bags of a full forest would be ten forests: one tenth of the trees per bag
                 base.set_params(n_estimators=max(10, base.n_estimators // 10))
-            return BalancedBaggingClassifier(estimator=base, n_estimators=10, random_state=seed, n_jobs=1)
-        sampler = {"undersample": RandomUnderSampler(random_state=seed), "smote": SMOTE(random_state=seed),
-                   "smote_enn": SMOTEENN(random_state=seed)}.get(self.strategy)
+            return BalancedBaggingClassifier(estimator=base, **sampler_params)
+        sampler = SAMPLERS[self.strategy](**sampler_params) if self.strategy in SAMPLERS else None
         steps = ([("resample", sampler)] if sampler is not None else []) + [("model", self._classifier())]
         return Pipeline(steps)
 

@@ -121,6 +121,7 @@ def generate(
             "currency": plan.market.currency,
             "seed": config.seed,
             "config": config.to_dict(),
+            "fraud_mix": _mix_summary(config),
             "row_counts": rows,
             "time_range": [str(min(firsts)) if firsts else None, str(max(lasts)) if lasts else None],
             "window": [config.start.isoformat(), config.end.isoformat()],
@@ -132,6 +133,13 @@ def generate(
             "versions": _versions(),
         })
     return Path(out)
+
+
+def _mix_summary(config: SimulationConfig) -> dict[str, Any] | None:
+    """The card's record of the fraud mix (imported here: the fraud package imports this one)."""
+    from workbench.fraud.mix import mix_summary
+
+    return mix_summary(config.mix())
 
 
 def _run_all(plan: GlobalPlan, root: str, backend: str, workers: int, client: Any, progress: bool, hooks: Sequence[Hook]) -> list[dict]:
