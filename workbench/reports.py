@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from workbench.products import Kind, check_target, register_kind, writing
 from workbench.validation import InputError, check_float, check_int
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALUATION_NOTEBOOK = ROOT / "notebooks" / "07_evaluation.ipynb"
+REPORT_FILES = ("evaluation.html", "evaluation.ipynb", "metrics.json")
+REPORT = register_kind(Kind("report", "metrics.json", lambda root: set(REPORT_FILES)))
 
 
 def export_html(notebook: str | os.PathLike, out: str | os.PathLike) -> Path:
@@ -64,24 +66,13 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, **parameters: 
     import papermill
 
     params = check_report_parameters(**parameters)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise InputError("out", str(out), "a directory that does not exist yet (or overwrite=True)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    out = check_target(out, overwrite, REPORT.name)
+    with writing(out, overwrite=overwrite, kind=REPORT.name, checked=True) as tmp:
         executed = tmp / "evaluation.ipynb"
         papermill.execute_notebook(str(EVALUATION_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
                                    parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
                                    cwd=str(ROOT))
         export_html(executed, tmp / "evaluation.html")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pyarrow as pa
 from workbench.dataset.reader import open_dataset
 from workbench.features.catalogue import CATALOGUE, WINDOWS, Feature
 from workbench.features.online import write_online_features
+from workbench.products import check_target, writing
 from workbench.simulate.profiles import load_market
 from workbench.validation import InputError, check_choice, check_int
 
@@ -236,10 +236,7 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
     """
     batch_rows = check_int("batch_rows", batch_rows, 1)
     engine = check_choice("engine", engine, ENGINES)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise InputError("out", str(out), "a path that does not exist yet (or pass overwrite)")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_target(out, overwrite)
     keep, skipped = _prepare(source)
     complete = not skipped and "events" in source.available
     if engine == "online" and not complete:
@@ -247,15 +244,11 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
     engine = "online" if engine == "online" or (engine == "auto" and complete) else "duckdb"
     global_feats = [f for f in keep if f.stage in GLOBAL_STAGES]
     local_feats = [f for f in keep if f.stage not in GLOBAL_STAGES]
-    tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
+    with writing(out, overwrite=overwrite, checked=True) as tmp:
         if engine == "online":
             write_online_features(source, tmp, _schema(source, local_feats, global_feats), batch_rows)
         else:
             _write_duckdb(source, tmp, local_feats, global_feats, batch_rows)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     con = source.con
     rows = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchall()[0][0]
     return {"rows": rows, "features": len(CATALOGUE) - len(skipped), "skipped": skipped, "path": str(out), "engine": engine}

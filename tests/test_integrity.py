@@ -1,0 +1,169 @@
+"""Nothing lost, nothing silently wrong: overwrite only our own products, one writer at a
+time, datasets verified on open and by hash, crash leftovers cleaned by reruns."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench.dataset.reader import open_dataset, summary, verify
+from workbench.io import write_json
+from workbench.products import MARKER, scratch_dir, target_lock, writing
+from workbench.simulate import SimulationConfig, generate
+from workbench.validation import InputError
+
+TINY = SimulationConfig(customers=40, days=4, seed=3, shard_size=20)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+ENV = {**os.environ, "PLOOMBER_STATS_ENABLED": "false", "PYTHONPATH": str(ROOT)}
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=cwd,
+                          env=ENV, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    return generate(TINY, tmp_path_factory.mktemp("tiny") / "ds", backend="serial")
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_overwrite_replaces_only_our_own_directories(tmp_path):
+    foreign = tmp_path / "thesis"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("x")
+    with pytest.raises(InputError, match="not written by the workbench"):
+        generate(TINY, foreign, backend="serial", overwrite=True)
+    from workbench.models.package import save_package
+    from workbench.reports import build_report
+
+    with pytest.raises(InputError, match="not written by the workbench"):
+        build_report(foreign, overwrite=True, customers=100, days=20)
+    with pytest.raises(InputError, match="not written by the workbench"):
+        save_package(_fitted(), foreign, overwrite=True)
+    assert [p.name for p in foreign.iterdir()] == ["thesis.tex"]
+    ds = generate(TINY, tmp_path / "ds", backend="serial")
+    (ds / "notes.txt").write_text("mine")  # a file we did not write inside our dataset
+    with pytest.raises(InputError, match="notes.txt"):
+        generate(TINY, ds, backend="serial", overwrite=True)
+    assert (ds / "notes.txt").read_text() == "mine"
+    (ds / "notes.txt").unlink()
+    generate(TINY, ds, backend="serial", overwrite=True)
+    assert json.loads((ds / MARKER).read_text())["kind"] == "dataset"
+
+
+def _fitted():
+    import numpy as np
+    import pandas as pd
+
+    from workbench.models.isolation_forest import IsolationForestDetector
+
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(200, 3)), columns=["a", "b", "c"])
+    return IsolationForestDetector(n_estimators=10).fit(X)
+
+
+def test_empty_out_and_special_paths_are_refused(tmp_path):
+    for out in ("", "/proc/x/ds"):
+        r = cli("generate", "--customers", "20", "--days", "3", "--out", out, cwd=tmp_path)
+        assert r.returncode == 2 and "invalid out=" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+    r = cli("generate", "--customers", "20", "--days", "3", "--out", str(tmp_path), "--overwrite")
+    assert r.returncode == 2 and "not written by the workbench" in r.stderr
+
+
+def test_second_writer_is_refused_naming_the_first(tmp_path):
+    out = tmp_path / "ds"
+    with target_lock(out):
+        with pytest.raises(InputError, match=f"pid {os.getpid()}"):
+            generate(TINY, out, backend="serial")
+        with pytest.raises(InputError, match="is writing it"):
+            write_json(out, {})
+    assert not out.exists()
+    # a real second process writing a bigger dataset slowly (one shard sleeps)
+    slow = ("import sys, time; from workbench.simulate import SimulationConfig, generate; "
+            "generate(SimulationConfig(customers=600, days=10, shard_size=200), sys.argv[1], backend='serial', "
+            "hooks=[lambda world: time.sleep(1.5) if world.shard == 0 else None])")
+    first = subprocess.Popen([sys.executable, "-c", slow, str(out)], cwd=ROOT, env=ENV,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / ".ds.lock"
+    deadline = time.time() + 60
+    while not lock.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    second = cli("generate", "--customers", "50", "--days", "5", "--backend", "serial", "--out", str(out))
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert second.returncode == 2 and f"pid {first.pid}" in second.stderr, second.stderr
+    card = open_dataset(out).card
+    assert card["row_counts"]["customers"] == 600 == len(open_dataset(out).table("customers"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_missing_extra_and_truncated_parts_are_errors_naming_the_part(tiny, tmp_path):
+    ds = _copy(tiny, tmp_path / "a")
+    part = sorted((ds / "transactions").glob("*.parquet"))[0]
+    part.unlink()
+    with pytest.raises(InputError, match=f"part transactions/{part.name}.*missing"):
+        open_dataset(ds)
+    r = cli("features", "--dataset", str(ds), "--out", str(tmp_path / "f.parquet"))
+    assert r.returncode == 2 and f"transactions/{part.name}" in r.stderr
+    ds = _copy(tiny, tmp_path / "b")
+    (ds / "transactions" / "part-99999.parquet").write_bytes((tiny / "transactions" / part.name).read_bytes())
+    with pytest.raises(InputError, match="extra"):
+        open_dataset(ds)
+    ds = _copy(tiny, tmp_path / "c")
+    data = (ds / "transactions" / part.name).read_bytes()
+    (ds / "transactions" / part.name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="readable Parquet part"):
+        open_dataset(ds)
+
+
+def test_changed_bytes_are_found_by_verify(tiny, tmp_path):
+    ds = _copy(tiny, tmp_path / "d")
+    ok = cli("verify", str(ds))
+    assert ok.returncode == 0 and "match the card" in ok.stdout, ok.stderr
+    part = sorted((ds / "customers").glob("*.parquet"))[0]
+    data = bytearray(part.read_bytes())
+    data[64:78] = b"\xff" * 14  # inside the first column chunk, far from the footer
+    part.write_bytes(bytes(data))
+    bad = cli("verify", str(ds))
+    assert bad.returncode == 2 and f"part customers/{part.name}" in bad.stderr and "SHA-256" in bad.stderr
+    with pytest.raises(InputError, match="SHA-256"):
+        verify(ds)
+
+
+def test_stats_counts_what_is_on_disk(tiny, tmp_path):
+    ds = _copy(tiny, tmp_path / "e")
+    card = json.loads((ds / "card.json").read_text())
+    card["row_counts"]["customers"] = 123_456  # a card claiming more than the parts hold
+    (ds / "card.json").write_text(json.dumps(card))
+    assert summary(ds)["row_counts"]["customers"] == TINY.customers
+
+
+def test_reruns_clean_what_a_crash_left(tmp_path):
+    out = tmp_path / "f.json"
+    stale = [tmp_path / ".f.json.wb-tmp-999999-dead", tmp_path / ".f.json.wb-old-dead"]
+    for p in stale:
+        p.write_text("half")
+    write_json(out, {"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]
+    with pytest.raises(RuntimeError):
+        with writing(tmp_path / "g", kind="dataset"):
+            raise RuntimeError("crash")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]
+    with scratch_dir("probe", base=tmp_path / "scratch") as s:
+        (s / "x").write_text("x")
+    assert list((tmp_path / "scratch").iterdir()) == []
