@@ -167,3 +167,77 @@ def test_reruns_clean_what_a_crash_left(tmp_path):
     with scratch_dir("probe", base=tmp_path / "scratch") as s:
         (s / "x").write_text("x")
     assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def _external():
+    import pandas as pd
+
+    from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
+
+    return pd.read_csv(EXAMPLE_TABLE).head(300), load_mapping(EXAMPLE_MAPPING)
+
+
+def _bad(frame, column, rows, value):
+    frame = frame.copy()
+    if isinstance(value, str) or value is None:
+        frame[column] = frame[column].astype(object)
+    frame.loc[rows, column] = value
+    return frame
+
+
+@pytest.mark.parametrize("column, value, words", [
+    ("TX_ID", 10**9, "unique transaction ids"),
+    ("CUSTOMER_ID", None, "a value in every row"),
+    ("TX_DATETIME", None, "a value in every row"),
+    ("TX_DATETIME", "2025-02-30 10:00:00", "a timestamp"),
+    ("TX_AMOUNT", float("inf"), "finite number >= 0"),
+    ("TX_AMOUNT", -5.0, "finite number >= 0"),
+    ("TX_AMOUNT", float("nan"), "amount"),
+    ("TX_AMOUNT", "twelve", "finite number >= 0"),
+    ("TX_FRAUD", "maybe", "boolean"),
+])
+@pytest.mark.parametrize("as_csv", [False, True])
+def test_bad_values_in_external_tables_name_column_and_rows(tmp_path, column, value, words, as_csv):
+    from workbench.features.store import table_source
+
+    frame, mapping = _external()
+    bad = _bad(frame, column, [4, 9], value)
+    table = bad
+    if as_csv:
+        table = tmp_path / "t.csv"
+        bad.to_csv(table, index=False)
+    with pytest.raises(InputError, match=words) as err:
+        table_source(table, mapping)
+    assert err.value.param == f"table.{column}" and "first at rows 5, 10" in str(err.value)
+    if as_csv and column == "TX_AMOUNT":  # the command line says the same and exits 2
+        r = cli("features", "--table", str(table), "--mapping", str(_mapping_file(tmp_path, mapping)),
+                "--out", str(tmp_path / "f.parquet"))
+        assert r.returncode == 2 and "table.TX_AMOUNT" in r.stderr and "Traceback" not in r.stderr
+        assert not (tmp_path / "f.parquet").exists()
+
+
+def _mapping_file(tmp_path, mapping):
+    import yaml
+
+    path = tmp_path / "mapping.yaml"
+    path.write_text(yaml.safe_dump(mapping))
+    return path
+
+
+def test_times_with_offsets_are_converted_to_utc(tmp_path):
+    from workbench.features.store import compute_features, table_source
+
+    frame, mapping = _external()
+    plain = frame.assign(TX_DATETIME=frame["TX_DATETIME"] + "+00:00")
+    shifted = pd_shift(frame)
+    a = compute_features(table_source(plain, mapping))
+    b = compute_features(table_source(shifted, mapping))
+    assert a["ts"].equals(b["ts"]) and a.drop(columns="ts").equals(b.drop(columns="ts"))
+
+
+def pd_shift(frame):
+    """The same moments written in +05:30 local time."""
+    import pandas as pd
+
+    local = pd.to_datetime(frame["TX_DATETIME"]).dt.tz_localize("UTC").dt.tz_convert("+05:30")
+    return frame.assign(TX_DATETIME=local.dt.strftime("%Y-%m-%d %H:%M:%S%z"))

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from workbench.dataset.reader import open_dataset
 from workbench.features.catalogue import CATALOGUE, WINDOWS, Feature
+from workbench.features.external import check_table, typed_columns
 from workbench.features.online import write_online_features
 from workbench.products import check_target, writing
 from workbench.simulate.profiles import load_market
@@ -85,6 +86,9 @@ def table_source(table: str | os.PathLike | pd.DataFrame, mapping: dict[str, str
     ``mapping`` maps canonical input names (``INPUTS``) to the table's columns; the minimal
     schema (``MINIMAL``) is required, ``card_id`` defaults to ``customer_id``. ``params`` may
     give ``threshold`` (reporting threshold), ``salary_day`` and ``festivals`` (dates).
+    The values are checked first (:func:`workbench.features.external.check_table`: unique
+    ids, no missing keys, times or amounts, finite amounts >= 0, parseable times; times
+    with a UTC offset are converted to UTC).
     """
     if not isinstance(mapping, dict):
         raise InputError("mapping", mapping, "a mapping from canonical names to column names")
@@ -103,16 +107,17 @@ def table_source(table: str | os.PathLike | pd.DataFrame, mapping: dict[str, str
             raise InputError("table", str(table), "a CSV or Parquet file")
         reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
         con.execute(f"CREATE OR REPLACE TEMP VIEW source_table AS SELECT * FROM {reader}('{path.as_posix()}')")
-    columns = set(con.execute("SELECT * FROM source_table LIMIT 0").df().columns)
+    try:
+        columns = set(con.execute("SELECT * FROM source_table LIMIT 0").df().columns)
+    except duckdb.Error as exc:
+        raise InputError("table", str(table) if not isinstance(table, pd.DataFrame) else "DataFrame",
+                         f"a readable CSV or Parquet table ({str(exc).splitlines()[0]})") from None
     absent = {k: v for k, v in mapping.items() if v not in columns}
     if absent:
         key = sorted(absent)[0]
         raise InputError(f"mapping.{key}", absent[key], "a column of the table: " + ", ".join(sorted(columns)))
-    casts = {"ts": "TIMESTAMP", "confirmed_at": "TIMESTAMP", "amount": "DOUBLE", "is_fraud": "BOOLEAN"}
-    cols = [f'CAST("{src}" AS {casts[k]}) AS {k}' if k in casts else f'"{src}" AS {k}' for k, src in mapping.items()]
-    if "card_id" not in mapping:
-        cols.append(f'"{mapping["customer_id"]}" AS card_id')
-    con.execute(f"CREATE OR REPLACE TEMP VIEW base_all AS SELECT {', '.join(cols)} FROM source_table")
+    check_table(con, mapping)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW base_all AS SELECT {', '.join(typed_columns(mapping))} FROM source_table")
     available = set(mapping) | {"card_id"}
     for name in sorted(set(INPUTS) - available):
         log.info("input %s not mapped: features that need it are skipped", name)
