@@ -241,3 +241,112 @@ def pd_shift(frame):
 
     local = pd.to_datetime(frame["TX_DATETIME"]).dt.tz_localize("UTC").dt.tz_convert("+05:30")
     return frame.assign(TX_DATETIME=local.dt.strftime("%Y-%m-%d %H:%M:%S%z"))
+
+
+def _market_file(tmp_path, change):
+    import yaml
+
+    from workbench.simulate.profiles import MARKETS_DIR
+
+    doc = yaml.safe_load((MARKETS_DIR / "india.yaml").read_text())
+    change(doc)
+    path = tmp_path / "market.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def _set(*keys_value):
+    *keys, value = keys_value
+
+    def change(doc):
+        node = doc
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return change
+
+
+@pytest.mark.parametrize("change, param", [
+    (_set("cities", "Mumbai"), "cities"),
+    (_set("festivals", 0, "dates", 1, "2025-02-30"), "festivals.Diwali.dates"),
+    (_set("festivals", 4, "month_day", "02-30"), "month_day"),
+    (_set("faker_locale", "xx_YY"), "faker_locale"),
+    (_set("categories", {}), "categories"),
+    (_set("phone", "digits", "ten"), "phone.digits"),
+    (_set("colour", "blue"), "colour"),  # an unknown key would be ignored
+])
+def test_bad_market_files_name_the_field(tmp_path, change, param):
+    with pytest.raises(InputError) as err:
+        SimulationConfig(customers=50, days=5, market=_market_file(tmp_path, change))
+    assert err.value.param.startswith("market[market.yaml].") and err.value.param.endswith(param)
+
+
+@pytest.mark.parametrize("kw, param", [
+    (dict(start="9999-12-20", days=30), "start"),
+    (dict(start="0001-01-01"), "start"),
+    (dict(start="2031-03-01"), "start"),  # festivals would silently not happen
+    (dict(scenarios="none", fraud_rate=0.1), "fraud_rate"),
+])
+def test_out_of_range_and_contradicting_configs_are_refused(kw, param):
+    with pytest.raises(InputError) as err:
+        SimulationConfig(customers=50, days=kw.pop("days", 5), **kw)
+    assert err.value.param == param
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "scenarios: {}\nrings: {}\n"])
+def test_a_mix_without_fraud_is_refused(tmp_path, text):
+    mix = tmp_path / "mix.yaml"
+    mix.write_text(text)
+    with pytest.raises(InputError, match="at least one scenario or ring") as err:
+        SimulationConfig(customers=50, days=5, scenarios=str(mix))
+    assert err.value.param == "scenarios"
+
+
+def test_numpy_numbers_are_numbers():
+    import numpy as np
+
+    config = SimulationConfig(customers=np.int64(60), days=np.int32(5), seed=np.uint32(4), fraud_rate=np.float64(0.1))
+    assert (config.customers, config.days, config.seed) == (60, 5, 4) and type(config.customers) is int
+
+
+def test_tracebacks_become_messages(tmp_path, tiny):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("x")
+    cases = [("generate", "--customers", "50", "--days", "30", "--start", "9999-12-20", "--out", str(tmp_path / "a")),
+             ("generate", "--customers", "50", "--days", "5", "--out", "/proc/x"),
+             ("features", "--dataset", str(tiny), "--out", str(tmp_path / "dir"), "--overwrite"),
+             ("features", "--dataset", str(tiny), "--out", "/proc/x/f.parquet"),
+             ("report", "--out", str(tmp_path / "file"), "--overwrite")]
+    for args in cases:
+        r = cli(*args)
+        assert r.returncode == 2 and r.stderr.startswith("error: invalid") and "Traceback" not in r.stderr, (args, r.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "file"]
+
+
+def test_pool_workers_exit_when_generate_is_killed(tmp_path):
+    import psutil
+
+    out = tmp_path / "ds"
+    parent = subprocess.Popen([sys.executable, "-m", "workbench", "generate", "--customers", "4000", "--days", "30",
+                               "--shard-size", "200", "--workers", "2", "--no-progress", "--out", str(out)],
+                              cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = psutil.Process(parent.pid)
+    deadline = time.time() + 60
+    while len(proc.children()) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    workers = proc.children(recursive=True)
+    assert len(workers) >= 2
+    parent.kill()
+    parent.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, alive
+    # the rerun takes over: the crash's temporary is removed, the dataset complete
+    generate(SimulationConfig(customers=100, days=5), out, backend="serial")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_notebook_scratch_is_removed_at_exit(tmp_path):
+    code = ("from workbench.notebook import product_path; p = product_path(None, 'data', 'raw'); "
+            "p.parent.joinpath('x').write_text('x'); print(p.parent)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=120)
+    assert r.returncode == 0 and not Path(r.stdout.strip()).exists()

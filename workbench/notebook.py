@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from workbench.products import process_scratch
 from workbench.validation import InputError
 
 
 def product_path(product: Any, key: str, scratch_name: str) -> Path:
     """The path of ``product[key]`` when Ploomber injected products, else a fresh scratch
-    directory (a notebook run by hand or by nbval writes nothing into the project)."""
+    directory of this process (a notebook run by hand or by nbval writes nothing into the
+    project, and nothing stays behind in the temporary directory)."""
     if product is None:
-        return Path(tempfile.mkdtemp(prefix="workbench-")) / scratch_name
+        return process_scratch("notebook") / scratch_name
     try:
         return Path(str(product[key]))
     except (KeyError, TypeError):
@@ -41,7 +42,7 @@ def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate
 
     from workbench.fraud.mix import mix_with_label_delay
 
-    scratch = Path(tempfile.mkdtemp(prefix="workbench-"))
+    scratch = process_scratch("study")
     if label_delay_days is not None:
         scenarios = str(mix_with_label_delay(scenarios, label_delay_days, scratch / "mix.yaml"))
     config = SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios)

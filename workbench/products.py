@@ -23,6 +23,7 @@ directory under the product's own temporary directory, removed on exit.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import errno
 import fcntl
@@ -96,6 +97,10 @@ def check_target(out: str | os.PathLike, overwrite: bool, kind: str | None = Non
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise InputError("out", str(path), "a path inside a writable directory")
+    try:  # access() says yes to root everywhere: try it (a /proc or read-only mount says no)
+        tempfile.TemporaryFile(dir=probe).close()
+    except OSError as exc:
+        raise InputError("out", str(path), f"a path inside a writable directory ({exc.strerror})") from None
     return path
 
 
@@ -248,22 +253,37 @@ def write_file(path: str | os.PathLike, write: Callable[[Path], Any], overwrite:
 SCRATCH = Path(tempfile.gettempdir()) / "fraud-workbench"
 
 
-@contextmanager
-def scratch_dir(prefix: str, base: str | os.PathLike | None = None) -> Iterator[Path]:
-    """A scratch directory for one run under ``base`` (default: the workbench's own
-    temporary directory), removed on exit; a rerun removes scratch of dead runs."""
+def _new_scratch(prefix: str, base: str | os.PathLike | None) -> Path:
+    """A fresh ``<prefix>-<pid>-<random>`` directory under ``base`` (default
+    :data:`SCRATCH`), after removing those of runs that are no longer alive."""
     root = Path(base) if base is not None else SCRATCH
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(f"{prefix}-*"):
-        pid = stale.name.rsplit("-", 2)[-2] if stale.name.count("-") >= 2 else ""
+        pid = stale.name[len(prefix) + 1:].split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
             _remove(stale)
     path = root / f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     path.mkdir()
+    return path
+
+
+@contextmanager
+def scratch_dir(prefix: str, base: str | os.PathLike | None = None) -> Iterator[Path]:
+    """A scratch directory for one block under ``base`` (default: the workbench's own
+    temporary directory), removed on exit; a rerun removes scratch of dead runs."""
+    path = _new_scratch(prefix, base)
     try:
         yield path
     finally:
         _remove(path)
+
+
+def process_scratch(prefix: str) -> Path:
+    """A scratch directory that lives as long as this process (removed at exit, or by the
+    next run if this one is killed): for notebooks whose outputs are read until the end."""
+    path = _new_scratch(prefix, None)
+    atexit.register(_remove, path)
+    return path
 
 
 def _alive(pid: int) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.products import Kind, check_target, register_kind, writing
+from workbench.products import Kind, check_target, process_scratch, register_kind, writing
 from workbench.validation import InputError, check_float, check_int
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,8 +130,6 @@ def sweep_files(upstream: Any, workdir: str | os.PathLike | None = None) -> list
             return [Path(str(products["metrics"])) for products in group.values()]
         except (KeyError, TypeError, AttributeError):
             raise InputError("upstream", upstream, "Ploomber upstream with the group 'sweep-*' of evaluation reports") from None
-    import tempfile
-
-    root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="workbench-sweep-"))
+    root = Path(workdir) if workdir else process_scratch("sweep")
     return [build_report(root / f"fr{rate}", customers=250, days=40, fraud_rate=rate, replicates=20, n_folds=2, k=10) / "metrics.json"
             for rate in (0.05, 0.15)]

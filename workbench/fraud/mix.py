@@ -110,6 +110,8 @@ def _entries(raw: dict, section: str, names: tuple[str, ...], keys: set[str]):
 def load_mix(source: str | Path | None = "default", fraud_rate: float | None = None) -> FraudMix | None:
     """Load and validate a mix (``default``, a YAML path, or None / ``none`` for no fraud)."""
     if source is None or source == "none":
+        if fraud_rate is not None and check_float("fraud_rate", fraud_rate, 0.0, 1.0) > 0:
+            raise InputError("fraud_rate", fraud_rate, "None or 0 when scenarios is none (a dataset without fraud)")
         return None
     path = DEFAULT_MIX if source == "default" else Path(source)
     if not path.is_file():
@@ -120,6 +122,9 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
         raise InputError("scenarios", str(source), f"a valid YAML file ({exc})") from None
     raw = _mapping(raw, "mix")
     _check_keys(raw, {"scenarios", "rings", "label_delay", "merchants"}, "mix")
+    if not _mapping(raw.get("scenarios"), "mix.scenarios") and not _mapping(raw.get("rings"), "mix.rings"):
+        raise InputError("scenarios", str(source), "a fraud-mix YAML file with at least one scenario or ring "
+                         "(this one has none; use scenarios=none for a dataset without fraud)")
     specs = []
     for name, where, node in _entries(raw, "scenarios", tuple(SCENARIOS), {"prevalence", "params"}):
         prevalence = check_float(f"{where}.prevalence", node.get("prevalence", 0.0), 0.0, 1.0)
