@@ -350,3 +350,17 @@ def test_notebook_scratch_is_removed_at_exit(tmp_path):
             "p.parent.joinpath('x').write_text('x'); print(p.parent)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=120)
     assert r.returncode == 0 and not Path(r.stdout.strip()).exists()
+
+
+def test_fraud_rate_zero_means_no_fraud_and_rings_scale_with_the_population(tmp_path):
+    from workbench.fraud.rings import ring_count
+
+    none = open_dataset(generate(SimulationConfig(customers=200, days=10, fraud_rate=0), tmp_path / "a", backend="serial"))
+    assert not none.table("transactions", ["is_fraud"])["is_fraud"].any() and len(none.table("rings")) == 0
+    for customers in (50, 200):
+        ds = open_dataset(generate(SimulationConfig(customers=customers, days=10, fraud_rate=0.05), tmp_path / f"s{customers}",
+                                   backend="serial"))
+        members = sum(len(m.split(",")) for m in ds.table("rings")["members"])
+        assert members <= 0.05 * customers, (customers, members)
+    assert ring_count(2, (6, 10), 5000) == 1 == ring_count(1, (5, 8), 5000)  # default size: one ring per shape
+    assert ring_count(2, (6, 10), 200) == 0 and ring_count(2, (6, 10), 50_000) == 10

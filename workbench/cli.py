@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--market", default="india", help=f"market profile: {', '.join(available_markets())} or a YAML path")
     gen.add_argument("--shard-size", default=2000, help="customers per shard (default 2000)")
     gen.add_argument("--scenarios", default="default", help="fraud mix: default, none, or a mix YAML file")
-    gen.add_argument("--fraud-rate", default=None, help="rescale the mix's scenario prevalences to this total share of customers")
+    gen.add_argument("--fraud-rate", default=None, help="rescale the mix's scenario prevalences to this total share of customers (rings keep the mix's rates; 0: no fraud at all)")
     gen.add_argument("--out", required=True, help="output dataset directory")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
     gen.add_argument("--backend", default="processes", help=f"where shards run: {', '.join(BACKENDS)}")

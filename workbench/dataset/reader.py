@@ -34,7 +34,11 @@ class Dataset:
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Read one table (all parts) as a pandas frame; strings come back as plain strings."""
         check_choice("table", name, TABLES)
-        data = pads.dataset(self.path / name, format="parquet").to_table(columns=columns)
+        parts = pads.dataset(self.path / name, format="parquet")
+        unknown = sorted(set(columns or ()) - set(parts.schema.names))
+        if unknown:
+            raise InputError("columns", unknown, f"columns of {name}: " + ", ".join(parts.schema.names))
+        data = parts.to_table(columns=columns)
         frame = data.to_pandas()
         for col in frame.columns:
             if isinstance(frame[col].dtype, pd.CategoricalDtype):

@@ -147,6 +147,8 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
             raise InputError(f"{where}.size", size, "a [min, max] pair with min <= max")
         rings.append(RingSpec(shape, check_float(f"{where}.per_10k", node.get("per_10k", 1.0), 0.0, 10_000.0), (lo, hi),
                               check_float(f"{where}.camouflage", node.get("camouflage", 1.0), 0.0, 1.0)))
+    if fraud_rate is not None and check_float("fraud_rate", fraud_rate, 0.0, 1.0) == 0:
+        rings = []  # fraud_rate 0 means no fraud at all: no scenario episodes and no rings
     delay = _mapping(raw.get("label_delay"), "mix.label_delay")
     _check_keys(delay, {"mean_days", "sigma", "never_confirmed"}, "mix.label_delay")
     merchants = _mapping(raw.get("merchants"), "mix.merchants")

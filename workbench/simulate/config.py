@@ -49,7 +49,9 @@ class SimulationConfig:
     })
     behaviour: str | None = None
     scenarios: str | None = "default"  # fraud mix: "default", "none" (no fraud) or a YAML path
-    fraud_rate: float | None = None    # rescales the mix's scenario prevalences to this total
+    # rescales the mix's scenario prevalences to this total share of customers; rings keep
+    # the mix's per-10k rates, except that 0 means no fraud at all (no rings either)
+    fraud_rate: float | None = None
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731  (frozen dataclass)
