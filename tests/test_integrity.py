@@ -293,11 +293,12 @@ def test_out_of_range_and_contradicting_configs_are_refused(kw, param):
     assert err.value.param == param
 
 
-@pytest.mark.parametrize("text", ["", "# only a comment\n", "scenarios: {}\nrings: {}\n"])
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "scenarios: {}\nrings: {}\n",
+                                  "scenarios: {card_testing: {prevalence: 0}}\n"])
 def test_a_mix_without_fraud_is_refused(tmp_path, text):
     mix = tmp_path / "mix.yaml"
     mix.write_text(text)
-    with pytest.raises(InputError, match="at least one scenario or ring") as err:
+    with pytest.raises(InputError, match="makes no fraud") as err:
         SimulationConfig(customers=50, days=5, scenarios=str(mix))
     assert err.value.param == "scenarios"
 
@@ -364,3 +365,36 @@ def test_fraud_rate_zero_means_no_fraud_and_rings_scale_with_the_population(tmp_
         assert members <= 0.05 * customers, (customers, members)
     assert ring_count(2, (6, 10), 5000) == 1 == ring_count(1, (5, 8), 5000)  # default size: one ring per shape
     assert ring_count(2, (6, 10), 200) == 0 and ring_count(2, (6, 10), 50_000) == 10
+
+
+def _make_dataset(product, seed):
+    generate(SimulationConfig(customers=40, days=4, seed=seed), str(product), backend="serial", overwrite=True)
+
+
+def _count(upstream, product):
+    Path(str(product)).write_text(str(len(open_dataset(str(upstream["make"])).table("customers"))))
+
+
+def test_pipeline_fails_when_a_skipped_task_was_built_from_other_data(tmp_path):
+    from ploomber import DAG
+    from ploomber.exceptions import DAGBuildError
+    from ploomber.products import File
+    from ploomber.tasks import PythonCallable
+
+    from workbench.provenance import check_build, ledger_path
+
+    def dag():
+        d = DAG(executor="serial")
+        make = PythonCallable(_make_dataset, File(tmp_path / "raw"), d, name="make", params={"seed": 43})
+        PythonCallable(_count, File(tmp_path / "n.txt"), d, name="count") .set_upstream(make)
+        d.on_finish = check_build
+        return d
+
+    dag().build(show_progress=False)
+    assert json.loads(ledger_path(tmp_path / "raw").read_text())["count"] == open_dataset(tmp_path / "raw").card["content_hash"]
+    dag().build(show_progress=False)  # nothing changed: up to date, no error
+    _make_dataset(tmp_path / "raw", 44)  # replaced outside the pipeline
+    with pytest.raises(DAGBuildError, match="count"):
+        dag().build(show_progress=False)
+    dag().build(force=True, show_progress=False)
+    dag().build(show_progress=False)

@@ -122,9 +122,6 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
         raise InputError("scenarios", str(source), f"a valid YAML file ({exc})") from None
     raw = _mapping(raw, "mix")
     _check_keys(raw, {"scenarios", "rings", "label_delay", "merchants"}, "mix")
-    if not _mapping(raw.get("scenarios"), "mix.scenarios") and not _mapping(raw.get("rings"), "mix.rings"):
-        raise InputError("scenarios", str(source), "a fraud-mix YAML file with at least one scenario or ring "
-                         "(this one has none; use scenarios=none for a dataset without fraud)")
     specs = []
     for name, where, node in _entries(raw, "scenarios", tuple(SCENARIOS), {"prevalence", "params"}):
         prevalence = check_float(f"{where}.prevalence", node.get("prevalence", 0.0), 0.0, 1.0)
@@ -156,7 +153,7 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
     days = merchants.get("compromise_days", [3, 14])
     if not isinstance(days, list) or len(days) != 2:
         raise InputError("mix.merchants.compromise_days", days, "a [min, max] pair of days")
-    return FraudMix(
+    mix = FraudMix(
         scenarios=tuple(specs), rings=tuple(rings),
         label_delay=LabelDelay(check_float("mix.label_delay.mean_days", delay.get("mean_days", 5.0), 0.01, 365.0),
                                check_float("mix.label_delay.sigma", delay.get("sigma", 0.8), 0.0, 3.0),
@@ -165,6 +162,10 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
         compromised_merchants=check_int("mix.merchants.compromised", merchants.get("compromised", 3), 0, 1000),
         compromise_days=tuple(check_float("mix.merchants.compromise_days", d, 0.1, 365) for d in days),
     )
+    if total == 0 and not any(r.per_10k > 0 for r in rings) and fraud_rate != 0:
+        raise InputError("scenarios", str(source), "a fraud-mix YAML file with a scenario or ring of positive rate "
+                         "(this one makes no fraud; use scenarios=none or fraud_rate=0 for a dataset without fraud)")
+    return mix
 
 
 def mix_with_label_delay(source: str | Path, mean_days: float, out: str | Path) -> Path:
