@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import yaml
 
 from workbench.simulate.profiles import DATA_DIR
@@ -31,17 +32,22 @@ def load_mapping(path: str | os.PathLike) -> dict[str, str]:
 # its values follow. Times with a UTC offset are converted to UTC; times without one are
 # taken as UTC already (the connection's time zone is set to UTC).
 TIME = "CAST(TRY_CAST({c} AS TIMESTAMPTZ) AS TIMESTAMP)"
-TYPED = {"ts": TIME, "confirmed_at": TIME, "amount": "TRY_CAST({c} AS DOUBLE)", "is_fraud": "TRY_CAST({c} AS BOOLEAN)",
+ID = "TRY_CAST({c} AS BIGINT)"
+LABELS = "('true', 'false', 't', 'f', '1', '0', '1.0', '0.0', 'yes', 'no')"
+TYPED = {"txn_id": ID, "customer_id": ID, "card_id": ID, "merchant_id": ID, "device_id": ID, "ip_id": ID, "ts": TIME, "confirmed_at": TIME, "amount": "TRY_CAST({c} AS DOUBLE)", "is_fraud": "TRY_CAST({c} AS BOOLEAN)",
          "lat": "TRY_CAST({c} AS DOUBLE)", "lon": "TRY_CAST({c} AS DOUBLE)", "home_lat": "TRY_CAST({c} AS DOUBLE)",
          "home_lon": "TRY_CAST({c} AS DOUBLE)", "balance_before": "TRY_CAST({c} AS DOUBLE)"}
 REQUIRED = ("txn_id", "ts", "customer_id", "card_id", "amount", "is_fraud")  # no nulls
 FINITE = "({v} IS NULL OR isfinite({v}))"
 RULES: dict[str, tuple[str, str]] = {
+    **{k: ("{v} IS NOT NULL OR {c} IS NULL", "a whole-number id") for k in ("txn_id", "customer_id", "card_id", "merchant_id",
+                                                                         "device_id", "ip_id")},
     "ts": ("{v} IS NOT NULL OR {c} IS NULL", "a timestamp (YYYY-MM-DD HH:MM:SS, optionally with a UTC offset)"),
     "confirmed_at": ("{v} IS NOT NULL OR {c} IS NULL", "a timestamp or empty (not confirmed)"),
     "amount": ("{v} IS NOT NULL AND isfinite({v}) AND {v} >= 0 OR {c} IS NULL",
                "a finite number >= 0 (the sign of a flow is its txn_type, not its amount)"),
-    "is_fraud": ("{v} IS NOT NULL OR {c} IS NULL", "a boolean label (true/false or 1/0)"),
+    "is_fraud": ("{c} IS NULL OR {v} IS NOT NULL AND lower(trim(CAST({c} AS VARCHAR))) IN " + LABELS,
+                 "a boolean label (true/false or 1/0)"),
     "lat": (FINITE + " AND ({v} IS NULL OR {v} BETWEEN -90 AND 90)", "a latitude from -90 to 90 or empty"),
     "lon": (FINITE + " AND ({v} IS NULL OR {v} BETWEEN -180 AND 180)", "a longitude from -180 to 180 or empty"),
     "home_lat": (FINITE + " AND ({v} IS NULL OR {v} BETWEEN -90 AND 90)", "a latitude from -90 to 90 or empty"),
@@ -80,7 +86,10 @@ def check_table(con, mapping: dict[str, str], show: int = 5) -> None:
             checks.append((key, f"NOT ({ok.format(c=_quote(cols[key]), v=_quote('v_' + key))})", allowed))
     rows = f"""WITH r AS (SELECT row_number() OVER () AS __row, *{', ' + typed if typed else ''} FROM source_table),
                c AS (SELECT *, count(*) OVER (PARTITION BY {_quote(cols['txn_id'])}) AS __n_id FROM r)"""
-    counts = con.execute(f"{rows} SELECT {', '.join(f'count(*) FILTER (WHERE {bad})' for _, bad, _ in checks)} FROM c").fetchall()[0]
+    try:
+        counts = con.execute(f"{rows} SELECT {', '.join(f'count(*) FILTER (WHERE {bad})' for _, bad, _ in checks)} FROM c").fetchall()[0]
+    except duckdb.Error as exc:
+        raise InputError("table", "unreadable", f"a table DuckDB can read ({str(exc).splitlines()[0]})") from None
     for (key, bad, allowed), n in zip(checks, counts):
         if n:
             first = con.execute(f"{rows} SELECT __row, CAST({_quote(cols[key])} AS VARCHAR) FROM c WHERE {bad} "

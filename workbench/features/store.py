@@ -100,13 +100,18 @@ def table_source(table: str | os.PathLike | pd.DataFrame, mapping: dict[str, str
         raise InputError("mapping", sorted(mapping), "a mapping with at least " + ", ".join(MINIMAL) + f" (missing {', '.join(missing)})")
     con = con or duckdb.connect()
     if isinstance(table, pd.DataFrame):
-        con.register("source_table", table)
+        # mixed Python objects in a column stop DuckDB's scan midway: read them as text,
+        # which the typed reading of the mapped columns checks
+        text = {c: "string" for c in table.columns if table[c].dtype == object}
+        con.register("source_table", table.astype(text) if text else table)
     else:
         path = Path(table)
         if not path.is_file():
             raise InputError("table", str(table), "a CSV or Parquet file")
-        reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW source_table AS SELECT * FROM {reader}('{path.as_posix()}')")
+        # CSV cells are read as text: the mapped columns are typed and checked row by row
+        # (the sniffer's guess from a sample would fail midway on a later odd row)
+        reader = f"read_parquet('{path.as_posix()}')" if path.suffix == ".parquet" else f"read_csv('{path.as_posix()}', all_varchar=true)"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW source_table AS SELECT * FROM {reader}")
     try:
         columns = set(con.execute("SELECT * FROM source_table LIMIT 0").df().columns)
     except duckdb.Error as exc:
