@@ -111,8 +111,9 @@ def table_source(table: str | os.PathLike | pd.DataFrame, mapping: dict[str, str
         # CSV cells are read as text: the mapped columns are typed and checked row by row
         # (the sniffer's guess from a sample would fail midway on a later odd row)
         reader = f"read_parquet('{path.as_posix()}')" if path.suffix == ".parquet" else f"read_csv('{path.as_posix()}', all_varchar=true)"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW source_table AS SELECT * FROM {reader}")
     try:
+        if not isinstance(table, pd.DataFrame):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW source_table AS SELECT * FROM {reader}")
         columns = set(con.execute("SELECT * FROM source_table LIMIT 0").df().columns)
     except duckdb.Error as exc:
         raise InputError("table", str(table) if not isinstance(table, pd.DataFrame) else "DataFrame",
