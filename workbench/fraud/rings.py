@@ -48,16 +48,17 @@ class RingPlan:
         return dict(zip(first["ring_id"].tolist(), first["customer_id"].tolist()))
 
 
-MIN_RING_SHARE = 100  # one ring of a shape needs at least 100 customers per expected member
+CUSTOMERS_PER_MEMBER = 20  # a shape rounding to no ring still gets one from 20 customers per member
+MAX_RING_SHARE = 0.2       # ring members are at most this share of the customers
 
 
 def ring_count(per_10k: float, size: tuple[int, int], customers: int) -> int:
     """Rings of one shape in a population: ``per_10k`` per 10,000 customers, rounded; a
     shape whose rate rounds to none still gets one ring when the population is large enough
-    that its members are at most 1% of it (so small worlds are not mostly ring members)."""
+    that its members are at most 5% of it (so small worlds are not mostly ring members)."""
     expected = per_10k * customers / 10_000
     count = int(round(expected))
-    if count == 0 and expected > 0 and customers >= MIN_RING_SHARE * (size[0] + size[1]) / 2:
+    if count == 0 and expected > 0 and customers >= CUSTOMERS_PER_MEMBER * (size[0] + size[1]) / 2:
         count = 1
     return count
 
@@ -72,7 +73,7 @@ def plan_rings(mix: FraudMix, config: SimulationConfig, market: Market, rng: np.
         count = ring_count(spec.per_10k, spec.size, config.customers)
         for _ in range(count):
             size = count_in(rng, spec.size)
-            if used + size > len(free) // 2:  # never make most of the population fraudsters
+            if used + size > MAX_RING_SHARE * len(free):  # rings stay a minority of the population
                 break
             who = free[used:used + size]
             used += size
