@@ -193,3 +193,12 @@ def test_external_tables(edits, form, encoding):
         written = pd.read_parquet(out, columns=["txn_id", "ts"])
         assert written["txn_id"].is_unique and not written["ts"].isna().any()
         assert not any(isinstance(v, float) and math.isnan(v) for v in written["txn_id"])
+
+
+def test_ids_equal_as_numbers_are_duplicates():
+    """Found by the fuzzer: `1.0` and `1` are one id once typed."""
+    frame = BASE.copy().astype({"TX_ID": object})
+    frame.loc[0, "TX_ID"] = "1.0"
+    with pytest.raises(InputError, match="unique transaction ids") as err:
+        table_source(frame, MAPPING)
+    assert err.value.param == "table.TX_ID" and "rows 1, 2" in str(err.value)

@@ -80,12 +80,12 @@ def check_table(con, mapping: dict[str, str], show: int = 5) -> None:
     for key in REQUIRED:
         if key in cols:
             checks.append((key, f"{_quote(cols[key])} IS NULL", "a value in every row (this one is empty)"))
-    checks.append(("txn_id", "__n_id > 1", "unique transaction ids (this one is repeated)"))
+    checks.append(("txn_id", "__n_id > 1 AND v_txn_id IS NOT NULL", "unique transaction ids (this one is repeated)"))
     for key, (ok, allowed) in RULES.items():
         if key in cols:
             checks.append((key, f"NOT ({ok.format(c=_quote(cols[key]), v=_quote('v_' + key))})", allowed))
     rows = f"""WITH r AS (SELECT row_number() OVER () AS __row, *{', ' + typed if typed else ''} FROM source_table),
-               c AS (SELECT *, count(*) OVER (PARTITION BY {_quote(cols['txn_id'])}) AS __n_id FROM r)"""
+               c AS (SELECT *, count(*) OVER (PARTITION BY {_quote('v_txn_id')}) AS __n_id FROM r)"""
     try:
         counts = con.execute(f"{rows} SELECT {', '.join(f'count(*) FILTER (WHERE {bad})' for _, bad, _ in checks)} FROM c").fetchall()[0]
     except duckdb.Error as exc:
