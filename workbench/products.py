@@ -78,6 +78,14 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _refused(path: Path, allowed: str) -> InputError:
+    return InputError("out", str(path), allowed)
+
+
+def _unwritable(path: Path, exc: OSError) -> InputError:
+    return _refused(path, f"a path inside a writable directory ({exc.strerror})")
+
+
 def check_target(out: str | os.PathLike, overwrite: bool, kind: str | None = None) -> Path:
     """Validate an output path before any work: not empty, inside a writable directory, and
     an existing target only with ``overwrite`` and only if it is ours to replace
@@ -87,26 +95,28 @@ def check_target(out: str | os.PathLike, overwrite: bool, kind: str | None = Non
     path = Path(out)
     if path.exists() or path.is_symlink():
         if not overwrite:
-            raise InputError("out", str(path), "a path that does not exist yet (or pass overwrite / --overwrite)")
+            raise _refused(path, "a path that does not exist yet (or pass overwrite / "
+                                 "--overwrite)")
         if kind is None and not path.is_file():
-            raise InputError("out", str(path), "a file path (a directory or special file is in the way)")
+            raise _refused(path, "a file path (a directory or special file is in the way)")
         if kind is not None:
             _check_ours(path, kind)
     probe = path.absolute().parent
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError("out", str(path), "a path inside a writable directory")
+        raise _refused(path, "a path inside a writable directory")
     try:  # access() says yes to root everywhere: try it (a /proc or read-only mount says no)
         tempfile.TemporaryFile(dir=probe).close()
     except OSError as exc:
-        raise InputError("out", str(path), f"a path inside a writable directory ({exc.strerror})") from None
+        raise _unwritable(path, exc) from None
     return path
 
 
 def _check_ours(path: Path, kind: str) -> None:
     """Raise unless ``path`` is a directory this workbench wrote, holding only its own entries."""
-    allowed = "a new path, or a directory the workbench wrote (it is replaced; nothing else is deleted)"
+    allowed = ("a new path, or a directory the workbench wrote (it is replaced; nothing else is "
+               "deleted)")
     if path.is_symlink() or not path.is_dir():
         raise InputError("out", str(path), allowed + "; a file is in the way")
     present = {p.name for p in path.iterdir()}
@@ -119,11 +129,12 @@ def _check_ours(path: Path, kind: str) -> None:
     else:
         spec = KINDS.get(kind)
         if spec is None or spec.signature not in present:
-            raise InputError("out", str(path), allowed + f"; it has no {MARKER} (not written by the workbench)")
+            raise _refused(path, allowed + f"; it has no {MARKER} (not written by the workbench)")
         own = spec.entries(path)
     foreign = sorted(present - own)
     if foreign:
-        raise InputError("out", str(path), allowed + f"; it holds files the workbench did not write: {', '.join(foreign[:5])}")
+        names = ", ".join(foreign[:5])
+        raise _refused(path, allowed + f"; it holds files the workbench did not write: {names}")
 
 
 def _describe(holder: str) -> str:
@@ -142,12 +153,12 @@ def target_lock(path: Path) -> Iterator[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError("out", str(path), f"a path inside a writable directory ({exc.strerror})") from None
+        raise _unwritable(path, exc) from None
     while True:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise InputError("out", str(path), f"a path inside a writable directory ({exc.strerror})") from None
+            raise _unwritable(path, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -155,7 +166,8 @@ def target_lock(path: Path) -> Iterator[None]:
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
-            raise InputError("out", str(path), f"a path no other run is writing: {_describe(holder)} is writing it") from None
+            who = _describe(holder)
+            raise _refused(path, f"a path no other run is writing: {who} is writing it") from None
         try:
             same = os.fstat(fd).st_ino == os.stat(lock).st_ino
         except FileNotFoundError:
@@ -164,7 +176,8 @@ def target_lock(path: Path) -> Iterator[None]:
             break
         os.close(fd)  # the holder removed the lock file as we opened it: take the new one
     try:
-        info = {"pid": os.getpid(), "command": " ".join(sys.argv)[:200] or "python", "started": _now()}
+        command = " ".join(sys.argv)[:200] or "python"
+        info = {"pid": os.getpid(), "command": command, "started": _now()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         yield
@@ -240,10 +253,12 @@ def _io(path: Path, step: Callable[[], Any]) -> Any:
     try:
         return step()
     except OSError as exc:
-        raise InputError("out", str(path), f"a path the product can be written to ({exc.strerror or exc})") from None
+        reason = exc.strerror or exc
+        raise _refused(path, f"a path the product can be written to ({reason})") from None
 
 
-def write_file(path: str | os.PathLike, write: Callable[[Path], Any], overwrite: bool = True) -> Path:
+def write_file(path: str | os.PathLike, write: Callable[[Path], Any],
+               overwrite: bool = True) -> Path:
     """Call ``write`` on a per-run temporary of the file ``path`` and rename it into place."""
     with writing(path, overwrite=overwrite) as tmp:
         write(tmp)

@@ -71,6 +71,7 @@ def check_build(dag: Any) -> None:
         write_json(ledger, built)
         if stale:
             raise InputError("pipeline", ", ".join(stale),
-                             f"tasks built from the dataset now at {path} (content {str(current)[:12]}); these were "
-                             "built from other data or from data of unknown origin: rebuild them with "
-                             f"`ploomber build --force` or `ploomber task {stale[0]} --force`")
+                             f"tasks built from the dataset now at {path} (content "
+                             f"{str(current)[:12]}); these were built from other data or from "
+                             "data of unknown origin: rebuild them with `ploomber build --force` "
+                             f"or `ploomber task {stale[0]} --force`")
