@@ -155,7 +155,7 @@ def test_stats_counts_what_is_on_disk(tiny, tmp_path):
 
 def test_reruns_clean_what_a_crash_left(tmp_path):
     out = tmp_path / "f.json"
-    stale = [tmp_path / ".f.json.wb-tmp-999999-dead", tmp_path / ".f.json.wb-old-dead"]
+    stale = [tmp_path / ".f.json.wb-tmp-999999-dead", tmp_path / ".f.json.wb-old-dead", tmp_path / ".f.json.tmp-4242"]
     for p in stale:
         p.write_text("half")
     write_json(out, {"a": 1})

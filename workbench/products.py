@@ -44,6 +44,7 @@ from workbench.validation import InputError
 
 MARKER = ".workbench-product.json"
 TMP_TAG, OLD_TAG = ".wb-tmp-", ".wb-old-"
+LEGACY_TAGS = (".tmp-", ".old-")  # what earlier versions of the writers left after a crash
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ def _remove(path: Path) -> None:
 def clean_leftovers(path: Path) -> list[Path]:
     """Remove what crashed runs left beside ``path`` (per-run temporaries, old copies);
     call only while holding the target's lock. Returns what was removed."""
-    stale = [p for tag in (TMP_TAG, OLD_TAG) for p in path.parent.glob(f".{path.name}{tag}*")]
+    tags = (TMP_TAG, OLD_TAG, *LEGACY_TAGS)
+    stale = [p for tag in tags for p in path.parent.glob(f".{path.name}{tag}*")]
     for p in stale:
         _remove(p)
     return stale
