@@ -1,5 +1,5 @@
 """Fault injection: ``generate`` and ``features`` killed (SIGKILL) at random points, for
-several seeds. Afterwards the product at the target is either the previous one, intact, or
+several seeds, and a report build killed while its notebook runs. Afterwards the product at the target is either the previous one, intact, or
 the new one, complete; no process of the killed run is left; a rerun removes what the
 crash left and produces the same bytes as an uninterrupted run.
 
@@ -112,3 +112,23 @@ def test_killed_features_leave_the_old_file_or_the_new_one(tmp_path, tmp_path_fa
         assert _run([*args, "--overwrite"]).returncode == 0
         assert sorted(p.name for p in tmp_path.iterdir()) == ["f.parquet"]
         assert pd.read_parquet(out).sort_values("txn_id", ignore_index=True).equals(expected)
+
+
+def test_killed_report_leaves_no_process_and_nothing_that_looks_complete(tmp_path):
+    from workbench.products import SCRATCH, process_scratch, writing
+
+    out = tmp_path / "report"
+    args = ["report", "--out", str(out), "--customers", "250", "--days", "40", "--replicates", "20", "--folds", "2",
+            "--k", "10"]
+    family = _kill_after(args, random.Random(3).uniform(4.0, 9.0))  # while the notebook runs
+    assert _left(family) == [], "the notebook kernel outlived the killed report"
+    FIGURES["survived"] += 1
+    assert not out.exists()
+    # what the kill left (its temporary, its lock file, the kernel's scratch) is removed by the
+    # next run: a writer of the same target, and any run taking scratch space
+    with writing(out, kind="report"):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    mine = process_scratch("study")
+    dead = {str(p.pid) for p in family}
+    assert not [p for p in SCRATCH.iterdir() if p.name.split("-")[1] in dead] and mine.is_dir()
