@@ -379,24 +379,28 @@ def _count(upstream, product):
 
 def test_pipeline_fails_when_a_skipped_task_was_built_from_other_data(tmp_path):
     from ploomber import DAG
-    from ploomber.exceptions import DAGBuildError
+    from ploomber.exceptions import DAGBuildError, DAGRenderError
     from ploomber.products import File
     from ploomber.tasks import PythonCallable
 
-    from workbench.provenance import check_build, ledger_path
+    from workbench.provenance import check_build, check_render, ledger_path
 
     def dag():
         d = DAG(executor="serial")
         make = PythonCallable(_make_dataset, File(tmp_path / "raw"), d, name="make", params={"seed": 43})
         PythonCallable(_count, File(tmp_path / "n.txt"), d, name="count") .set_upstream(make)
-        d.on_finish = check_build
+        d.on_render, d.on_finish = check_render, check_build
         return d
 
     dag().build(show_progress=False)
     assert json.loads(ledger_path(tmp_path / "raw").read_text())["count"] == open_dataset(tmp_path / "raw").card["content_hash"]
     dag().build(show_progress=False)  # nothing changed: up to date, no error
     _make_dataset(tmp_path / "raw", 44)  # replaced outside the pipeline
+    with pytest.raises(DAGRenderError, match="count"):  # `ploomber status` says so too
+        dag().render(show_progress=False)
+    stale = dag()
+    stale.on_render = None  # the check after the build catches it as well
     with pytest.raises(DAGBuildError, match="count"):
-        dag().build(show_progress=False)
+        stale.build(show_progress=False)
     dag().build(force=True, show_progress=False)
     dag().build(show_progress=False)
