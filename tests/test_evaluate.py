@@ -527,7 +527,7 @@ def test_report_parameters_are_validated_before_anything_runs(tmp_path):
     with pytest.raises(InputError, match="fraud_rate"):
         check_report_parameters(fraud_rate=2)
     with pytest.raises(InputError, match="label_delay_days"):
-        check_report_parameters(scenarios="none", label_delay_days=3)
+        check_report_parameters(scenarios="none", fraud_rate=0, label_delay_days=3)
     with pytest.raises(InputError, match="n_folds"):
         check_report_parameters(n_folds=0)
     (tmp_path / "taken").mkdir()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m workbench generate|stats|schema|features|report``."""
+"""Command line: ``python -m workbench generate|stats|verify|schema|features|report``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--market", default="india", help=f"market profile: {', '.join(available_markets())} or a YAML path")
     gen.add_argument("--shard-size", default=2000, help="customers per shard (default 2000)")
     gen.add_argument("--scenarios", default="default", help="fraud mix: default, none, or a mix YAML file")
-    gen.add_argument("--fraud-rate", default=None, help="rescale the mix's scenario prevalences to this total share of customers")
+    gen.add_argument("--fraud-rate", default=None, help="rescale the mix's scenario prevalences to this total share of customers (rings keep the mix's rates; 0: no fraud at all)")
     gen.add_argument("--out", required=True, help="output dataset directory")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
     gen.add_argument("--backend", default="processes", help=f"where shards run: {', '.join(BACKENDS)}")
@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     st = sub.add_parser("stats", help="print a summary of a dataset")
     st.add_argument("path", help="dataset directory")
+    ver = sub.add_parser("verify", help="check every part of a dataset against the SHA-256 its card records")
+    ver.add_argument("path", help="dataset directory")
     sub.add_parser("schema", help="print the dataset schema as Markdown")
     fe = sub.add_parser("features", help="compute point-in-time features to a Parquet file")
     src = fe.add_mutually_exclusive_group(required=True)
@@ -76,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from workbench.dataset.reader import format_summary, summary
 
             print(format_summary(summary(args.path)))
+        elif args.command == "verify":
+            from workbench.dataset.reader import verify
+
+            result = verify(args.path)
+            print(f"verified {result['path']}: {result['parts']} parts, {result['bytes']:,} bytes match the card "
+                  f"(content {result['content_hash'][:16]})")
         elif args.command == "features":
             from workbench.features.external import load_mapping
             from workbench.features.store import dataset_source, table_source, write_features

@@ -88,7 +88,7 @@ def scratch_study(customers: int, days: int, seed: int, fraud_rate: float | None
     return scratch_root() / f"study-{customers}c-{days}d-s{seed}-{key[:10]}"
 
 
-def scratch_dir(name: str) -> Path:
+def named_scratch(name: str) -> Path:
     """A named scratch directory bound to the current code (for work that is not a study of
     parameters, such as the sweep summary's small reports), created and marked."""
     return _use(scratch_root() / f"{name}-{code_fingerprint()}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,10 +21,13 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.products import Kind, check_target, register_kind, writing
 from workbench.validation import InputError, check_float, check_int
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALUATION_NOTEBOOK = ROOT / "notebooks" / "07_evaluation.ipynb"
+REPORT_FILES = ("evaluation.html", "evaluation.ipynb", "metrics.json")
+REPORT = register_kind(Kind("report", "metrics.json", lambda root: set(REPORT_FILES)))
 
 
 def export_html(notebook: str | os.PathLike, out: str | os.PathLike) -> Path:
@@ -70,14 +72,8 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
     import papermill
 
     params = check_report_parameters(**parameters)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise InputError("out", str(out), "a directory that does not exist yet (or overwrite=True)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    out = check_target(out, overwrite, REPORT.name)
+    with writing(out, overwrite=overwrite, kind=REPORT.name, checked=True) as tmp:
         executed = tmp / "evaluation.ipynb"
         if progress:
             print(f"building report {out} with {params}", flush=True)
@@ -85,11 +81,6 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
                                    parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
                                    cwd=str(ROOT), stdout_file=sys.stdout if progress else None)
         export_html(executed, tmp / "evaluation.html")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
@@ -147,9 +138,9 @@ def sweep_files(upstream: Any, workdir: str | os.PathLike | None = None) -> list
             return [Path(str(products["metrics"])) for products in group.values()]
         except (KeyError, TypeError, AttributeError):
             raise InputError("upstream", upstream, "Ploomber upstream with the group 'sweep-*' of evaluation reports") from None
-    from workbench.notebook import scratch_dir
+    from workbench.notebook import named_scratch
 
-    root = Path(workdir) if workdir else scratch_dir("sweep") / "reports"
+    root = Path(workdir) if workdir else named_scratch("sweep") / "reports"
     files = []
     for rate in (0.05, 0.15):
         report = root / f"fr{rate}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,8 +25,12 @@ class InputError(ValueError):
 def check_int(param: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise InputError when it is not a whole number in range."""
     allowed = _range_text("an integer", minimum, maximum)
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
         raise InputError(param, value, allowed)
+    if isinstance(value, numbers.Integral):  # numpy integers too
+        value = int(value)
+    elif isinstance(value, numbers.Real):
+        value = float(value)
     try:
         number = int(value) if not isinstance(value, float) else None
     except ValueError:
@@ -73,6 +78,14 @@ def check_date(param: str, value: Any) -> dt.date:
         return dt.date.fromisoformat(str(value))
     except ValueError:
         raise InputError(param, value, "a date written YYYY-MM-DD") from None
+
+
+def check_date_range(param: str, value: Any, first: dt.date, last: dt.date) -> dt.date:
+    """Parse a date (see :func:`check_date`) and require it within [first, last]."""
+    day = check_date(param, value)
+    if not first <= day <= last:
+        raise InputError(param, day.isoformat(), f"a date from {first.isoformat()} to {last.isoformat()}")
+    return day
 
 
 def _range_text(kind: str, minimum: float | None, maximum: float | None) -> str:

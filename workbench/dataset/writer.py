@@ -2,45 +2,41 @@
 
 A dataset directory holds one folder of Parquet parts per table, ``workbench.duckdb`` with
 a view per table, and the dataset card (``card.json`` and ``card.md``). Nothing appears at
-the destination until everything is written; a crash leaves only a ``.tmp-*`` directory
-beside it, which the next run removes.
+the destination until everything is written (see :mod:`workbench.products`: a locked,
+per-run temporary beside it, which a rerun removes after a crash). The card lists every
+part with its row count and SHA-256, which readers verify.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench.dataset.schema import TABLES
-from workbench.validation import InputError
+from workbench.products import Kind, check_target, register_kind, sha256_file, writing
 
 DB_FILE = "workbench.duckdb"
 CARD_JSON, CARD_MD = "card.json", "card.md"
 
 
+def _entries(root: Path) -> set[str]:
+    return {DB_FILE, CARD_JSON, CARD_MD, *TABLES}
+
+
+DATASET = register_kind(Kind("dataset", CARD_JSON, _entries))
+
+
 def check_destination(out: str | os.PathLike, overwrite: bool) -> Path:
-    """Validate an output path: its parent must be writable, and an existing dataset needs ``overwrite``."""
-    path = Path(out)
-    if path.exists() and not overwrite:
-        raise InputError("out", str(path), "a path that does not exist yet (or pass overwrite / --overwrite)")
-    if path.exists() and not path.is_dir():
-        raise InputError("out", str(path), "a directory path (a file is in the way)")
-    parent = path.resolve().parent
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError("out", str(path), "a path inside a writable directory")
-    return path
+    """Validate an output path before any work: not empty, its parent writable, and an
+    existing target only with ``overwrite`` and only a dataset the workbench wrote."""
+    return check_target(out, overwrite, DATASET.name)
 
 
 def write_part(root: Path, table: str, part: str, data: pa.Table) -> Path:
@@ -81,28 +77,23 @@ def write_card(root: Path, card: dict) -> None:
     (root / CARD_MD).write_text("\n".join(lines) + "\n")
 
 
-@contextmanager
-def atomic_directory(out: str | os.PathLike, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary directory beside ``out``; on success rename it to ``out``.
+def part_index(root: Path) -> dict[str, dict[str, Any]]:
+    """Every Parquet part under ``root`` (``table/part-x.parquet``) with its row count (from
+    its footer) and the SHA-256 of its bytes: what the card records and readers verify."""
+    out = {}
+    for table in TABLES:
+        for part in sorted((root / table).glob("*.parquet")):
+            out[f"{table}/{part.name}"] = {"rows": pq.read_metadata(part).num_rows, "sha256": sha256_file(part)}
+    return out
 
-    On an exception the temporary directory is removed and ``out`` is untouched. With
-    ``overwrite`` an existing ``out`` is replaced only after the new one is complete.
-    """
-    path = check_destination(out, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if path.exists():
-        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-        path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(path)
+
+def content_hash(parts: dict[str, dict[str, Any]]) -> str:
+    """One hash of a dataset's content: the SHA-256 of its parts' names and hashes."""
+    text = "\n".join(f"{name} {parts[name]['sha256']}" for name in sorted(parts))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def atomic_directory(out: str | os.PathLike, overwrite: bool):
+    """A per-run temporary dataset directory beside ``out``, locked and renamed into place
+    when complete (see :func:`workbench.products.writing`)."""
+    return writing(out, overwrite=overwrite, kind=DATASET.name)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,9 @@ import pyarrow as pa
 
 from workbench.dataset.reader import open_dataset
 from workbench.features.catalogue import CATALOGUE, WINDOWS, Feature
+from workbench.features.external import check_table, typed_columns
 from workbench.features.online import write_online_features
+from workbench.products import check_target, writing
 from workbench.simulate.profiles import load_market
 from workbench.validation import InputError, check_choice, check_int
 
@@ -85,6 +86,9 @@ def table_source(table: str | os.PathLike | pd.DataFrame, mapping: dict[str, str
     ``mapping`` maps canonical input names (``INPUTS``) to the table's columns; the minimal
     schema (``MINIMAL``) is required, ``card_id`` defaults to ``customer_id``. ``params`` may
     give ``threshold`` (reporting threshold), ``salary_day`` and ``festivals`` (dates).
+    The values are checked first (:func:`workbench.features.external.check_table`: unique
+    ids, no missing keys, times or amounts, finite amounts >= 0, parseable times; times
+    with a UTC offset are converted to UTC).
     """
     if not isinstance(mapping, dict):
         raise InputError("mapping", mapping, "a mapping from canonical names to column names")
@@ -96,23 +100,30 @@ def table_source(table: str | os.PathLike | pd.DataFrame, mapping: dict[str, str
         raise InputError("mapping", sorted(mapping), "a mapping with at least " + ", ".join(MINIMAL) + f" (missing {', '.join(missing)})")
     con = con or duckdb.connect()
     if isinstance(table, pd.DataFrame):
-        con.register("source_table", table)
+        # mixed Python objects in a column stop DuckDB's scan midway: read them as text,
+        # which the typed reading of the mapped columns checks
+        text = {c: "string" for c in table.columns if table[c].dtype == object}
+        con.register("source_table", table.astype(text) if text else table)
     else:
         path = Path(table)
         if not path.is_file():
             raise InputError("table", str(table), "a CSV or Parquet file")
-        reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW source_table AS SELECT * FROM {reader}('{path.as_posix()}')")
-    columns = set(con.execute("SELECT * FROM source_table LIMIT 0").df().columns)
+        # CSV cells are read as text: the mapped columns are typed and checked row by row
+        # (the sniffer's guess from a sample would fail midway on a later odd row)
+        reader = f"read_parquet('{path.as_posix()}')" if path.suffix == ".parquet" else f"read_csv('{path.as_posix()}', all_varchar=true)"
+    try:
+        if not isinstance(table, pd.DataFrame):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW source_table AS SELECT * FROM {reader}")
+        columns = set(con.execute("SELECT * FROM source_table LIMIT 0").df().columns)
+    except duckdb.Error as exc:
+        raise InputError("table", str(table) if not isinstance(table, pd.DataFrame) else "DataFrame",
+                         f"a readable CSV or Parquet table ({str(exc).splitlines()[0]})") from None
     absent = {k: v for k, v in mapping.items() if v not in columns}
     if absent:
         key = sorted(absent)[0]
         raise InputError(f"mapping.{key}", absent[key], "a column of the table: " + ", ".join(sorted(columns)))
-    casts = {"ts": "TIMESTAMP", "confirmed_at": "TIMESTAMP", "amount": "DOUBLE", "is_fraud": "BOOLEAN"}
-    cols = [f'CAST("{src}" AS {casts[k]}) AS {k}' if k in casts else f'"{src}" AS {k}' for k, src in mapping.items()]
-    if "card_id" not in mapping:
-        cols.append(f'"{mapping["customer_id"]}" AS card_id')
-    con.execute(f"CREATE OR REPLACE TEMP VIEW base_all AS SELECT {', '.join(cols)} FROM source_table")
+    check_table(con, mapping)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW base_all AS SELECT {', '.join(typed_columns(mapping))} FROM source_table")
     available = set(mapping) | {"card_id"}
     for name in sorted(set(INPUTS) - available):
         log.info("input %s not mapped: features that need it are skipped", name)
@@ -236,10 +247,7 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
     """
     batch_rows = check_int("batch_rows", batch_rows, 1)
     engine = check_choice("engine", engine, ENGINES)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise InputError("out", str(out), "a path that does not exist yet (or pass overwrite)")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = check_target(out, overwrite)
     keep, skipped = _prepare(source)
     complete = not skipped and "events" in source.available
     if engine == "online" and not complete:
@@ -247,15 +255,11 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
     engine = "online" if engine == "online" or (engine == "auto" and complete) else "duckdb"
     global_feats = [f for f in keep if f.stage in GLOBAL_STAGES]
     local_feats = [f for f in keep if f.stage not in GLOBAL_STAGES]
-    tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
+    with writing(out, overwrite=overwrite, checked=True) as tmp:
         if engine == "online":
             write_online_features(source, tmp, _schema(source, local_feats, global_feats), batch_rows)
         else:
             _write_duckdb(source, tmp, local_feats, global_feats, batch_rows)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     con = source.con
     rows = con.execute(f"SELECT count(*) FROM read_parquet('{out.as_posix()}')").fetchall()[0][0]
     return {"rows": rows, "features": len(CATALOGUE) - len(skipped), "skipped": skipped, "path": str(out), "engine": engine}

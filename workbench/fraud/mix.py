@@ -110,6 +110,8 @@ def _entries(raw: dict, section: str, names: tuple[str, ...], keys: set[str]):
 def load_mix(source: str | Path | None = "default", fraud_rate: float | None = None) -> FraudMix | None:
     """Load and validate a mix (``default``, a YAML path, or None / ``none`` for no fraud)."""
     if source is None or source == "none":
+        if fraud_rate is not None and check_float("fraud_rate", fraud_rate, 0.0, 1.0) > 0:
+            raise InputError("fraud_rate", fraud_rate, "None or 0 when scenarios is none (a dataset without fraud)")
         return None
     path = DEFAULT_MIX if source == "default" else Path(source)
     if not path.is_file():
@@ -142,6 +144,8 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
             raise InputError(f"{where}.size", size, "a [min, max] pair with min <= max")
         rings.append(RingSpec(shape, check_float(f"{where}.per_10k", node.get("per_10k", 1.0), 0.0, 10_000.0), (lo, hi),
                               check_float(f"{where}.camouflage", node.get("camouflage", 1.0), 0.0, 1.0)))
+    if fraud_rate is not None and check_float("fraud_rate", fraud_rate, 0.0, 1.0) == 0:
+        rings = []  # fraud_rate 0 means no fraud at all: no scenario episodes and no rings
     delay = _mapping(raw.get("label_delay"), "mix.label_delay")
     _check_keys(delay, {"mean_days", "sigma", "never_confirmed"}, "mix.label_delay")
     merchants = _mapping(raw.get("merchants"), "mix.merchants")
@@ -149,7 +153,7 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
     days = merchants.get("compromise_days", [3, 14])
     if not isinstance(days, list) or len(days) != 2:
         raise InputError("mix.merchants.compromise_days", days, "a [min, max] pair of days")
-    return FraudMix(
+    mix = FraudMix(
         scenarios=tuple(specs), rings=tuple(rings),
         label_delay=LabelDelay(check_float("mix.label_delay.mean_days", delay.get("mean_days", 5.0), 0.01, 365.0),
                                check_float("mix.label_delay.sigma", delay.get("sigma", 0.8), 0.0, 3.0),
@@ -158,6 +162,10 @@ def load_mix(source: str | Path | None = "default", fraud_rate: float | None = N
         compromised_merchants=check_int("mix.merchants.compromised", merchants.get("compromised", 3), 0, 1000),
         compromise_days=tuple(check_float("mix.merchants.compromise_days", d, 0.1, 365) for d in days),
     )
+    if total == 0 and not any(r.per_10k > 0 for r in rings) and fraud_rate != 0:
+        raise InputError("scenarios", str(source), "a fraud-mix YAML file with a scenario or ring of positive rate "
+                         "(this one makes no fraud; use scenarios=none or fraud_rate=0 for a dataset without fraud)")
+    return mix
 
 
 def mix_summary(mix: FraudMix | None) -> dict[str, Any] | None:

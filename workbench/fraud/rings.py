@@ -48,6 +48,21 @@ class RingPlan:
         return dict(zip(first["ring_id"].tolist(), first["customer_id"].tolist()))
 
 
+CUSTOMERS_PER_MEMBER = 20  # a shape rounding to no ring still gets one from 20 customers per member
+MAX_RING_SHARE = 0.2       # ring members are at most this share of the customers
+
+
+def ring_count(per_10k: float, size: tuple[int, int], customers: int) -> int:
+    """Rings of one shape in a population: ``per_10k`` per 10,000 customers, rounded; a
+    shape whose rate rounds to none still gets one ring when the population is large enough
+    that its members are at most 5% of it (so small worlds are not mostly ring members)."""
+    expected = per_10k * customers / 10_000
+    count = int(round(expected))
+    if count == 0 and expected > 0 and customers >= CUSTOMERS_PER_MEMBER * (size[0] + size[1]) / 2:
+        count = 1
+    return count
+
+
 def plan_rings(mix: FraudMix, config: SimulationConfig, market: Market, rng: np.random.Generator, vpn_ids: np.ndarray) -> RingPlan:
     """Draw every ring of ``mix`` for a population of ``config.customers``."""
     t0 = int(np.datetime64(config.start, "us").astype(np.int64))
@@ -55,10 +70,10 @@ def plan_rings(mix: FraudMix, config: SimulationConfig, market: Market, rng: np.
     free = rng.permutation(config.customers)
     used = 0
     for spec in mix.rings:
-        count = 0 if spec.per_10k == 0 else max(1, int(round(spec.per_10k * config.customers / 10_000)))
+        count = ring_count(spec.per_10k, spec.size, config.customers)
         for _ in range(count):
             size = count_in(rng, spec.size)
-            if used + size > len(free) // 2:  # never make most of the population fraudsters
+            if used + size > MAX_RING_SHARE * len(free):  # rings stay a minority of the population
                 break
             who = free[used:used + size]
             used += size

@@ -18,6 +18,7 @@ from workbench.fraud.mix import DEFAULT_MIX, RING_SHAPES
 from workbench.graph.detect import RingConfig, detect_rings
 from workbench.graph.evaluate import planted_rings, ring_metrics
 from workbench.graph.source import graph_source
+from workbench.products import scratch_dir
 from workbench.simulate import SimulationConfig, generate
 from workbench.validation import InputError, check_float, check_int
 
@@ -30,12 +31,12 @@ def _variant_mix(path: Path, per_10k: float, size: tuple[int, int], camouflage: 
     return path
 
 
-def ring_sweep(workdir: str | os.PathLike, customers: int = 3000, days: int = 60, seed: int = 1, per_10k: float = 10.0,
+def ring_sweep(workdir: str | os.PathLike | None = None, customers: int = 3000, days: int = 60, seed: int = 1, per_10k: float = 10.0,
                sizes: tuple[tuple[int, int], ...] = ((3, 5), (6, 9), (10, 16)), camouflage: tuple[float, ...] = (1.0, 0.5, 0.1),
                config: RingConfig | None = None) -> pd.DataFrame:
     """Ring-level recall and precision of the combined detector per shape, for each size
     range (at camouflage 1) and each camouflage level (at the middle size range); datasets
-    are written under ``workdir``."""
+    are written under ``workdir`` (None: a scratch directory removed when done)."""
     check_int("customers", customers, 200, 200_000)
     check_int("days", days, 14, 366)
     check_float("per_10k", per_10k, 0.1, 500.0)
@@ -44,6 +45,9 @@ def ring_sweep(workdir: str | os.PathLike, customers: int = 3000, days: int = 60
             raise InputError("sizes", sizes, "(min, max) pairs of member counts, min >= 3 and min <= max")
     for level in camouflage:
         check_float("camouflage", level, 0.0, 1.0)
+    if workdir is None:
+        with scratch_dir("ring-sweep") as root:
+            return ring_sweep(root, customers, days, seed, per_10k, sizes, camouflage, config)
     root = Path(workdir)
     root.mkdir(parents=True, exist_ok=True)
     middle = sizes[len(sizes) // 2]

@@ -4,8 +4,9 @@ Layout: ``detector.joblib`` (the detector object: parameters, preprocessing, sci
 models), ``model.keras`` for Keras detectors (Keras' native format; the joblib file then
 holds everything else), ``features.json`` (the input features in order), ``metrics.json``,
 and ``manifest.json`` (format version, detector class, package versions, the training
-dataset's card reference, and the SHA-256 of every other file). The directory is written
-under a temporary name and renamed into place.
+dataset's card reference with its content hash, and the SHA-256 of every other file). The
+directory is written by :func:`workbench.products.writing` (locked, per-run temporary,
+renamed into place; only a package directory is ever replaced).
 
 Loading verifies every hash, the format version, the scikit-learn / imbalanced-learn / Keras
 versions the package was written with (same major.minor) and, if given, the expected feature
@@ -16,11 +17,9 @@ a malicious author).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
-import shutil
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -29,19 +28,12 @@ import joblib
 
 from workbench.dataset.reader import open_dataset
 from workbench.models.base import Detector
+from workbench.products import MARKER, Kind, check_target, register_kind, sha256_file, writing
 from workbench.validation import InputError
 
 FORMAT_VERSION = 1
 CHECKED_PACKAGES = ("scikit-learn", "imbalanced-learn", "keras")
 MANIFEST = "manifest.json"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -55,14 +47,9 @@ def save_package(detector: Detector, out: str | os.PathLike, dataset: str | os.P
     training dataset whose card is referenced; ``metrics`` are stored alongside."""
     if not isinstance(detector, Detector) or getattr(detector, "features_", None) is None:
         raise InputError("detector", type(detector).__name__, "a fitted workbench Detector")
-    path = Path(out)
-    if path.exists() and not overwrite:
-        raise InputError("out", str(path), "a path that does not exist yet (or overwrite=True)")
+    path = check_target(out, overwrite, PACKAGE.name)
     card = open_dataset(dataset).card if dataset is not None else None
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with writing(path, overwrite=overwrite, kind=PACKAGE.name, checked=True) as tmp:
         attr = getattr(detector, "keras_attr", None)
         model = getattr(detector, attr) if attr else None
         if model is not None:
@@ -83,16 +70,23 @@ def save_package(detector: Detector, out: str | os.PathLike, dataset: str | os.P
             "dataset": None if card is None else {"path": str(Path(dataset).resolve()), "name": card.get("name"), "seed": card.get("seed"),
                                                   "created_at": card.get("created_at"),
                                                   "config": card.get("config"),
-                                                  "fraud_mix": card.get("fraud_mix")},
-            "files": {f: _sha256(tmp / f) for f in files},
+                                                  "fraud_mix": card.get("fraud_mix"),
+                                                  "content_hash": card.get("content_hash")},
+            "files": {f: sha256_file(tmp / f) for f in files},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+def _package_entries(root: Path) -> set[str]:
+    """The files a package written without a marker holds: its manifest and what it lists."""
+    try:
+        return {MANIFEST, *json.loads((root / MANIFEST).read_text())["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {MANIFEST}
+
+
+PACKAGE = register_kind(Kind("package", MANIFEST, _package_entries))
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
@@ -105,11 +99,11 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError("package", str(root), f"a model package directory with a readable {MANIFEST}") from None
     if manifest.get("format_version") != FORMAT_VERSION:
         raise InputError("package", str(root), f"a package of format version {FORMAT_VERSION} (this one: {manifest.get('format_version')})")
-    present = sorted(p.name for p in root.iterdir() if p.name != MANIFEST)
+    present = sorted(p.name for p in root.iterdir() if p.name not in (MANIFEST, MARKER))
     if present != sorted(manifest["files"]):
         raise InputError("package", str(root), f"exactly the files of its manifest ({sorted(manifest['files'])}; found {present})")
     for name, digest in manifest["files"].items():
-        if _sha256(root / name) != digest:
+        if sha256_file(root / name) != digest:
             raise InputError(f"package file {name}", str(root / name), "a file whose SHA-256 matches the manifest (it was changed after writing)")
     here = _versions()
     for pkg in CHECKED_PACKAGES:

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.simulate.profiles import load_behaviour, load_market
-from workbench.validation import InputError, check_date, check_float, check_int
+from workbench.validation import InputError, check_date_range, check_float, check_int
+
+# simulated times are microsecond timestamps read back by pandas (nanoseconds): keep every
+# window well inside the years both represent
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2199, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,15 @@ class SimulationConfig:
     })
     behaviour: str | None = None
     scenarios: str | None = "default"  # fraud mix: "default", "none" (no fraud) or a YAML path
-    fraud_rate: float | None = None    # rescales the mix's scenario prevalences to this total
+    # rescales the mix's scenario prevalences to this total share of customers; rings keep
+    # the mix's per-10k rates, except that 0 means no fraud at all (no rings either)
+    fraud_rate: float | None = None
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731  (frozen dataclass)
         set_("customers", check_int("customers", self.customers, 1, 50_000_000))
         set_("days", check_int("days", self.days, 1, 3660))
-        set_("start", check_date("start", self.start))
+        set_("start", check_date_range("start", self.start, FIRST_DAY, LAST_DAY - dt.timedelta(days=self.days)))
         set_("seed", check_int("seed", self.seed, 0, 2**32 - 1))
         set_("shard_size", check_int("shard_size", self.shard_size, 10, 1_000_000))
         for name in ("churn_rate", "new_customer_share", "refund_rate", "chargeback_rate", "technical_decline_rate",
@@ -61,7 +67,7 @@ class SimulationConfig:
         set_("external_transfer_share", check_float("external_transfer_share", self.external_transfer_share, 0.0, 1.0))
         set_("public_ips_per_city", check_int("public_ips_per_city", self.public_ips_per_city, 1, 100_000))
         set_("vpn_pool_size", check_int("vpn_pool_size", self.vpn_pool_size, 1, 100_000))
-        load_market(self.market)  # raises InputError naming `market`
+        load_market(self.market).check_window(self.start, self.days)  # raises InputError naming `market`
         segments = {s.name for s in load_behaviour(self.behaviour).segments}
         if self.segment_shares is not None:
             if not isinstance(self.segment_shares, dict) or set(self.segment_shares) - segments:

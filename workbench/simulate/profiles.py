@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from workbench.validation import InputError, check_float
+from workbench.validation import InputError, check_float, check_int
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MARKETS_DIR = DATA_DIR / "markets"
@@ -87,6 +87,17 @@ class Market:
     mode_mix: dict[str, np.ndarray]  # channel -> (n_modes, n_bands) weights
     savviness_mode: dict[str, np.ndarray]  # savviness -> (n_modes,) multipliers
     festivals: tuple[Festival, ...]
+
+    def check_window(self, start: dt.date, days: int) -> None:
+        """Raise InputError when the window [start, start + days) has years the market's
+        dated festivals have no date for (they would silently not happen)."""
+        years = set(range(start.year, (start + dt.timedelta(days=days - 1)).year + 1))
+        for fest in self.festivals:
+            have = {d.year for d in fest.dates}
+            if fest.dates and years - have:
+                raise InputError("start", start.isoformat(), f"a window within the years market {self.name} has "
+                                 f"festival dates for ({min(have)}-{max(have)}; {fest.name} has none for "
+                                 f"{', '.join(map(str, sorted(years - have)))}: add them to the market file)")
 
     def festival_multipliers(self, start: dt.date, days: int) -> np.ndarray:
         """Spending multiplier for each simulated day (the largest festival that day)."""
@@ -177,16 +188,64 @@ def load_market(market: str) -> Market:
         path = MARKETS_DIR / f"{market}.yaml"
     raw = _read_yaml(path, "market")
     where = f"market[{path.name}]"
+    _check_fields(raw, MARKET_KEYS, where)
+    try:
+        return _market(raw, where)
+    except InputError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise InputError(where, str(path), f"a market profile of the shape of india.yaml ({type(exc).__name__}: {exc})") from None
+
+
+MARKET_KEYS = ("name", "currency", "faker_locale", "phone", "salary_day", "reporting_threshold", "income_brackets",
+               "credit_limit_months", "opening_balance_months", "city_tiers", "cities", "categories",
+               "payment_modes", "festivals")
+
+
+def _check_fields(node: Any, known: tuple[str, ...], where: str) -> None:
+    """Raise InputError on a key the profile does not know (it would be silently ignored)."""
+    unknown = sorted(set(node) - set(known)) if isinstance(node, dict) else []
+    if unknown:
+        raise InputError(f"{where}.{unknown[0]}", node[unknown[0]], "one of the keys " + ", ".join(known))
+
+
+def _nonempty(node: Any, kind: type, where: str, what: str) -> Any:
+    if not isinstance(node, kind) or not node:
+        raise InputError(where, node, what)
+    return node
+
+
+def _date(value: Any, where: str) -> dt.date:
+    try:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(where, value, "dates written YYYY-MM-DD") from None
+
+
+def _locale(value: Any, where: str) -> str:
+    from faker.config import AVAILABLE_LOCALES
+
+    if not isinstance(value, str) or value not in AVAILABLE_LOCALES:
+        raise InputError(f"{where}.faker_locale", value, "a Faker locale such as en_IN, en_US, de_DE")
+    return value
+
+
+def _market(raw: dict, where: str) -> Market:
+    """The body of :func:`load_market`: every field of the profile, validated."""
     phone = _get(raw, "phone", where)
     tiers = {t: check_float(f"{where}.city_tiers.{t}", _get(_get(raw, "city_tiers", where), t, where)["cost_multiplier"], 0.01) for t in TIERS}
-    cities = pd.DataFrame(_get(raw, "cities", where))
+    cities = _nonempty(_get(raw, "cities", where), list, f"{where}.cities", "a list of cities (name, tier, lat, lon, weight)")
+    if not all(isinstance(c, dict) for c in cities):
+        raise InputError(f"{where}.cities", cities, "a list of cities, each a mapping of name, tier, lat, lon, weight")
+    cities = pd.DataFrame(cities)
     missing = {"name", "tier", "lat", "lon", "weight"} - set(cities.columns)
     if missing or len(cities) < 2 or not cities["tier"].isin(TIERS).all() or cities["name"].duplicated().any():
         raise InputError(f"{where}.cities", f"{len(cities)} cities", "distinct cities with name, tier (metro/major/smaller), lat, lon, weight")
     if (cities["weight"] <= 0).any() or not cities["lat"].between(-90, 90).all() or not cities["lon"].between(-180, 180).all():
         raise InputError(f"{where}.cities", "weights/coordinates", "positive weights and valid coordinates")
     cats = []
-    for name, c in _get(raw, "categories", where).items():
+    categories = _nonempty(_get(raw, "categories", where), dict, f"{where}.categories", "a non-empty mapping of merchant categories")
+    for name, c in categories.items():
         cw = f"{where}.categories.{name}"
         median = {t: check_float(f"{cw}.median.{t}", _get(_get(c, "median", cw), t, cw), 0.01) for t in TIERS}
         cats.append(Category(name, median, check_float(f"{cw}.sigma", _get(c, "sigma", cw), 0.0, 3.0),
@@ -214,17 +273,19 @@ def load_market(market: str) -> Market:
     fests = []
     for f in raw.get("festivals", []):
         fw = f"{where}.festivals.{f.get('name', '?')}"
-        dates = tuple(dt.date.fromisoformat(str(d)) for d in f.get("dates", []))
+        dates = tuple(_date(d, f"{fw}.dates") for d in f.get("dates", []))
         month_day = f.get("month_day")
+        if month_day:
+            _date(f"2024-{month_day}", f"{fw}.month_day")  # a leap year: 02-29 is a day
         if not dates and not month_day:
             raise InputError(fw, f, "explicit dates or a month_day")
         fests.append(Festival(str(_get(f, "name", fw)), dates, month_day, int(check_float(f"{fw}.days", _get(f, "days", fw), 1, 60)),
                               check_float(f"{fw}.multiplier", _get(f, "multiplier", fw), 0.1, 10)))
     return Market(
         name=str(_get(raw, "name", where)), currency=str(_get(raw, "currency", where)),
-        faker_locale=str(_get(raw, "faker_locale", where)),
-        phone_prefix=str(_get(phone, "prefix", where)), phone_digits=int(_get(phone, "digits", where)),
-        phone_first_digits=tuple(int(d) for d in _get(phone, "first_digits", where)),
+        faker_locale=_locale(_get(raw, "faker_locale", where), where),
+        phone_prefix=str(_get(phone, "prefix", where)), phone_digits=check_int(f"{where}.phone.digits", _get(phone, "digits", where), 4, 15),
+        phone_first_digits=tuple(check_int(f"{where}.phone.first_digits", d, 0, 9) for d in _get(phone, "first_digits", where)),
         salary_day=int(check_float(f"{where}.salary_day", _get(raw, "salary_day", where), 1, 28)),
         reporting_threshold=check_float(f"{where}.reporting_threshold", _get(raw, "reporting_threshold", where), 1),
         income_brackets={k: _pair(v, f"{where}.income_brackets.{k}", 1) for k, v in _get(raw, "income_brackets", where).items()},

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import platform
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,7 +28,8 @@ from tqdm.std import tqdm
 
 import workbench
 from workbench.dataset.schema import arrow_schema, conform
-from workbench.dataset.writer import atomic_directory, check_destination, create_views, write_card, write_part
+from workbench.dataset.writer import (atomic_directory, check_destination, content_hash, create_views, part_index,
+                                      write_card, write_part)
 from workbench.simulate.config import SimulationConfig
 from workbench.simulate.plan import GlobalPlan, make_plan
 from workbench.simulate.shard import Hook, simulate_shard
@@ -108,6 +110,7 @@ def generate(
         write_part(tmp, "rings", "shared", rings)
         results = _run_all(plan, str(tmp), backend, workers, client, progress, hooks)
         create_views(tmp)
+        parts = part_index(tmp)
         seconds = time.perf_counter() - started
         rows = {name: sum(r["rows"][name] for r in results) for name in results[0]["rows"]}
         rows["merchants"] = len(plan.merchants)
@@ -123,6 +126,8 @@ def generate(
             "config": config.to_dict(),
             "fraud_mix": _mix_summary(config),
             "row_counts": rows,
+            "parts": parts,
+            "content_hash": content_hash(parts),
             "time_range": [str(min(firsts)) if firsts else None, str(max(lasts)) if lasts else None],
             "window": [config.start.isoformat(), config.end.isoformat()],
             "generation_seconds": round(seconds, 3),
@@ -142,6 +147,25 @@ def _mix_summary(config: SimulationConfig) -> dict[str, Any] | None:
     return mix_summary(config.mix())
 
 
+def exit_with_parent(parent: int) -> None:
+    """Pool worker initializer: end this worker when the process that started it dies (a
+    killed ``generate`` must not leave workers blocked on a pipe forever)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 def _run_all(plan: GlobalPlan, root: str, backend: str, workers: int, client: Any, progress: bool, hooks: Sequence[Hook]) -> list[dict]:
     shards = list(range(plan.config.n_shards))
     # a plain text bar on stdout: tqdm.auto's widget needs ipywidgets and warns without them,
@@ -156,7 +180,8 @@ def _run_all(plan: GlobalPlan, root: str, backend: str, workers: int, client: An
                 bar.update()
         elif backend == "processes":
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            with ProcessPoolExecutor(max_workers=min(workers, len(shards)), mp_context=multiprocessing.get_context(method)) as pool:
+            with ProcessPoolExecutor(max_workers=min(workers, len(shards)), mp_context=multiprocessing.get_context(method),
+                                     initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
                 futures = [pool.submit(run_shard, plan, s, root, hooks) for s in shards]
                 for f in as_completed(futures):
                     results.append(f.result())
