@@ -7,6 +7,7 @@ missing); Playwright drives it and never downloads a browser of its own.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,9 +53,17 @@ def save_screenshot(page: Any, out: str | os.PathLike) -> Path:
     return out
 
 
-def screenshot(url: str, out: str | os.PathLike, width: int = 1400, height: int = 950) -> Path:
-    """A screenshot of the page at ``url`` once it has loaded, written to ``out``."""
+def screenshot(url: str, out: str | os.PathLike, width: int = 1400,
+               height: int = 950) -> list[str]:
+    """A screenshot of the page at ``url`` once it has loaded, written to ``out``; returns
+    the URLs the page requested from anywhere else than ``url``'s origin (a static site
+    that works offline requests none)."""
+    origin = re.match(r"[a-z]+://[^/]*", url)
+    local = (origin.group(0) if origin else url, "data:", "blob:")
+    remote: list[str] = []
     with chromium(viewport={"width": width, "height": height}) as browser:
         page = browser.new_page()
+        page.on("request", lambda r: None if r.url.startswith(local) else remote.append(r.url))
         page.goto(url, wait_until="networkidle")
-        return save_screenshot(page, out)
+        save_screenshot(page, out)
+    return remote
