@@ -126,3 +126,11 @@ def test_a_bad_pipeline_names_the_parameter(tmp_path):
     (tmp_path / "p.yaml").write_text("tasks:\n  - source: a.ipynb\n    product: {data: x}\n")
     with pytest.raises(InputError, match="nb"):
         chapters(tmp_path / "p.yaml")
+
+
+def test_a_task_keeping_its_notebook_in_several_formats_gives_the_ipynb(tmp_path):
+    (tmp_path / "p.yaml").write_text(
+        "tasks:\n  - source: nb/a.ipynb\n    name: a\n    nb_product_key: [nb, nb_ipynb]\n"
+        "    product: {nb: out/a.html, nb_ipynb: out/a.ipynb}\n")
+    (chapter,) = chapters(tmp_path / "p.yaml")
+    assert chapter.executed == tmp_path / "out" / "a.ipynb" and not chapter.hide_input

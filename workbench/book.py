@@ -64,15 +64,18 @@ def chapters(pipeline: str | os.PathLike) -> list[Chapter]:
         source = Path(str(task.get("source", "")))
         if source.suffix != ".ipynb":
             continue
-        key = task.get("nb_product_key", "nb")
-        product = task.get("product")
-        nb = product.get(key) if isinstance(product, dict) else product
-        if not isinstance(nb, str):
-            raise InputError("pipeline", f"{task.get('name', source.stem)}.product",
-                             f"a notebook product under the key {key!r}")
-        executed = pipeline.parent / nb if nb.endswith(".ipynb") else None
-        hide = bool((task.get("nbconvert_export_kwargs") or {}).get("exclude_input", False))
         name = str(task.get("name", source.stem))
+        # Ploomber's notebook product key; a list keeps the executed notebook in several formats
+        keys = task.get("nb_product_key", "nb")
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        product = task.get("product")
+        notebooks = [product.get(k) for k in keys] if isinstance(product, dict) else [product]
+        notebooks = [nb for nb in notebooks if isinstance(nb, str)]
+        if not notebooks:
+            raise InputError(f"tasks.{name}.product", product, f"a notebook product under {keys}")
+        ipynb = [nb for nb in notebooks if nb.endswith(".ipynb")]
+        executed = pipeline.parent / ipynb[0] if ipynb else None
+        hide = bool((task.get("nbconvert_export_kwargs") or {}).get("exclude_input", False))
         found.append(Chapter(name, pipeline.parent / source, executed, hide))
     if not found:
         raise InputError("pipeline", str(pipeline), "a pipeline with at least one notebook task")
