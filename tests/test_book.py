@@ -6,6 +6,7 @@ figure, and loads nothing from the internet."""
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -54,8 +55,14 @@ def book(tmp_path_factory):
     papermill.execute_notebook(str(root / "nb" / "second.ipynb"),
                                str(root / "out" / "second.ipynb"), parameters={"n": 5},
                                progress_bar=False, kernel_name="python3")
-    index = build_book(root / "pipeline.yaml", root / "book")
-    return root, index
+    # as in a fresh `python -m workbench book`: tempfile has not looked up its directory yet
+    saved, tempfile.tempdir = tempfile.tempdir, None
+    try:
+        index = build_book(root / "pipeline.yaml", root / "book")
+        tempdir_after = tempfile.gettempdir()
+    finally:
+        tempfile.tempdir = saved
+    return root, index, tempdir_after
 
 
 def _page(index: Path, name: str) -> str:
@@ -63,7 +70,7 @@ def _page(index: Path, name: str) -> str:
 
 
 def test_the_book_has_an_index_and_a_page_per_notebook(book):
-    root, index = book
+    root, index, _ = book
     assert index == root / "book" / "_build" / "html" / "index.html"
     html = index.read_text()
     assert "fraud-workbench tutorials" in html
@@ -77,7 +84,7 @@ def test_the_book_has_an_index_and_a_page_per_notebook(book):
 
 
 def test_executed_notebooks_come_from_the_pipeline_or_their_defaults(book):
-    _, index = book
+    _, index, _ = book
     # the pipeline's executed notebook (n=5) is used as it is; the other ran on its default n=3
     assert "rows 5" in _page(index, "second") and "rows 3" not in _page(index, "second")
     assert "rows 3" in _page(index, "first")
@@ -88,7 +95,7 @@ def test_executed_notebooks_come_from_the_pipeline_or_their_defaults(book):
 
 
 def test_the_book_loads_nothing_from_the_internet(book):
-    _, index = book
+    _, index, _ = book
     assert remote_references(index.parent) == []
     for page in index.parent.rglob("*.html"):
         text = page.read_text()
@@ -98,8 +105,15 @@ def test_the_book_loads_nothing_from_the_internet(book):
     assert not (index.parents[2] / "_scratch").exists()
 
 
+def test_the_build_leaves_the_temporary_directory_as_it_was(book):
+    # notebooks ran with their scratch as TMPDIR; the process (a screenshot next) must not
+    # go on with that removed directory
+    root, _, tempdir_after = book
+    assert not Path(tempdir_after).is_relative_to(root)
+
+
 def test_an_executed_notebook_is_reused_while_newer_than_its_source(book, capsys):
-    root, _ = book
+    root, _, _ = book
     collect(root / "pipeline.yaml", root / "book")
     assert "executing" not in capsys.readouterr().out
 

@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,11 +88,14 @@ def _scratch_env(scratch: Path) -> Iterator[None]:
     """Hand-run notebooks (and their kernels) write their scratch data under ``scratch``."""
     names = ("TMPDIR", "WORKBENCH_SCRATCH")
     saved = {name: os.environ.get(name) for name in names}
+    saved_tempdir = tempfile.tempdir
     scratch.mkdir(parents=True, exist_ok=True)
     os.environ.update({name: str(scratch) for name in names})
     try:
         yield
     finally:
+        # tempfile caches the directory it first found; it must not stay on the removed scratch
+        tempfile.tempdir = saved_tempdir
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
