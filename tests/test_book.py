@@ -148,3 +148,10 @@ def test_a_task_keeping_its_notebook_in_several_formats_gives_the_ipynb(tmp_path
         "    product: {nb: out/a.html, nb_ipynb: out/a.ipynb}\n")
     (chapter,) = chapters(tmp_path / "p.yaml")
     assert chapter.executed == tmp_path / "out" / "a.ipynb" and not chapter.hide_input
+
+
+def test_the_command_line_names_a_bad_pipeline(tmp_path, capsys):
+    from workbench.cli import main
+
+    assert main(["book", "--pipeline", str(tmp_path / "missing.yaml"), "--out", str(tmp_path)]) == 2
+    assert "pipeline" in capsys.readouterr().err
