@@ -142,16 +142,21 @@ def test_a_bad_pipeline_names_the_parameter(tmp_path):
         chapters(tmp_path / "p.yaml")
 
 
-def test_a_task_keeping_its_notebook_in_several_formats_gives_the_ipynb(tmp_path):
+def test_a_task_keeping_its_notebook_in_several_formats_gives_the_ipynb(tmp_path, capsys):
     (tmp_path / "p.yaml").write_text(
         "tasks:\n  - source: nb/a.ipynb\n    name: a\n    nb_product_key: [nb, nb_ipynb]\n"
-        "    product: {nb: out/a.html, nb_ipynb: out/a.ipynb}\n")
+        "    product: {nb: out/a.html, nb_ipynb: out/a.ipynb}\n"
+        "  - source: tasks/clean.py\n    name: clean\n    product: out/clean.parquet\n")
     (chapter,) = chapters(tmp_path / "p.yaml")
     assert chapter.executed == tmp_path / "out" / "a.ipynb" and not chapter.hide_input
+    # a task that is not a notebook is left out with a note
+    out = capsys.readouterr().out
+    assert "not in the book" in out and "clean" in out
 
 
 def test_the_command_line_names_a_bad_pipeline(tmp_path, capsys):
     from workbench.cli import main
 
-    assert main(["book", "--pipeline", str(tmp_path / "missing.yaml"), "--out", str(tmp_path)]) == 2
+    missing = str(tmp_path / "missing.yaml")
+    assert main(["book", "--pipeline", missing, "--out", str(tmp_path)]) == 2
     assert "pipeline" in capsys.readouterr().err

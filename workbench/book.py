@@ -33,9 +33,9 @@ PIPELINE = ROOT / "pipeline.yaml"
 OUT = ROOT / "build" / "book"
 TITLE = "fraud-workbench tutorials"
 # Jupyter Book's Sphinx extensions without those that load from the internet (thebe's live
-# kernels, comment widgets, intersphinx inventories)
+# kernels from a CDN, intersphinx inventories); comment widgets stay off but configured
 EXTENSIONS = ("sphinx_togglebutton", "sphinx_copybutton", "myst_nb", "jupyter_book",
-              "sphinx_external_toc", "sphinx_design", "sphinx_book_theme")
+              "sphinx_comments", "sphinx_external_toc", "sphinx_design", "sphinx_book_theme")
 # a tag that makes the browser fetch from another host
 REMOTE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=["'](?:https?:)?//""",
                     re.I)
@@ -60,10 +60,11 @@ def chapters(pipeline: str | os.PathLike) -> list[Chapter]:
     tasks = (yaml.safe_load(pipeline.read_text()) or {}).get("tasks")
     if not isinstance(tasks, list):
         raise InputError("pipeline", str(pipeline), "a pipeline file with a list of tasks")
-    found = []
+    found, left_out = [], []
     for task in tasks:
         source = Path(str(task.get("source", "")))
         if source.suffix != ".ipynb":
+            left_out.append(str(task.get("name", source)))
             continue
         name = str(task.get("name", source.stem))
         # Ploomber's notebook product key; a list keeps the executed notebook in several formats
@@ -80,6 +81,8 @@ def chapters(pipeline: str | os.PathLike) -> list[Chapter]:
         found.append(Chapter(name, pipeline.parent / source, executed, hide))
     if not found:
         raise InputError("pipeline", str(pipeline), "a pipeline with at least one notebook task")
+    if left_out:
+        print(f"not in the book (their source is not an .ipynb notebook): {', '.join(left_out)}")
     return found
 
 
@@ -217,6 +220,10 @@ def build_book(pipeline: str | os.PathLike = PIPELINE, out: str | os.PathLike = 
         if done.returncode != 0:
             raise RuntimeError(
                 f"jupyter-book build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        # Sphinx's warnings (a missing image, a broken cross-reference) are shown, not dropped
+        warnings = [ln for ln in done.stderr.splitlines() if "WARNING" in ln]
+        if warnings:
+            print(f"{len(warnings)} Sphinx warnings:", *warnings[:20], sep="\n", file=sys.stderr)
         html = tmp / "_build" / "html"
         remote = remote_references(html)
         if remote:
