@@ -159,4 +159,5 @@ def test_the_command_line_names_a_bad_pipeline(tmp_path, capsys):
 
     missing = str(tmp_path / "missing.yaml")
     assert main(["book", "--pipeline", missing, "--out", str(tmp_path)]) == 2
-    assert "pipeline" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid pipeline=" in err and "allowed is" in err
