@@ -173,7 +173,7 @@ def write_config(out: str | os.PathLike, notebooks: list[Path], title: str = TIT
         "execute": {"execute_notebooks": "off"},
         # "$" is text (amounts), not math: MathJax would come from a CDN
         "parse": {"myst_enable_extensions": ["colon_fence", "linkify"]},
-        "html": {"use_repository_button": False, "use_issues_button": False,
+        "html": {"use_repository_button": False,
                  "use_edit_page_button": False, "use_download_button": False,
                  "home_page_in_navbar": True},
         "launch_buttons": {"notebook_interface": "classic", "binderhub_url": "",
