@@ -6,16 +6,20 @@ STAMP := $(VENV)/.installed
 export PLOOMBER_STATS_ENABLED := false
 export PYTHONHASHSEED := 0
 
-.PHONY: install run test lab bench clean
+.PHONY: install run test test-browser lab book bench clean
 
 # JupyterLab on loopback; the token is generated and printed unless LAB_TOKEN is set.
 LAB_PORT ?= 8888
 LAB_TOKEN ?=
+# Debian's Chromium for the browser check (Playwright drives it; it downloads no browser)
+CHROMIUM := /usr/bin/chromium
+BOOK_SCREENSHOT := reports/screenshots/book.png
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# browser (Playwright) and book (Jupyter Book): make test runs their tests too
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser,book]'
 	# Ploomber's Jupyter server extension replaces Lab's contents manager: it breaks every
 	# file request with jupytext >= 1.17 and injects the pipeline's parameters and products
 	# into notebooks opened by hand. Lab runs without it (README, "JupyterLab").
@@ -31,9 +35,22 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# JupyterLab in headless Chromium: opens notebook 01, runs all cells, saves a screenshot.
+# Installs Debian's chromium when it is missing (apt-get, as root).
+test-browser: install
+	test -x $(CHROMIUM) || { test "$$(id -u)" = 0 || \
+	  { echo "test-browser: no $(CHROMIUM); as root: apt-get install chromium" >&2; exit 2; }; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	$(BIN)/python -m pytest tests/browser
+
 lab: install
 	$(BIN)/jupyter lab --no-browser --allow-root --ip=127.0.0.1 --port=$(LAB_PORT) \
 	  --ServerApp.root_dir=$(CURDIR) $(if $(LAB_TOKEN),--IdentityProvider.token=$(LAB_TOKEN))
+
+# The tutorial book: the pipeline's notebooks, executed, as a static site in build/book/_build/html
+# (README, "Tutorial book"); with Chromium here it also refreshes the README's screenshot.
+book: install
+	$(BIN)/python -m workbench book $(if $(wildcard $(CHROMIUM)),--screenshot $(BOOK_SCREENSHOT))
 
 bench: install
 	$(BIN)/python benchmarks/bench_generate.py

@@ -8,12 +8,6 @@ server's contents manager (which a server extension can replace and break).
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -23,61 +17,6 @@ import websocket
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Lab:
-    """A running `make lab` on a free loopback port with a known token."""
-
-    def __init__(self, port: int, token: str, proc: subprocess.Popen):
-        self.base, self.token, self.proc = f"127.0.0.1:{port}", token, proc
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"http://{self.base}{path}", data=data, method=method,
-                                     headers={"Authorization": f"token {self.token}",
-                                              "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, {"body": e.read().decode(errors="replace")}
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    port, token = _free_port(), uuid.uuid4().hex
-    log = tmp_path_factory.mktemp("lab") / "lab.log"
-    env = {**os.environ, "WORKBENCH_SCRATCH": str(tmp_path_factory.mktemp("scratch"))}
-    with open(log, "w") as out:
-        proc = subprocess.Popen(["make", "-s", "lab", f"LAB_PORT={port}", f"LAB_TOKEN={token}"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    server = Lab(port, token, proc)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"make lab exited: {log.read_text()[-3000:]}"
-            try:
-                if server.request("GET", "/api/status")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"JupyterLab did not answer in 90 s: {log.read_text()[-3000:]}")
-        yield server
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_lab_lists_the_notebooks(lab):

@@ -20,7 +20,9 @@ def _name(req: str) -> str:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip = {_name(r): r for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    groups = project["optional-dependencies"]
+    assert {"dev", "browser", "book"} <= set(groups), groups
+    pip = {_name(r): r for r in project["dependencies"] + [r for g in groups.values() for r in g]}
     conda = {_name(d): d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"] if isinstance(d, str)}
     for name, req in pip.items():
         cname = CONDA_NAMES.get(name, name)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m workbench generate|stats|verify|schema|features|report``."""
+"""Command line: ``python -m workbench generate|stats|verify|schema|features|report|book``."""
 
 from __future__ import annotations
 
@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--replicates", default=200, help="bootstrap replicates (default 200)")
     rep.add_argument("--folds", default=3, help="prequential folds (default 3)")
     rep.add_argument("--overwrite", action="store_true", help="replace an existing report directory at --out")
+    book = sub.add_parser("book", help="build the tutorial book: the pipeline's executed notebooks as a static site")
+    book.add_argument("--pipeline", default=None, help="Ploomber pipeline file (default: the project's pipeline.yaml)")
+    book.add_argument("--out", default=None, help="book directory (default build/book); the site is OUT/_build/html")
+    book.add_argument("--rerun", action="store_true", help="execute notebooks again even when their executed copy is newer")
+    book.add_argument("--screenshot", default=None, help="also save a PNG of the book's first page (headless Chromium)")
     return parser
 
 
@@ -101,6 +106,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                                fraud_rate=args.fraud_rate, scenarios=args.scenarios, label_delay_days=args.label_delay_days,
                                k=args.k, fee=args.fee, replicates=args.replicates, n_folds=args.folds)
             print(f"wrote {out / 'evaluation.html'} and {out / 'metrics.json'}")
+        elif args.command == "book":
+            from workbench.book import OUT, PIPELINE, build_book
+
+            index = build_book(args.pipeline or PIPELINE, args.out or OUT, rerun=args.rerun)
+            print(f"wrote {index.parent} (open {index})")
+            if args.screenshot:
+                from workbench.browser import screenshot
+
+                remote = screenshot(index.as_uri(), args.screenshot)
+                if remote:
+                    raise RuntimeError(f"the book loads from the internet: {remote}")
+                print(f"wrote {args.screenshot}")
         else:
             from workbench.dataset.schema import markdown
 
