@@ -57,5 +57,6 @@ bench: install
 	$(BIN)/python benchmarks/bench_graph.py
 	$(BIN)/python benchmarks/bench_models.py
 
-clean:
-	rm -rf data/* reports/* .pytest_cache
+clean:  # generated data, reports and builds; the tracked screenshots stay
+	rm -rf data/* build .pytest_cache
+	find reports -mindepth 1 -maxdepth 1 ! -name screenshots ! -name .gitkeep -exec rm -rf {} +
