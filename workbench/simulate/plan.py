@@ -1,7 +1,7 @@
 """The global plan: everything that spans shards, decided once before any shard runs.
 
 Merchants, shared public IPs and the VPN/proxy pool are shared by customers of every
-shard, and so are (in the fraud issue) rings. Shards receive the plan and a seed derived
+shard, and so are fraud rings. Shards receive the plan and a seed derived
 from (seed, shard index), so their output does not depend on where they run.
 """
 
@@ -58,7 +58,7 @@ class GlobalPlan:
     public_ip_groups: tuple[np.ndarray, np.ndarray, np.ndarray]  # by city
     vpn_ip_ids: np.ndarray
     pii_pools: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # Faker first names, last names, email domains, streets
-    extras: dict[str, Any] = field(default_factory=dict)  # globally planned fraud (rings), later issues
+    extras: dict[str, Any] = field(default_factory=dict)  # globally planned fraud (rings)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived per-plan values (day calendar)
 
     def __post_init__(self) -> None:
