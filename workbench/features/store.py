@@ -287,7 +287,7 @@ def _write_duckdb(source: Source, path: Path, local_feats: list[Feature], global
     batches = max(1, -(-n // batch_rows))
     edges = con.execute(f"SELECT quantile_disc(customer_id, [{', '.join(str(i / batches) for i in range(1, batches))}]) FROM base_all").fetchall()[0][0] if batches > 1 else []
     bounds = [None, *sorted(set(edges)), None]
-    parts = path.with_suffix(".parts")
+    parts = path.with_name(path.name + ".parts")  # beside the per-run temporary: a rerun cleans it
     parts.mkdir()
     try:
         for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):

@@ -168,10 +168,11 @@ def exit_with_parent(parent: int) -> None:
 
 def _run_all(plan: GlobalPlan, root: str, backend: str, workers: int, client: Any, progress: bool, hooks: Sequence[Hook]) -> list[dict]:
     shards = list(range(plan.config.n_shards))
-    # a plain text bar on stdout: tqdm.auto's widget needs ipywidgets and warns without them,
-    # and a bar on stderr reads as a warning box in JupyterLab
+    # a plain text bar: tqdm.auto's widget needs ipywidgets and warns without them. In a
+    # notebook kernel it goes to stdout (stderr reads as a warning box in JupyterLab); on the
+    # command line to stderr, so that stdout stays the command's result.
     bar = tqdm(total=len(shards), desc="shards", unit="shard", disable=not progress,
-               file=sys.stdout)
+               file=sys.stdout if "ipykernel" in sys.modules else sys.stderr)
     results: list[dict] = []
     try:
         if backend == "serial" or (backend == "processes" and (workers == 1 or len(shards) == 1)):
