@@ -103,15 +103,20 @@ def test_every_notebook_has_a_title_and_every_report_uses_the_workbench_exporter
 
 
 def test_reports_are_titled_and_load_nothing_from_the_internet(tmp_path):
+    from workbench.report_html import ReportExporter
     from workbench.reports import export_html
 
     nb = nbformat.v4.new_notebook(metadata={"title": "07 · A report"})
-    nb.cells = [nbformat.v4.new_markdown_cell("# Heading\n\nSome $x$ text."),
+    injected = nbformat.v4.new_code_cell('customers = 5000\nproduct = {"nb": "/home/me/r.html"}',
+                                         metadata={"tags": ["injected-parameters"]})
+    nb.cells = [nbformat.v4.new_markdown_cell("# Heading\n\nSome $x$ text."), injected,
                 nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output(
                     "execute_result", {"text/plain": "2"}, execution_count=1)])]
     path = tmp_path / "r.ipynb"
     nbformat.write(nb, path)
     html = export_html(path, tmp_path / "r.html").read_text()
+    shown = ReportExporter().from_filename(str(path))[0]  # the pipeline's reports show code
+    assert "5000" in shown and "/home/me" not in shown
     assert "<title>07 · A report</title>" in html
     assert "src=\"http" not in html and "import(\"http" not in html and "cdnjs" not in html
     assert "1 + 1" not in html  # code cells hidden

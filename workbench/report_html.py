@@ -1,6 +1,7 @@
 """The HTML exporter of every report: nbconvert's JupyterLab template without the scripts
 it fetches from a CDN (require.js, MathJax, Mermaid: reports are read offline and use
-none of them), titled by the notebook's ``metadata.title``.
+none of them), titled by the notebook's ``metadata.title``, and without the absolute
+product paths Ploomber injects (the parameter values stay).
 
 Ploomber uses it by import path (``nbconvert_exporter_name:
 workbench.report_html.ReportExporter`` in ``pipeline.yaml``), so it works wherever the
@@ -9,12 +10,25 @@ package is installed, whatever the working directory.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
 
 TEMPLATES = Path(__file__).resolve().parent / "data" / "nbconvert"
+_PATHS = re.compile(r"^(upstream|product) = .*$", re.M)
+
+
+class HidePaths(Preprocessor):
+    """In Ploomber's injected-parameters cell, replace the ``upstream``/``product`` lines
+    (absolute paths of this machine) by a note; the parameter values are kept."""
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = _PATHS.sub(r"# \1: the pipeline's paths (pipeline.yaml)", cell.source)
+        return cell, resources
 
 
 class ReportExporter(HTMLExporter):
@@ -26,3 +40,4 @@ class ReportExporter(HTMLExporter):
         kwargs.setdefault("template_name", "workbench")
         kwargs.setdefault("extra_template_basedirs", [str(TEMPLATES)])
         super().__init__(**kwargs)
+        self.register_preprocessor(HidePaths, enabled=True)
