@@ -556,3 +556,31 @@ def test_a_sequence_model_goes_through_the_same_protocol():
     assert e.metrics["roc_auc"] > 0.7, e.metrics["roc_auc"]  # x1 carries the signal (chance: 0.5; ~700 training rows)
     with pytest.raises(InputError, match="rows"):
         evaluate_scores(test.drop(columns="loss"), ["gru"])
+
+
+def test_readable_tables_put_intervals_beside_estimates_and_money_without_decimals():
+    from workbench.evaluate.tables import budget_view, prequential_view, ranking_view
+
+    table = pd.DataFrame({"average_precision": [0.4751, 0.1], "ap_low": [0.3432, np.nan],
+                          "ap_high": [0.6081, 0.2], "roc_auc": [0.884, 0.5],
+                          "roc_auc_low": [0.835, 0.4], "roc_auc_high": [0.932, 0.6],
+                          "recall_at_fpr": [0.47, 0.0], "brier": [0.01934, 0.2],
+                          "card_precision_at_k": [0.147, 0.0], "card_precision_ceiling": [0.22, 0.22],
+                          "precision_at_k": [0.403, 0.0], "recall_at_budget": [0.563, 0.0],
+                          "detected_share": [0.773, 0.0], "median_delay_hours": [0.0, np.nan],
+                          "savings": [5167893.24, -12.5]}, index=pd.Index(["hgb", "iso"], name="model"))
+    ranking = ranking_view(table)
+    assert ranking.loc["hgb", "average precision [95% CI]"] == "0.475 [0.343, 0.608]"
+    assert ranking.loc["iso", "average precision [95% CI]"] == "0.100 [–, 0.200]"
+    assert ranking.loc["hgb", "Brier score"] == "0.0193"
+    budget = budget_view(table, 25)
+    assert list(budget.columns)[0] == "card precision@25"
+    assert budget.loc["hgb", "savings"] == "5,167,893" and budget.loc["iso", "savings"] == "-12"
+    assert budget.loc["hgb", "recall at the budget"] == "56%" and budget.loc["iso", "median delay (h)"] == "–"
+    summary = pd.DataFrame({("average_precision", "mean"): [0.4351], ("average_precision", "std"): [0.138],
+                            ("savings", "mean"): [2421668.9], ("savings", "std"): [1730929.5]},
+                           index=pd.Index(["hgb"], name="model"))
+    pre = prequential_view(summary)
+    assert pre.loc["hgb", "average precision"] == "0.435 ± 0.138"
+    assert pre.loc["hgb", "savings"] == "2,421,669 ± 1,730,930"
+    assert list(pre.columns) == ["average precision", "savings"]

@@ -213,3 +213,18 @@ def test_bad_inputs_name_the_parameter(fraud_dataset):
         graph_features(graph_source(fraud_dataset), every_days=0)
     with pytest.raises(InputError, match="threshold"):
         ring_metrics(pd.DataFrame(columns=["method"]), pd.DataFrame(), threshold=2)
+
+
+def test_ring_evidence_reads_as_one_line():
+    from workbench.graph.detect import describe_evidence
+
+    shared = {"shared": [{"entity": "device:12", "kind": "device", "members": 4, "users": 5,
+                          "pvalue": 2.8123456789e-33},
+                         {"entity": "phone:+91", "kind": "phone", "members": 3, "users": 3,
+                          "pvalue": float("nan")}]}
+    assert describe_evidence(shared) == ("device:12 shared by 4 members (5 users in its burst week, "
+                                         "p = 2.8e-33); phone:+91 shared by 3 members")
+    money = {"cycles": [[1, 2, 3]], "rounds": 4, "amount_min_over_max": 0.912}
+    assert describe_evidence(money) == "1 money cycle(s), 4 rounds, smallest/largest amount 0.91"
+    mules = {"accounts": [1, 2, 3], "max_fan_out": 2, "median_hold_hours": 3.84, "flows": []}
+    assert describe_evidence(mules) == "3 pass-through accounts, fan-out up to 2, median hold 3.8 h"

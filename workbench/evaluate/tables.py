@@ -8,8 +8,12 @@ import numpy as np
 import pandas as pd
 
 
+def _missing(value: float | None) -> bool:
+    return value is None or not np.isfinite(float(value))
+
+
 def _num(value: float, digits: int = 3) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+    return "–" if _missing(value) else f"{float(value):.{digits}f}"
 
 
 def _interval(table: pd.DataFrame, column: str, low: str, high: str) -> pd.Series:
@@ -18,22 +22,21 @@ def _interval(table: pd.DataFrame, column: str, low: str, high: str) -> pd.Serie
 
 
 def _money(value: float) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:,.0f}"
+    return "–" if _missing(value) else f"{float(value):,.0f}"
 
 
 def _share(value: float) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.0%}"
+    return "–" if _missing(value) else f"{float(value):.0%}"
 
 
 def ranking_view(table: pd.DataFrame) -> pd.DataFrame:
     """Threshold-free ranking per model: ROC AUC and average precision with their 95%
     bootstrap intervals, recall at the fixed false-positive rate, and the Brier score."""
-    t = table.astype({c: float for c in table.columns if c != "model"}, errors="ignore")
     return pd.DataFrame({
-        "average precision [95% CI]": _interval(t, "average_precision", "ap_low", "ap_high"),
-        "ROC AUC [95% CI]": _interval(t, "roc_auc", "roc_auc_low", "roc_auc_high"),
-        "recall at the FPR": t["recall_at_fpr"].map(_num),
-        "Brier score": t["brier"].map(lambda v: _num(v, 4)),
+        "average precision [95% CI]": _interval(table, "average_precision", "ap_low", "ap_high"),
+        "ROC AUC [95% CI]": _interval(table, "roc_auc", "roc_auc_low", "roc_auc_high"),
+        "recall at the FPR": table["recall_at_fpr"].map(_num),
+        "Brier score": table["brier"].map(lambda v: _num(v, 4)),
     }).rename_axis("model")
 
 
@@ -41,15 +44,14 @@ def budget_view(table: pd.DataFrame, k: int) -> pd.DataFrame:
     """What the alert budget buys per model: card precision@k against its ceiling,
     transaction precision and recall at the budget, episodes detected, median delay and
     savings (money, no decimals)."""
-    t = table.astype({c: float for c in table.columns if c != "model"}, errors="ignore")
     return pd.DataFrame({
-        f"card precision@{k}": t["card_precision_at_k"].map(_num),
-        "ceiling": t["card_precision_ceiling"].map(_num),
-        f"precision@{k}": t["precision_at_k"].map(_num),
-        "recall at the budget": t["recall_at_budget"].map(_share),
-        "episodes detected": t["detected_share"].map(_share),
-        "median delay (h)": t["median_delay_hours"].map(lambda v: _num(v, 1)),
-        "savings": t["savings"].map(_money),
+        f"card precision@{k}": table["card_precision_at_k"].map(_num),
+        "ceiling": table["card_precision_ceiling"].map(_num),
+        f"precision@{k}": table["precision_at_k"].map(_num),
+        "recall at the budget": table["recall_at_budget"].map(_share),
+        "episodes detected": table["detected_share"].map(_share),
+        "median delay (h)": table["median_delay_hours"].map(lambda v: _num(v, 1)),
+        "savings": table["savings"].map(_money),
     }).rename_axis("model")
 
 
