@@ -17,7 +17,7 @@ from workbench.evaluate.delay import delay_summary, detection_delay
 from workbench.evaluate.protocol import (EvaluationConfig, comparison_table, evaluate_scores, known_labels, prequential,
                                          single_split)
 from workbench.evaluate.ranking import average_precision, bootstrap_ci, bootstrap_weights, recall_at_fpr, roc_auc
-from workbench.evaluate.report import conclusion, metrics_document
+from workbench.evaluate.conclusions import conclusion, metrics_document
 from workbench.features.splits import Split, prequential_folds
 from workbench.models.base import Detector
 from workbench.models.isolation_forest import IsolationForestDetector
@@ -380,7 +380,7 @@ def test_label_frame_of_a_generated_dataset(fraud_dataset):
 
 
 def test_report_parameters_come_from_the_dataset_card_and_the_packages(fraud_dataset, tmp_path):
-    from workbench.evaluate.report import report_parameters
+    from workbench.evaluate.conclusions import report_parameters
     from workbench.evaluate.study import dataset_parameters, model_parameters
     from workbench.fraud.mix import load_mix
     from workbench.models.package import save_package
@@ -449,7 +449,7 @@ def test_no_outcome_or_metadata_column_reaches_a_detector(monkeypatch):
     from workbench.evaluate.study import baselines, default_folds, evaluation_inputs
     from workbench.features.catalogue import CATALOGUE
     from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
-    from workbench.graph.features import GRAPH_FEATURES
+    from workbench.graph.graph_features import GRAPH_FEATURES
     from workbench.models.data import feature_columns, standard_split
 
     fitted: list[list[str]] = []
@@ -521,7 +521,7 @@ def test_label_delay_variant_of_a_mix(tmp_path):
 
 
 def test_report_parameters_are_validated_before_anything_runs(tmp_path):
-    from workbench.reports import build_report, check_report_parameters
+    from workbench.report_builds import build_report, check_report_parameters
 
     assert check_report_parameters(fraud_rate=0.1, label_delay_days=4)["label_delay_days"] == 4.0
     with pytest.raises(InputError, match="fraud_rate"):

@@ -193,7 +193,7 @@ def test_merchant_collusion(tx, fraud_tables):
 
 
 def test_compromised_merchant(tx, fraud_config):
-    from workbench.simulate.plan import make_plan
+    from workbench.simulate.world_plan import make_plan
 
     plan = make_plan(fraud_config)
     comp = plan.extras["fraud"].compromised.assign(merchant_id=lambda d: plan.merchants["merchant_id"].to_numpy()[d["merchant"]])
@@ -449,7 +449,7 @@ def test_no_label_leak_through_nulls_defaults_or_formats(fraud_tables):
 
 
 def test_fraud_dataset_keeps_world_invariants(fraud_dataset, fraud_tables):
-    from workbench import explore
+    from workbench.simulate import behaviour_views as explore
 
     assert explore.balance_breaks(fraud_dataset) == 0
     t, a = fraud_tables["transactions"], fraud_tables["accounts"]

@@ -49,7 +49,7 @@ def test_overwrite_replaces_only_our_own_directories(tmp_path):
     with pytest.raises(InputError, match="not written by the workbench"):
         generate(TINY, foreign, backend="serial", overwrite=True)
     from workbench.models.package import save_package
-    from workbench.reports import build_report
+    from workbench.report_builds import build_report
 
     with pytest.raises(InputError, match="not written by the workbench"):
         build_report(foreign, overwrite=True, customers=100, days=20)
@@ -314,7 +314,7 @@ def test_tracebacks_become_messages(tmp_path, tiny):
     (tmp_path / "dir").mkdir()
     (tmp_path / "file").write_text("x")
     from workbench.features.store import dataset_source, write_features
-    from workbench.reports import build_report
+    from workbench.report_builds import build_report
 
     for out in (tmp_path / "dir", "/proc/x/f.parquet"):  # refused before computing anything
         with pytest.raises(InputError, match="out"):

@@ -104,7 +104,7 @@ def test_every_notebook_has_a_title_and_every_report_uses_the_workbench_exporter
 
 def test_reports_are_titled_and_load_nothing_from_the_internet(tmp_path):
     from workbench.report_html import ReportExporter
-    from workbench.reports import export_html
+    from workbench.report_builds import export_html
 
     nb = nbformat.v4.new_notebook(metadata={"title": "07 · A report"})
     injected = nbformat.v4.new_code_cell('customers = 5000\nproduct = {"nb": "/home/me/r.html"}',

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench import explore
+from workbench.simulate import behaviour_views as explore
 from workbench.simulate import load_market
 from workbench.simulate.sampling import haversine_km
 

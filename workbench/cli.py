@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {result['path']}: {result['rows']:,} rows, {result['features']} features ({result['engine']} engine)"
                   + (f"; skipped (inputs missing): {', '.join(result['skipped'])}" if result["skipped"] else ""))
         elif args.command == "report":
-            from workbench.reports import build_report
+            from workbench.report_builds import build_report
 
             out = build_report(args.out, overwrite=args.overwrite, customers=args.customers, days=args.days, seed=args.seed,
                                fraud_rate=args.fraud_rate, scenarios=args.scenarios, label_delay_days=args.label_delay_days,

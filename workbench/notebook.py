@@ -163,7 +163,7 @@ def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate
         return paths
     from workbench.features.store import dataset_source, write_features
     from workbench.fraud.mix import mix_with_label_delay
-    from workbench.graph.features import write_graph_features
+    from workbench.graph.graph_features import write_graph_features
     from workbench.graph.source import graph_source
     from workbench.simulate import SimulationConfig, generate
 

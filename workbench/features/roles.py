@@ -8,7 +8,7 @@
   episode and its start, the split); outcomes such as ``loss`` live here, never an input.
 - **feature**: a model input. Features are selected **by name** from the feature registry:
   the catalogue (``workbench.features.catalogue``), the graph features
-  (``workbench.graph.features.GRAPH_FEATURES``) and names a researcher registers with
+  (``workbench.graph.graph_features.GRAPH_FEATURES``) and names a researcher registers with
   :func:`register_feature_columns`. A column that is none of these is an error, not a
   silent input.
 """
@@ -32,7 +32,7 @@ _registered: dict[str, str] = {}  # user-registered feature name -> who register
 
 def _builtin_features() -> tuple[str, ...]:
     from workbench.features.catalogue import CATALOGUE
-    from workbench.graph.features import GRAPH_FEATURES
+    from workbench.graph.graph_features import GRAPH_FEATURES
 
     return tuple(f.name for f in CATALOGUE) + tuple(GRAPH_FEATURES)
 

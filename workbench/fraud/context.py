@@ -18,7 +18,7 @@ from workbench.simulate import behaviour as bh
 from workbench.simulate.intents import (
     CHANNEL, DEFAULTS, EVENT_COLUMNS, EVENT_TYPES, INTENT_COLUMNS, KIND, US_PER_DAY, US_PER_HOUR, append,
 )
-from workbench.simulate.plan import entity_id
+from workbench.simulate.world_plan import entity_id
 from workbench.simulate.sampling import group_offsets, haversine_km, pick_in_group
 from workbench.simulate.labels import Episode
 from workbench.simulate.shard import ShardWorld

@@ -12,7 +12,7 @@ from workbench.fraud.context import DAY, FraudContext
 from workbench.fraud.mix import FRAUD_TYPES, FraudMix, LabelDelay
 from workbench.fraud.rings import RingPlan, act_rings, plan_rings
 from workbench.fraud.scenarios import SCENARIOS
-from workbench.simulate.plan import GlobalPlan, seed_sequence
+from workbench.simulate.world_plan import GlobalPlan, seed_sequence
 from workbench.simulate.sampling import categorical
 from workbench.simulate.shard import ShardWorld
 

@@ -21,7 +21,7 @@ from workbench.fraud.mix import MULE_VARIANTS, FraudMix
 from workbench.fraud.scenarios._common import HIGH_VALUE, ONLINE, spend, transfer_in, transfer_out
 from workbench.fraud.scenarios.synthetic_identity import become_synthetic
 from workbench.simulate.config import SimulationConfig
-from workbench.simulate.plan import entity_id
+from workbench.simulate.world_plan import entity_id
 from workbench.simulate.profiles import Market
 
 RING_ACCOUNT_SLOT = 5  # the account a member opens for a money ring

@@ -16,7 +16,7 @@ import pandas as pd
 from workbench.simulate.intents import (
     CHANNEL, DECLINE, INTENT_COLUMNS, KIND, US_PER_DAY, US_PER_HOUR, concat, frame,
 )
-from workbench.simulate.plan import GlobalPlan, entity_id
+from workbench.simulate.world_plan import GlobalPlan, entity_id
 from workbench.simulate.population import Population
 from workbench.simulate.profiles import CHANNELS as REMOTE_AND_POS
 from workbench.simulate.profiles import TIERS

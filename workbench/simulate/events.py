@@ -7,7 +7,7 @@ import pandas as pd
 
 from workbench.simulate.behaviour import IP_MIX_HOME, alive_matrix, pick_ip
 from workbench.simulate.intents import EVENT_COLUMNS, EVENT_TYPES, US_PER_MIN, frame
-from workbench.simulate.plan import GlobalPlan, entity_id
+from workbench.simulate.world_plan import GlobalPlan, entity_id
 from workbench.simulate.population import Population
 
 SESSION_LOGIN_SHARE = 0.5  # remote purchases preceded by a fresh login

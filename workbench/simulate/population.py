@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
-from workbench.simulate.plan import HOME_IP_BASE, GlobalPlan, entity_id, ipv4_strings
+from workbench.simulate.world_plan import HOME_IP_BASE, GlobalPlan, entity_id, ipv4_strings
 from workbench.simulate.profiles import SAVVINESS
 from workbench.simulate.sampling import categorical
 

@@ -31,7 +31,7 @@ from workbench.dataset.schema import arrow_schema, conform
 from workbench.dataset.writer import (atomic_directory, check_destination, content_hash, create_views, part_index,
                                       write_card, write_part)
 from workbench.simulate.config import SimulationConfig
-from workbench.simulate.plan import GlobalPlan, make_plan
+from workbench.simulate.world_plan import GlobalPlan, make_plan
 from workbench.simulate.shard import Hook, simulate_shard
 from workbench.validation import InputError, check_choice, check_int
 

@@ -20,7 +20,7 @@ from workbench.simulate.events import account_events
 from workbench.simulate.intents import CHANNELS, EVENT_TYPES, KIND, TXN_TYPES, US_PER_DAY, concat
 from workbench.simulate.labels import Episode, label_tables
 from workbench.simulate.ledger import CREDIT_KINDS, DECLINE_REASONS, settle
-from workbench.simulate.plan import GlobalPlan, seed_sequence
+from workbench.simulate.world_plan import GlobalPlan, seed_sequence
 from workbench.simulate.population import Population, make_population
 
 ID_SPAN = 10**12  # txn_id and event_id are shard * ID_SPAN + rank

@@ -6,7 +6,7 @@ import numpy as np
 
 from workbench.fraud.context import HOUR, FraudContext
 from workbench.simulate.intents import CHANNEL, DECLINE
-from workbench.simulate.plan import HOME_IP_BASE, entity_id
+from workbench.simulate.world_plan import HOME_IP_BASE, entity_id
 
 ONLINE = ("electronics", "fashion", "travel", "entertainment", "food_delivery", "jewellery")
 HIGH_VALUE = ("electronics", "jewellery", "travel", "fashion")
