@@ -21,17 +21,41 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.features.catalogue import CATALOGUE
+from workbench.features.catalogue import (CATALOGUE, DEFAULT_LABEL_DELAY_DAYS,
+                                          DEFAULT_NIGHT_END_HOUR, FORMULAS, LAYOUT, ONLINE_NAMES,
+                                          Slot)
+from workbench.features.online_state import BANK_LINK, CARD, CHARGEBACK, CUST, DAY, DEVICE, \
+    EMAIL, HEAD, IP, KIND, MERCHANT, MERCHANT_CARD, NONE, PAIRS, PHONE, PURCHASE, REFUND, RING, \
+    TAIL, advance
 from workbench.validation import InputError
-from workbench.features.online_state import BANK_LINK, CARD, CHARGEBACK, CUST, DAY, DEVICE, EMAIL, IP, KERNEL_FEATURES, KIND, MERCHANT, \
-    MERCHANT_CARD, NONE, PAIRS, PHONE, PURCHASE, REFUND, RING, TAIL, advance
 
-ONLINE_FEATURES = [f.name for f in CATALOGUE]
+# the kernel's output columns, generated from the registry (its online features in order)
+ONLINE_FEATURES = list(ONLINE_NAMES)
 EPOCH = dt.datetime(1970, 1, 1)
+# an entity's column of ``ids`` and of ``following`` (the SHARING chains of online_state)
+ENTITY_COLUMNS = {"merchant": (MERCHANT, 2), "device": (DEVICE, 0), "ip": (IP, 1)}
 
 
-if tuple(ONLINE_FEATURES) != KERNEL_FEATURES:  # the compiled state writes its columns in this order
-    raise ImportError("workbench.features.online_state.KERNEL_FEATURES is out of step with the feature catalogue")
+def kernel_windows(delay_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """The entity windows and window features of the registry as the kernel reads them:
+    ``wins`` rows (ids column, following column, start, end in microseconds before the
+    row, for a label delay of ``delay_us``) and ``aggs`` rows (output slot, formula,
+    window a, window b or -1), in registry order."""
+    wins: dict[object, int] = {}
+    aggs = []
+    for f in CATALOGUE:
+        if f.aggregate is None or not f.online:
+            continue
+        index = []
+        for w in f.aggregate.windows():
+            if w not in wins:
+                wins[w] = len(wins)
+            index.append(wins[w])
+        aggs.append((Slot[f.name.upper()], FORMULAS.index(f.aggregate.formula), index[0],
+                     index[1] if len(index) > 1 else -1))
+    rows = [(*ENTITY_COLUMNS[w.entity], *w.bounds(delay_us)) for w in wins]
+    return (np.array(rows, dtype=np.int64).reshape(-1, 4),
+            np.array(aggs, dtype=np.int64).reshape(-1, 4))
 
 
 @dataclass(frozen=True)
@@ -58,8 +82,8 @@ class StreamInputs:
     """A :class:`Stream` as the compiled state reads it (see ``online_state``): times in
     microseconds, integer codes (entities, transaction kind, first-use pairs), floats
     (amount, balance, coordinates), the calendar table from ``first_day``, the market's
-    reporting threshold, the label confirmations (time, row) and the account events (time,
-    customer code, kind); ``codes`` (all entities), ``customers``, ``histories`` (customers
+    reporting threshold, the night's end hour, the label delay (microseconds), the label
+    confirmations (time, row) and the account events (time, customer code, kind); ``codes`` (all entities), ``customers``, ``histories`` (customers
     and cards), ``pairs`` (first-use pairs) and ``shared_pairs`` (those and the (merchant,
     card) pairs) size the state's arrays, ``widest_instant`` (most rows at one time) its
     batch buffer."""
@@ -70,6 +94,8 @@ class StreamInputs:
     calendar: np.ndarray
     first_day: int
     threshold: float
+    night_end: int
+    delay_us: int
     labels: np.ndarray
     events: np.ndarray
     codes: int
@@ -154,8 +180,13 @@ def stream_inputs(stream: Stream) -> StreamInputs:
     events = np.column_stack([stream.events["ts_us"].to_numpy(np.int64), customers[n:], kind.to_numpy(np.int64)]).reshape(-1, 3)
     starts = np.flatnonzero(np.diff(ts, prepend=ts[:1] - 1))  # first row of each instant
     widest = int(np.diff(np.append(starts, n)).max(initial=1))
-    return StreamInputs(ts, ids, vals, table, first_day, float(stream.params["threshold"]), np.ascontiguousarray(labels),
-                        np.ascontiguousarray(events), offset, int(customers.max(initial=-1)) + 1, histories, pairs, shared, widest)
+    params = stream.params
+    night_end = int(params.get("night_end_hour", DEFAULT_NIGHT_END_HOUR))
+    delay = int(round(float(params.get("label_delay_days", DEFAULT_LABEL_DELAY_DAYS)) * DAY))
+    return StreamInputs(ts, ids, vals, table, first_day, float(params["threshold"]), night_end,
+                        delay, np.ascontiguousarray(labels), np.ascontiguousarray(events),
+                        offset, int(customers.max(initial=-1)) + 1, histories, pairs, shared,
+                        widest)
 
 
 class OnlineState:
@@ -180,8 +211,13 @@ class OnlineState:
         self.share[:, 0] = -1
         self.pair_count = np.zeros(inputs.shared_pairs, dtype=np.int32)
         self.confirmed = np.zeros(n, dtype=np.bool_)
-        self.risk = np.zeros((3, inputs.codes, 3), dtype=np.int64)
-        self.risk[:, :, TAIL] = -1
+        # entity windows (merchant, device and IP codes follow the customers' and cards')
+        self.wins, self.aggs = kernel_windows(inputs.delay_us)
+        self.win_base = inputs.histories
+        self.win = np.zeros((len(self.wins), max(inputs.codes - inputs.histories, 1), 4),
+                            dtype=np.int64)
+        self.win[:, :, TAIL] = -1
+        self.win[:, :, HEAD] = -1
         self.account = np.full((inputs.customers, 3), NONE, dtype=np.int64)
         self.account[:, BANK_LINK] = -1
         self.links = np.full(len(inputs.events), -1, dtype=np.int64)
@@ -202,10 +238,17 @@ class OnlineState:
         """Add the rows from ``start`` instant by instant until at least ``max_batch`` rows
         were added (an instant is never split) and return the next row to read."""
         x = self.inputs
-        return advance(x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold, x.labels, x.events, self.last, self.prev,
-                       self.following, self.seen, self.share, self.pair_count, self.confirmed, self.risk, self.account, self.links, self.hist, self.hist_kind, self.hist_n,
-                       self.cursor, self.features,
-                       self.out_start(start), start, max_batch)
+        for _ in range(2):  # a build of an older registry layout is compiled afresh once
+            nxt = advance(x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold,
+                          x.night_end, x.labels, x.events, self.last, self.prev, self.following,
+                          self.seen, self.share, self.pair_count, self.confirmed, self.wins,
+                          self.aggs, self.win, self.win_base, self.account, self.links,
+                          self.hist, self.hist_kind, self.hist_n, self.cursor, self.features,
+                          self.out_start(start), start, max_batch, LAYOUT)
+            if nxt >= 0:
+                return nxt
+            advance.recompile()
+        raise RuntimeError("the compiled online state does not match the feature registry")
 
 
 ID_COLUMNS = ("txn_id", "customer_id", "card_id", "merchant_id", "device_id", "ip_id")
@@ -293,3 +336,17 @@ def write_online_features(source, path: str | os.PathLike, schema: pa.Schema, ba
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             i = j
     return n
+
+
+def online_frame(source, max_batch: int = 1_000_000) -> pd.DataFrame:
+    """The online engine's features of every row of a source with every input (a workbench
+    dataset, or a table mapping every input: its account-event features see no events), in
+    (time, txn_id) order: txn_id, then ONLINE_FEATURES (float64, NaN for missing)."""
+    stream = source_stream(source)
+    state = OnlineState(stream_inputs(stream))
+    i = 0
+    while i < len(stream):
+        i = state.advance(i, max_batch)
+    frame = pd.DataFrame(state.features, columns=ONLINE_FEATURES)
+    frame.insert(0, "txn_id", stream.rows["txn_id"])
+    return frame

@@ -15,9 +15,15 @@ month) slide forward instead of being walked. The batch catalogue's definitions 
 - the previous-row features and first-use flags follow (time, txn_id) order, row by row;
 - distinct counts (customers of a device or IP in 7 days, cards of a merchant in 1 hour)
   slide forward with a count per (entity, customer or card) pair;
-- merchant fraud rates count labels confirmed before the row (the label stream), in windows
-  that slide forward with running counts; account-event features read the event stream up
-  to the row's time.
+- entity windows (merchant counts, merchant fraud rates, the delayed risk of merchants,
+  devices and IPs) are generated from the registry's windows (``wins``: entity, start, end)
+  and slide forward with running counts of rows and of frauds whose label is known (the
+  label stream: confirmed before the row); the features over them (``aggs``: output slot,
+  formula, windows) too. Account-event features read the event stream up to the row's time.
+
+The output slots (``Slot``) and their layout come from the feature registry
+(``workbench.features.catalogue``); the kernel checks it runs with the layout it was compiled
+for (``LAYOUT``: numba freezes the slot numbers into its cached machine code).
 
 Inputs are the rows as arrays (see :class:`~workbench.features.online.StreamInputs`): times,
 entity codes (a dictionary encoding of the ids; a live service grows the arrays as ids
@@ -32,6 +38,8 @@ import math
 
 import numba
 import numpy as np
+
+from workbench.features.catalogue import LAYOUT, Slot
 
 US = 1_000_000
 HOUR, DAY = 3600 * US, 86400 * US
@@ -54,24 +62,17 @@ WEEKDAY, TO_SALARY, FESTIVAL = range(3)
 # account events: (time, customer code, kind) rows; ``account`` holds per customer the time of
 # the last email and phone change (NONE: never) and the index of the last bank link (-1: none)
 EMAIL, PHONE, BANK_LINK = 0, 1, 2
-# the merchant fraud-rate windows (1, 7, 30 days): per window and merchant its oldest row,
-# its rows and its confirmed frauds
-RISK_WIDTHS = (DAY, 7 * DAY, 30 * DAY)
-TAIL, COUNT, FRAUDS = 0, 1, 2
+# entity windows: ``wins`` rows (entity column of ``ids``, column of ``following``, start,
+# end: rows with time in [t - start, t - end]); their state per window and entity code
+# (from ``win_base``): the oldest row not yet out, the first row not yet in, rows, frauds
+WIN_ENTITY, WIN_FOLLOWING, WIN_START, WIN_END = range(4)
+TAIL, HEAD, COUNT, FRAUDS = range(4)
+# ``aggs`` rows: output slot, formula, window a, window b (see catalogue.Aggregate)
+COUNT_OF, SHARE_OF, KNOWN_SHARE_OF = range(3)
 # recent rows kept side by side per customer and card (a power of two; see _gather)
 RING = 64
 NONE = np.iinfo(np.int64).min
 
-# the kernel's output columns: the feature catalogue's order (``online`` checks it on import)
-KERNEL_FEATURES = (
-    "cust_n_1h", "cust_sum_1h", "cust_n_24h", "cust_sum_24h", "cust_n_7d", "cust_sum_7d", "cust_n_30d", "cust_sum_30d",
-    "card_n_1h", "card_n_24h", "card_sum_24h", "card_n_7d", "cust_secs_since_prev", "card_secs_since_prev", "log_amount",
-    "amt_ratio_mean_30d", "amt_ratio_median_30d", "amt_zscore_30d", "amt_ratio_max_30d", "is_round_amount", "near_threshold",
-    "is_new_merchant", "is_new_device", "is_new_ip", "is_new_city", "is_new_channel", "dist_home_km", "dist_prev_km",
-    "speed_prev_kmh", "device_customers_7d", "ip_customers_7d", "merchant_cards_1h", "merchant_fraud_rate_1d",
-    "merchant_fraud_rate_7d", "merchant_fraud_rate_30d", "balance_before", "balance_zscore_30d", "refund_rate_30d",
-    "chargeback_rate_30d", "hours_since_email_change", "hours_since_phone_change", "bank_links_24h", "bank_links_7d", "hour",
-    "weekday", "is_weekend", "is_night", "is_off_hours", "days_to_salary", "is_festival")
 NAN = np.nan
 
 
@@ -129,17 +130,22 @@ def _sliding_distinct(r, s, t, ts, ids, following, share, pair_count):  # pragma
 
 
 @numba.njit(cache=True, nogil=True)
-def _side_streams(t, labels, events, ids, confirmed, risk, account, links, cursor):  # pragma: no cover - compiled
+def _side_streams(t, ts, labels, events, ids, confirmed, wins, win, win_base, account, links,
+                  cursor):  # pragma: no cover - compiled
     """Apply the label confirmations made before ``t`` (a label confirmed at the instant of a
     transaction is not yet known to it) and the account events at or before ``t``."""
     while cursor[0] < labels.shape[0] and labels[cursor[0], 0] < t:
         k = labels[cursor[0], 1]
         confirmed[k] = True
-        code = ids[k, MERCHANT]
-        if code >= 0:
-            for w in range(3):  # a fraud still inside the merchant's window counts there from now on
-                if risk[w, code, TAIL] >= 0 and k >= risk[w, code, TAIL]:
-                    risk[w, code, FRAUDS] += 1
+        if ts[k] < t:  # a row not yet added counts when it enters its windows
+            for w in range(wins.shape[0]):  # a fraud inside a window counts there from now on
+                code = ids[k, wins[w, WIN_ENTITY]]
+                if code < 0 or wins[w, WIN_START] < wins[w, WIN_END]:
+                    continue
+                c = code - win_base
+                tail, head = win[w, c, TAIL], win[w, c, HEAD]
+                if tail >= 0 and k >= tail and (head < 0 or k < head):
+                    win[w, c, FRAUDS] += 1
         cursor[0] += 1
     while cursor[1] < events.shape[0] and events[cursor[1], 0] <= t:
         e = cursor[1]
@@ -153,46 +159,66 @@ def _side_streams(t, labels, events, ids, confirmed, risk, account, links, curso
 
 
 @numba.njit(cache=True, nogil=True)
-def _merchant_risk(o, r, t, ts, ids, prev, last, following, confirmed, risk):  # pragma: no cover - compiled
-    """Confirmed frauds / transactions at the merchant over the previous 1, 7 and 30 days.
-
-    Busy merchants have thousands of rows in 30 days, so these windows are not walked: each
-    keeps its oldest row, its row count and its confirmed frauds, and slides forward here
-    (rows leave in time order through ``following[:, 2]``, the merchant's next row)."""
-    code = ids[r, MERCHANT]
-    if code < 0:
-        o[32] = o[33] = o[34] = NAN
+def _slide(w, c, t, ts, wins, win, following, confirmed):  # pragma: no cover - compiled
+    """Slide window ``w`` of entity code ``c`` to time ``t``: rows with time <= t - end come
+    in, rows with time < t - start go out (in time order along the entity's next rows).
+    Busy merchants have thousands of rows in 30 days: the windows are never walked."""
+    col, start, end = wins[w, WIN_FOLLOWING], wins[w, WIN_START], wins[w, WIN_END]
+    if start < end:  # an empty window
         return
-    now = 0  # the merchant's rows at this instant: in the windows' state, not "previous"
-    k = last[code]
-    while k >= 0 and ts[k] == t:
-        now += 1
-        k = prev[k, MERCHANT]
-    for w in range(3):
-        width = RISK_WIDTHS[w]
-        k = risk[w, code, TAIL]
-        while k >= 0 and ts[k] < t - width:
-            risk[w, code, COUNT] -= 1
-            risk[w, code, FRAUDS] -= confirmed[k]
-            k = following[k, 2]
-        risk[w, code, TAIL] = k
-        o[32 + w] = _ratio(risk[w, code, FRAUDS], risk[w, code, COUNT] - now)
+    k = win[w, c, HEAD]
+    while k >= 0 and ts[k] <= t - end:
+        win[w, c, COUNT] += 1
+        win[w, c, FRAUDS] += confirmed[k]
+        k = following[k, col]
+    win[w, c, HEAD] = k
+    k = win[w, c, TAIL]
+    while k >= 0 and ts[k] < t - start:
+        win[w, c, COUNT] -= 1
+        win[w, c, FRAUDS] -= confirmed[k]
+        k = following[k, col]
+    win[w, c, TAIL] = k
+
+
+@numba.njit(cache=True, nogil=True)
+def _entity_windows(o, r, t, ts, ids, following, confirmed, wins, aggs, win, win_base):  # pragma: no cover - compiled
+    """The entity-window features of row r: slide its entities' windows, then each
+    feature's formula over them (a count is 0 and a share NaN without the entity)."""
+    for w in range(wins.shape[0]):
+        code = ids[r, wins[w, WIN_ENTITY]]
+        if code >= 0:
+            _slide(w, code - win_base, t, ts, wins, win, following, confirmed)
+    for q in range(aggs.shape[0]):
+        slot, formula, a, b = aggs[q, 0], aggs[q, 1], aggs[q, 2], aggs[q, 3]
+        code = ids[r, wins[a, WIN_ENTITY]]
+        if code < 0:
+            o[slot] = 0.0 if formula == COUNT_OF else NAN
+            continue
+        c = code - win_base
+        if formula == COUNT_OF:
+            o[slot] = win[a, c, COUNT]
+        elif formula == SHARE_OF:
+            o[slot] = _ratio(win[a, c, FRAUDS], win[a, c, COUNT])
+        else:
+            frauds = win[a, c, FRAUDS]
+            o[slot] = _ratio(frauds, frauds + win[b, c, COUNT] - win[b, c, FRAUDS])
 
 
 @numba.njit(cache=True, nogil=True)
 def _account_events(o, r, t, ids, events, account, links):  # pragma: no cover - compiled
     """Hours since the last email and phone change; bank links in the last 24 hours and 7 days."""
     customer = ids[r, CUST]
-    for col, kind in ((39, EMAIL), (40, PHONE)):
-        at = account[customer, kind]
-        o[col] = NAN if at == NONE else ((t - at) / US) / 3600.0
+    at = account[customer, EMAIL]
+    o[Slot.HOURS_SINCE_EMAIL_CHANGE] = NAN if at == NONE else ((t - at) / US) / 3600.0
+    at = account[customer, PHONE]
+    o[Slot.HOURS_SINCE_PHONE_CHANGE] = NAN if at == NONE else ((t - at) / US) / 3600.0
     day = week = 0
     e = account[customer, BANK_LINK]
     while e >= 0 and events[e, 0] > t - 7 * DAY:
         week += 1
         day += events[e, 0] > t - DAY
         e = links[e]
-    o[41], o[42] = day, week
+    o[Slot.BANK_LINKS_24H], o[Slot.BANK_LINKS_7D] = day, week
 
 
 @numba.njit(cache=True, nogil=True)
@@ -237,12 +263,17 @@ def _grow(got, got_kind):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def advance(ts, ids, vals, calendar, first_day, threshold, labels, events, last, prev, following, seen, share, pair_count, confirmed, risk,
-            account, links, hist, hist_kind, hist_n, cursor, out, out_start, start, max_batch):  # pragma: no cover - compiled
+def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, events, last, prev,
+            following, seen, share, pair_count, confirmed, wins, aggs, win, win_base, account,
+            links, hist, hist_kind, hist_n, cursor, out, out_start, start, max_batch,
+            layout):  # pragma: no cover - compiled
     """Add rows from ``start`` to the state, one instant at a time, until at least
     ``max_batch`` rows were added (an instant is never split) or the stream ends; write the
-    features of row r to ``out[r - out_start]`` (columns: KERNEL_FEATURES) and return the
-    next row to read."""
+    features of row r to ``out[r - out_start]`` (columns: the registry's ``Slot``) and
+    return the next row to read; -1 when ``layout`` is not the one compiled in (``LAYOUT``:
+    a cached build of an older registry, the caller recompiles)."""
+    if layout != LAYOUT:
+        return -1
     n = ts.shape[0]
     buf = np.empty(64)
     got, got_kind = np.empty((64, 3)), np.empty(64, ids.dtype)
@@ -252,7 +283,8 @@ def advance(ts, ids, vals, calendar, first_day, threshold, labels, events, last,
         j = i
         while j < n and ts[j] == t:
             j += 1
-        _side_streams(t, labels, events, ids, confirmed, risk, account, links, cursor)
+        _side_streams(t, ts, labels, events, ids, confirmed, wins, win, win_base, account, links,
+                      cursor)
         for r in range(i, j):  # link the instant's rows first: windows ending now include them all
             for e in range(ENTITIES):
                 code = ids[r, e]
@@ -277,12 +309,14 @@ def advance(ts, ids, vals, calendar, first_day, threshold, labels, events, last,
                     if pair_count[pair] == 0:
                         share[code, 1] += 1
                     pair_count[pair] += 1
-            code = ids[r, MERCHANT]
-            if code >= 0:
-                for w in range(3):
-                    if risk[w, code, TAIL] < 0:
-                        risk[w, code, TAIL] = r
-                    risk[w, code, COUNT] += 1
+            for w in range(wins.shape[0]):  # entity windows: a new row is their next to come in
+                code = ids[r, wins[w, WIN_ENTITY]]
+                if code >= 0:
+                    c = code - win_base
+                    if win[w, c, TAIL] < 0:
+                        win[w, c, TAIL] = r
+                    if win[w, c, HEAD] < 0:
+                        win[w, c, HEAD] = r
         for r in range(i, j):
             o = out[r - out_start]
             amount = vals[r, AMOUNT]
@@ -316,14 +350,19 @@ def advance(ts, ids, vals, calendar, first_day, threshold, labels, events, last,
                     purchases += kind == PURCHASE
                     refunds += kind == REFUND
                     chargebacks += kind == CHARGEBACK
-            o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = n1, s1, n24, s24, n7, s7, n30, s30
+            o[Slot.CUST_N_1H], o[Slot.CUST_SUM_1H] = n1, s1
+            o[Slot.CUST_N_24H], o[Slot.CUST_SUM_24H] = n24, s24
+            o[Slot.CUST_N_7D], o[Slot.CUST_SUM_7D] = n7, s7
+            o[Slot.CUST_N_30D], o[Slot.CUST_SUM_30D] = n30, s30
+            o[Slot.CUST_MEAN_1H], o[Slot.CUST_MEAN_24H] = s1 / n1, s24 / n24
+            o[Slot.CUST_MEAN_7D], o[Slot.CUST_MEAN_30D] = s7 / n7, s30 / n30
             mean, std = _mean_std(buf, m)
-            o[15] = _ratio(amount, mean)
-            o[16] = _ratio(amount, np.median(buf[:m]) if m > 0 else NAN)
-            o[17] = _zscore(amount, mean, std)
-            o[18] = _ratio(amount, buf[:m].max() if m > 0 else NAN)
-            o[37] = _ratio(refunds, purchases) if purchases > 0 else NAN
-            o[38] = _ratio(chargebacks, purchases) if purchases > 0 else NAN
+            o[Slot.AMT_RATIO_MEAN_30D] = _ratio(amount, mean)
+            o[Slot.AMT_RATIO_MEDIAN_30D] = _ratio(amount, np.median(buf[:m]) if m > 0 else NAN)
+            o[Slot.AMT_ZSCORE_30D] = _zscore(amount, mean, std)
+            o[Slot.AMT_RATIO_MAX_30D] = _ratio(amount, buf[:m].max() if m > 0 else NAN)
+            o[Slot.REFUND_RATE_30D] = _ratio(refunds, purchases) if purchases > 0 else NAN
+            o[Slot.CHARGEBACK_RATE_30D] = _ratio(chargebacks, purchases) if purchases > 0 else NAN
             # card windows (1h, 24h, 7d) and the strictly preceding 30-day balances
             c1 = c24 = c7 = 0
             cs24 = 0.0
@@ -345,26 +384,29 @@ def advance(ts, ids, vals, calendar, first_day, threshold, labels, events, last,
                         buf = bigger
                     buf[m] = got[q, 2]
                     m += 1
-            o[8], o[9], o[10], o[11] = c1, c24, cs24, c7
+            o[Slot.CARD_N_1H], o[Slot.CARD_N_24H], o[Slot.CARD_SUM_24H] = c1, c24, cs24
+            o[Slot.CARD_N_7D] = c7
             bmean, bstd = _mean_std(buf, m)
-            o[35] = vals[r, BALANCE]
-            o[36] = _zscore(vals[r, BALANCE], bmean, bstd)
+            o[Slot.BALANCE_BEFORE] = vals[r, BALANCE]
+            o[Slot.BALANCE_ZSCORE_30D] = _zscore(vals[r, BALANCE], bmean, bstd)
             # previous row of the customer and of the card (arrival order)
             lat, lon = vals[r, LAT], vals[r, LON]
             p = prev[r, CUST]
-            o[12] = o[27] = o[28] = NAN
+            o[Slot.CUST_SECS_SINCE_PREV] = NAN
+            o[Slot.DIST_PREV_KM] = NAN
+            o[Slot.SPEED_PREV_KMH] = NAN
             if p >= 0:
                 secs = (t - ts[p]) / US
-                o[12] = secs
+                o[Slot.CUST_SECS_SINCE_PREV] = secs
                 if lat == lat and vals[p, LAT] == vals[p, LAT]:
                     d = _haversine(lat, lon, vals[p, LAT], vals[p, LON])
-                    o[27] = d
-                    o[28] = _ratio(d, secs / 3600.0)
+                    o[Slot.DIST_PREV_KM] = d
+                    o[Slot.SPEED_PREV_KMH] = _ratio(d, secs / 3600.0)
             p = prev[r, CARD]
-            o[13] = NAN if p < 0 else (t - ts[p]) / US
-            o[14] = math.log(1 + amount)
-            o[19] = 1.0 if amount >= 100 and np.fmod(amount, 100.0) == 0 else 0.0
-            o[20] = 1.0 if 0.85 * threshold <= amount < threshold else 0.0
+            o[Slot.CARD_SECS_SINCE_PREV] = NAN if p < 0 else (t - ts[p]) / US
+            o[Slot.LOG_AMOUNT] = math.log(1 + amount)
+            o[Slot.IS_ROUND_AMOUNT] = 1.0 if amount >= 100 and np.fmod(amount, 100.0) == 0 else 0.0
+            o[Slot.NEAR_THRESHOLD] = 1.0 if 0.85 * threshold <= amount < threshold else 0.0
             # first use by the customer; a missing device or IP is recorded but never "new"
             for f in range(5):
                 pair = ids[r, PAIRS + f]
@@ -372,23 +414,24 @@ def advance(ts, ids, vals, calendar, first_day, threshold, labels, events, last,
                 seen[pair] = True
                 if f == 1 or f == 2:
                     new = new and ids[r, DEVICE if f == 1 else IP] >= 0
-                o[21 + f] = 1.0 if new else 0.0
-            o[26] = NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
+                o[Slot.IS_NEW_MERCHANT + f] = 1.0 if new else 0.0
+            o[Slot.DIST_HOME_KM] = NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
             # sharing: distinct customers of the device / IP in 7 days, cards of the merchant in 1 hour
-            o[29] = _sliding_distinct(r, 0, t, ts, ids, following, share, pair_count)
-            o[30] = _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count)
-            o[31] = _sliding_distinct(r, 2, t, ts, ids, following, share, pair_count)
-            _merchant_risk(o, r, t, ts, ids, prev, last, following, confirmed, risk)
+            o[Slot.DEVICE_CUSTOMERS_7D] = _sliding_distinct(r, 0, t, ts, ids, following, share, pair_count)
+            o[Slot.IP_CUSTOMERS_7D] = _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count)
+            o[Slot.MERCHANT_CARDS_1H] = _sliding_distinct(r, 2, t, ts, ids, following, share, pair_count)
+            _entity_windows(o, r, t, ts, ids, following, confirmed, wins, aggs, win, win_base)
             _account_events(o, r, t, ids, events, account, links)
             # calendar (local wall-clock time, as stored)
             hour = (t // HOUR) % 24
             day = t // DAY - first_day
             weekday = calendar[day, WEEKDAY]
-            o[43], o[44] = hour, weekday
-            o[45] = 1.0 if weekday >= 5 else 0.0
-            o[46] = 1.0 if hour < 5 else 0.0
-            o[47] = 1.0 if hour >= 22 or hour < 6 else 0.0
-            o[48] = calendar[day, TO_SALARY]
-            o[49] = calendar[day, FESTIVAL]
+            o[Slot.HOUR] = hour
+            o[Slot.WEEKDAY] = weekday
+            o[Slot.IS_WEEKEND] = 1.0 if weekday >= 5 else 0.0
+            o[Slot.IS_NIGHT] = 1.0 if hour < night_end else 0.0
+            o[Slot.IS_OFF_HOURS] = 1.0 if hour >= 22 or hour < 6 else 0.0
+            o[Slot.DAYS_TO_SALARY] = calendar[day, TO_SALARY]
+            o[Slot.IS_FESTIVAL] = calendar[day, FESTIVAL]
         i = j
     return i
