@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from workbench.features.catalogue import CATALOGUE, catalogue_frame
+from workbench.features.consistency import fixture
 from workbench.features.external import EXAMPLE_MAPPING, EXAMPLE_TABLE, load_mapping
 from workbench.features.sequences import build_sequences
 from workbench.features.splits import (drop_known_compromised, fit_preprocessor, prequential_folds,
@@ -44,14 +45,24 @@ def test_catalogue():
     frame = catalogue_frame()
     assert len(frame) >= 40 and frame["name"].is_unique
     assert frame[["definition", "window", "entity"]].ne("").all().all()
-    assert set(frame.loc[frame["uses_labels"], "name"]) == {"merchant_fraud_rate_1d", "merchant_fraud_rate_7d", "merchant_fraud_rate_30d"}
+    labelled = {f"merchant_fraud_rate_{d}d" for d in (1, 7, 30)}
+    labelled |= {f"{e}_risk_{d}d_delayed" for e in ("merchant", "device", "ip") for d in (1, 7, 30)}
+    assert set(frame.loc[frame["uses_labels"], "name"]) == labelled
+    assert len(frame) == len(CATALOGUE) and frame["online"].all()
+    # the label delay is shown in the windows that depend on it
+    shown = catalogue_frame(label_delay_days=5).set_index("name")["window"]
+    assert shown["merchant_risk_7d_delayed"] == "7d ending one label delay before (label delay 5 d)"
+    assert shown["merchant_fraud_rate_7d"].endswith("(label delay 5 d)")
+    assert "delay" not in shown["cust_n_7d"]
     groups = {"cust_n_1h", "cust_sum_30d", "card_n_24h", "cust_secs_since_prev", "amt_ratio_mean_30d", "amt_ratio_median_30d",
               "amt_zscore_30d", "amt_ratio_max_30d", "is_round_amount", "near_threshold", "is_new_merchant", "is_new_device",
               "is_new_ip", "is_new_city", "is_new_channel", "dist_home_km", "dist_prev_km", "speed_prev_kmh",
               "device_customers_7d", "ip_customers_7d", "merchant_cards_1h", "balance_before", "balance_zscore_30d",
               "refund_rate_30d", "chargeback_rate_30d", "hours_since_email_change", "hours_since_phone_change",
               "bank_links_24h", "bank_links_7d", "hour", "weekday", "is_weekend", "is_night", "is_off_hours",
-              "days_to_salary", "is_festival"}
+              "days_to_salary", "is_festival", "merchant_n_24h", "merchant_n_30d", "cust_mean_7d",
+              "merchant_n_7d_delayed", "merchant_risk_30d_delayed", "device_risk_7d_delayed",
+              "ip_n_1d_delayed"}
     assert groups <= set(frame["name"])
 
 
@@ -78,8 +89,12 @@ def test_hand_computed_values():
     assert f.loc[1, "hour"] == 10 and f.loc[1, "weekday"] == 5 and f.loc[1, "is_weekend"] == 1
     # merchant 100: the fraud at 10:30 is confirmed a day later; only rows after that see it
     assert np.isnan(f.loc[6, "merchant_fraud_rate_30d"])  # first row at the merchant: no history
-    assert f.loc[4, "merchant_fraud_rate_7d"] == pytest.approx(1 / 3)  # rows 1, 2, 6 before it; fraud 2 known by then
-    assert f.loc[4, "merchant_fraud_rate_1d"] == 0 or np.isnan(f.loc[4, "merchant_fraud_rate_1d"])
+    # rows 1, 2, 6 before row 4; with the default 7-day delay only fraud 2's label (confirmed)
+    # can be known: the denominator counts it alone
+    assert f.loc[4, "merchant_fraud_rate_7d"] == 1
+    assert np.isnan(f.loc[4, "merchant_fraud_rate_1d"])  # nothing in the last day
+    assert f.loc[[1, 2, 3, 4, 5], "cust_mean_24h"].tolist() == [10, 15, 20, 40, 500]
+    assert f.loc[[1, 2, 6, 4, 5], "merchant_n_24h"].tolist() == [2, 3, 2, 1, 1]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -100,17 +115,22 @@ def test_label_features_wait_for_confirmation(fraud_dataset, full):
     frauds = base[base["is_fraud"] & base["confirmed_at"].notna() & base["merchant_id"].notna()]
     sample = base[base["merchant_id"].isin(frauds["merchant_id"])].sample(300, random_state=0)
     f = full.set_index("txn_id")
+    delay = pd.Timedelta(days=src.params["label_delay_days"])
+    assert src.params["label_delay_days"] == fraud_dataset.card["fraud_mix"]["label_delay"]["mean_days"]
     for row in sample.itertuples():
         fr = frauds[(frauds["merchant_id"] == row.merchant_id) & (frauds["ts"] >= row.ts - pd.Timedelta(days=30))
                     & (frauds["ts"] < row.ts) & (frauds["confirmed_at"] < row.ts)]
         n = base[(base["merchant_id"] == row.merchant_id) & (base["ts"] >= row.ts - pd.Timedelta(days=30)) & (base["ts"] < row.ts)]
-        expected = len(fr) / len(n) if len(n) else np.nan
+        # rows whose label could be known: at least one delay old, or a fraud confirmed by then
+        known = n[(n["ts"] <= row.ts - delay) | n["txn_id"].isin(fr["txn_id"])]
+        expected = len(fr) / len(known) if len(known) else np.nan
         got = f.loc[row.txn_id, "merchant_fraud_rate_30d"]
         assert (np.isnan(expected) and np.isnan(got)) or got == pytest.approx(expected), row.txn_id
     # moving confirmations later changes the rate only for the rows in between
     later = base.assign(confirmed_at=base["confirmed_at"] + pd.Timedelta(days=10))
-    moved = compute_features(table_source(later, MAPPING)).set_index("txn_id")
-    now = compute_features(table_source(base, MAPPING)).set_index("txn_id")
+    delay = {"label_delay_days": src.params["label_delay_days"]}
+    moved = compute_features(table_source(later, MAPPING, delay)).set_index("txn_id")
+    now = compute_features(table_source(base, MAPPING, delay)).set_index("txn_id")
     moved = moved.loc[now.index]
     diff = ~np.isclose(moved["merchant_fraud_rate_30d"].fillna(-1), now["merchant_fraud_rate_30d"].fillna(-1))
     assert diff.sum() > 0 and (moved.loc[diff, "merchant_fraud_rate_30d"].fillna(0) <= now.loc[diff, "merchant_fraud_rate_30d"]).all()
@@ -247,6 +267,9 @@ def test_external_table_with_the_minimal_schema(tmp_path, caplog):
         result = write_features(table_source(EXAMPLE_TABLE, mapping), tmp_path / "f.parquet")
     assert result["rows"] == len(pd.read_csv(EXAMPLE_TABLE)) and result["features"] >= 25
     assert "dist_home_km" in result["skipped"] and "feature dist_home_km skipped" in caplog.text and result["engine"] == "duckdb"
+    # what is skipped and why is returned, not only logged
+    assert result["skipped"]["dist_home_km"] == "needs home_lat, home_lon (not in the source)"
+    assert result["features"] + len(result["skipped"]) == len(CATALOGUE)
     with pytest.raises(InputError, match="engine"):  # the online engine needs every input
         write_features(table_source(EXAMPLE_TABLE, mapping), tmp_path / "g.parquet", engine="online")
     f = pd.read_parquet(tmp_path / "f.parquet")
@@ -275,3 +298,172 @@ def test_features_cli(tmp_path, fraud_dataset):
     assert res.returncode == 0 and "skipped" in res.stdout
     res = run("--table", str(EXAMPLE_TABLE), "--out", str(tmp_path / "h.parquet"))
     assert res.returncode == 2 and "invalid mapping=" in res.stderr and not (tmp_path / "h.parquet").exists()
+
+
+# -- window boundaries, delayed windows and leakage cuts, in both engines ------------------
+
+T0 = pd.Timestamp("2025-03-03")
+DAY = pd.Timedelta(days=1)
+DELAY = {"threshold": 1000.0, "salary_day": 25, "festivals": [], "label_delay_days": 2.0}
+
+
+def _boundary_table() -> pd.DataFrame:
+    """Merchant 100 with a label delay of 2 days: r1 (a fraud confirmed an hour later),
+    r2 exactly a day later (a fraud confirmed exactly at r4's time), r3 exactly 7 days after
+    r1, r4 exactly 7 + 2 days after r1, r5 a second after r4; r6 elsewhere (other merchant,
+    device and IP)."""
+    ts = [T0, T0 + DAY, T0 + 7 * DAY, T0 + 9 * DAY, T0 + 9 * DAY + pd.Timedelta(seconds=1), T0]
+    confirmed = [T0 + pd.Timedelta(hours=1), T0 + 9 * DAY, pd.NaT, pd.NaT, pd.NaT, pd.NaT]
+    frame = fixture(rows=6)  # every other input, any values
+    return frame.assign(txn_id=[1, 2, 3, 4, 5, 6], ts=ts, customer_id=[7, 7, 7, 7, 7, 8],
+                        card_id=[70, 70, 70, 70, 70, 80],
+                        merchant_id=[100, 100, 100, 100, 100, 101],
+                        device_id=[5, 5, 5, 5, 5, 6], ip_id=[3, 3, 3, 3, 3, None],
+                        amount=[10.0, 20.0, 30.0, 40.0, 50.0, 5.0],
+                        is_fraud=[True, True, False, False, False, False],
+                        confirmed_at=confirmed)
+
+
+# hand-computed: windows closed at both ends (a row exactly one window length earlier is in)
+BOUNDARY_VALUES = {
+    "cust_n_24h": [1, 2, 1, 1, 2, 1],           # r2 sees r1 exactly 24 h before
+    "cust_n_7d": [1, 2, 3, 2, 3, 1],            # r3 sees r1 exactly 7 d before
+    "merchant_n_7d": [1, 2, 3, 2, 3, 1],
+    "cust_mean_7d": [10, 15, 20, 35, 40, 5],
+    # [t - 2d - 7d, t - 2d]: r3 has r1, r2; r4 (t0 + 9d) r1, r2, r3; r5 a second later r2, r3
+    "merchant_n_7d_delayed": [0, 0, 2, 3, 2, 0],
+    "merchant_n_1d_delayed": [0, 0, 0, 1, 1, 0],  # r3 at exactly t - 2d
+    # r2's label is confirmed at r4's instant: not yet known to r3 and r4, known to r5
+    "merchant_risk_7d_delayed": [np.nan, np.nan, 1 / 2, 1 / 3, 1 / 2, np.nan],
+    "device_risk_7d_delayed": [np.nan, np.nan, 1 / 2, 1 / 3, 1 / 2, np.nan],
+    "ip_n_30d_delayed": [0, 0, 2, 3, 3, 0],
+    "ip_risk_30d_delayed": [np.nan, np.nan, 1 / 2, 1 / 3, 2 / 3, np.nan],
+    # known frauds / rows whose label could be known (>= 2 days old, or a known fraud):
+    # r2 sees r1 (exactly 1 d before, confirmed); r3's 7 d: r1 (known fraud) and r2 (6 d
+    # old, not yet known as a fraud); r4's 7 d see r3 only, 2 d old; r4's 30 d: r1 a known
+    # fraud, r2 and r3 old enough
+    "merchant_fraud_rate_1d": [np.nan, 1, np.nan, np.nan, np.nan, np.nan],
+    "merchant_fraud_rate_7d": [np.nan, 1, 1 / 2, 0, 0, np.nan],
+    "merchant_fraud_rate_30d": [np.nan, 1, 1 / 2, 1 / 3, 2 / 3, np.nan],
+}
+
+
+def _check_boundaries(frame: pd.DataFrame, engine: str) -> None:
+    got = frame.set_index("txn_id").sort_index()
+    for name, expected in BOUNDARY_VALUES.items():
+        assert np.allclose(got[name].astype(float), expected, equal_nan=True), (engine, name, got[name].tolist())
+
+
+def test_window_boundaries_in_both_engines():
+    from workbench.features.consistency import fixture_source
+    from workbench.features.online import online_frame
+
+    table = _boundary_table()
+    _check_boundaries(compute_features(fixture_source(table, DELAY)), "duckdb")
+    _check_boundaries(online_frame(fixture_source(table, DELAY)), "online")
+    # the night's end is a parameter (the reference's hour <= 6 is night_end_hour=7)
+    late = table.assign(ts=table["ts"] + pd.Timedelta(hours=6))
+    for night_end, expected in ((5, 0), (7, 1)):
+        params = {**DELAY, "night_end_hour": night_end}
+        for engine, frame in (("duckdb", compute_features(fixture_source(late, params))),
+                              ("online", online_frame(fixture_source(late, params)))):
+            assert frame["is_night"].eq(expected).all(), (engine, night_end)
+    with pytest.raises(InputError, match="night_end_hour"):
+        fixture_source(table, {**DELAY, "night_end_hour": 25})
+    with pytest.raises(InputError, match="label_delay_days"):
+        fixture_source(table, {**DELAY, "label_delay_days": -1})
+
+
+def test_leakage_cuts_and_tables_without_confirmations():
+    from workbench.features.consistency import fixture_source
+
+    table = _boundary_table()
+    full = compute_features(fixture_source(table, DELAY)).set_index("txn_id")
+    # cut at r4's instant: r2's label is confirmed exactly then, after none of the rows kept
+    part = compute_features(fixture_source(table, DELAY), cut=T0 + 9 * DAY).set_index("txn_id")
+    assert list(part.index) == [1, 6, 2, 3, 4]
+    assert_same(part.reset_index(), full.loc[part.index].reset_index())
+    # a label confirmed after the cut never counts: confirming r1 only after the cut leaves
+    # r4 with no known fraud
+    late = table.assign(confirmed_at=table["confirmed_at"].where(table["txn_id"] != 1, T0 + 20 * DAY))
+    cut = compute_features(fixture_source(late, DELAY), cut=T0 + 9 * DAY).set_index("txn_id")
+    assert cut.loc[4, "merchant_risk_7d_delayed"] == 0 and cut.loc[4, "merchant_fraud_rate_30d"] == 0
+    # without confirmation times: the standard definition (a label is known one delay after
+    # the fraud), and the confirmation-aware rates are skipped with their reason
+    mapping = {k: k for k in ("txn_id", "ts", "customer_id", "merchant_id", "amount", "is_fraud")}
+    plain = table_source(table[list(mapping)], mapping, {"label_delay_days": 2})
+    f = compute_features(plain).set_index("txn_id").sort_index()
+    assert f.loc[4, "merchant_risk_7d_delayed"] == pytest.approx(2 / 3)
+    assert f.attrs["skipped"]["merchant_fraud_rate_7d"] == "needs confirmed_at (not in the source)"
+    assert "device_risk_7d_delayed" in f.attrs["skipped"]
+
+
+# -- the registry: one declaration, four places checked ---------------------------------
+
+def _mutant_kernel(old: str, new: str):
+    """A copy of the online kernel's module with one edit, run as Python (no compilation)."""
+    import inspect
+    import types
+
+    import numba
+
+    from workbench.features import online_state
+
+    source = inspect.getsource(online_state)
+    assert source.count(old) == 1, old
+    module = types.ModuleType("online_state_mutant")
+    module.SOURCE = source.replace(old, new).replace("cache=True", "cache=False")
+    numba.config.DISABLE_JIT = True
+    try:
+        exec(compile(module.SOURCE, "online_state_mutant.py", "exec"), module.__dict__)
+    finally:
+        numba.config.DISABLE_JIT = False
+    return module
+
+
+def test_registry_check_fails_when_one_place_is_edited_alone():
+    import dataclasses
+
+    from workbench.features import online, online_state, store
+    from workbench.features.catalogue import LAYOUT
+    from workbench.features.consistency import check_registry, fixture_source
+
+    assert check_registry() == []
+    # 1. the registry entry alone: a feature's SQL, or its name
+    i = next(i for i, f in enumerate(CATALOGUE) if f.name == "cust_mean_24h")
+    edited = list(CATALOGUE)
+    edited[i] = dataclasses.replace(edited[i], sql="avg(amount) OVER cust_7d")
+    assert [p.split(":")[0] for p in check_registry(features=edited)] == ["cust_mean_24h"]
+    edited[i] = dataclasses.replace(CATALOGUE[i], name="cust_avg_24h")
+    assert any("online name list" in p for p in check_registry(features=edited, values=False))
+    # 2. the DuckDB stages alone: the fraud join loses its confirmation condition (a leak),
+    # or two stage columns trade places
+    leaky = lambda src, feats: store._sql(src, feats).replace(" AND f.confirmed_at < b.ts", "")  # noqa: E731
+    assert any("merchant_risk_7d_delayed" in p for p in check_registry(query=leaky))
+    swapped = lambda src, feats: store._sql(src, feats).replace(  # noqa: E731
+        "AS merchant_n_1h", "AS tmp_x").replace("AS merchant_n_24h", "AS merchant_n_1h").replace(
+        "AS tmp_x", "AS merchant_n_24h")
+    assert check_registry(query=swapped) == [
+        "the DuckDB stages do not return the registry's features in order"]
+    # 3. the online name list alone
+    names = list(online.ONLINE_FEATURES)
+    names[0], names[1] = names[1], names[0]
+    assert check_registry(online_names=names, values=False) == [
+        "the online name list is not the registry's online features in order"]
+    # 4. the kernel's slots alone: two writes trade places (caught by value), a slot number
+    # replaces a name, a slot is no longer written (caught by structure)
+    kernel = _mutant_kernel("o[Slot.CUST_MEAN_1H], o[Slot.CUST_MEAN_24H] = s1 / n1, s24 / n24",
+                            "o[Slot.CUST_MEAN_24H], o[Slot.CUST_MEAN_1H] = s1 / n1, s24 / n24")
+    assert {p.split(":")[0] for p in check_registry(kernel=kernel)} == {"cust_mean_1h", "cust_mean_24h"}
+    kernel.SOURCE = kernel.SOURCE.replace("o[Slot.IS_ROUND_AMOUNT]", "o[19]")
+    problems = check_registry(kernel=kernel, values=False)
+    assert "numbered kernel slot o[19]" in problems and "the kernel never writes slot is_round_amount" in problems
+    # the compiled kernel refuses a layout it was not compiled for (a stale cached build)
+    state = online.OnlineState(online.stream_inputs(online.source_stream(fixture_source())))
+    x = state.inputs
+    args = (x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold, x.night_end, x.labels,
+            x.events, state.last, state.prev, state.following, state.seen, state.share,
+            state.pair_count, state.confirmed, state.wins, state.aggs, state.win, state.win_base,
+            state.account, state.links, state.hist, state.hist_kind, state.hist_n, state.cursor,
+            state.features, 0, 0, 10)
+    assert online_state.advance(*args, LAYOUT + 1) == -1 and online_state.advance(*args, LAYOUT) > 0

@@ -106,8 +106,8 @@ def check_registry(features: Sequence[Feature] | None = None,
                    kernel: ModuleType | None = None,
                    query: Callable | None = None, values: bool = True) -> list[str]:
     """The problems between the registry (``features``), the online name list
-    (``online_names``), the kernel (a module like ``online_state``: its source and its
-    ``advance``) and the DuckDB query builder (``query(source, features) -> sql``); each
+    (``online_names``), the kernel (a module like ``online_state``: its ``advance`` and its
+    source, from the file or a ``SOURCE`` attribute) and the DuckDB query builder (``query(source, features) -> sql``); each
     defaults to the package's own. ``values`` also compares both engines on the fixture."""
     from workbench.features import store
 
@@ -125,7 +125,8 @@ def check_registry(features: Sequence[Feature] | None = None,
     slots = {m.name.lower(): int(m) for m in catalogue.Slot}
     if [n for n, _ in sorted(slots.items(), key=lambda x: x[1])] != registry_online:
         problems.append("the kernel's Slot numbers are not the registry's online order")
-    problems += kernel_problems(features, inspect.getsource(kernel))
+    text = getattr(kernel, "SOURCE", None) or inspect.getsource(kernel)
+    problems += kernel_problems(features, text)
     source = fixture_source()
     keep = [f for f in features if not (f.requires - source.available - set(source.params))]
     source.con.execute(store.HAVERSINE)

@@ -208,8 +208,9 @@ def _window_stage(source: Source, entity: str, feats: list[Feature]) -> list[str
             f"count(*) FILTER (WHERE f.ts BETWEEN b.ts - {_interval(w.bounds(delay)[0])} "
             f"AND b.ts - {_interval(w.bounds(delay)[1])}) AS fr_{w.tag}" for w in frauds)
         ctes += [
-            f"{stage}_fraud AS (SELECT {key} AS k, ts, confirmed_at FROM base WHERE is_fraud "
-            f"AND {key} IS NOT NULL{' AND confirmed_at IS NOT NULL' if timed else ''})",
+            f"{stage}_fraud AS (SELECT {key} AS k, ts{', confirmed_at' if timed else ''} "
+            f"FROM base WHERE is_fraud AND {key} IS NOT NULL"
+            f"{' AND confirmed_at IS NOT NULL' if timed else ''})",
             f"{stage}_j AS (SELECT b.txn_id, {fr} FROM base b JOIN {stage}_fraud f "
             f"ON f.k = b.{key} AND f.ts >= b.ts - {_interval(oldest)} "
             f"AND f.ts <= b.ts - {_interval(newest)}{known} GROUP BY b.txn_id)",
