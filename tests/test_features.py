@@ -268,7 +268,7 @@ def test_external_table_with_the_minimal_schema(tmp_path, caplog):
     assert result["rows"] == len(pd.read_csv(EXAMPLE_TABLE)) and result["features"] >= 25
     assert "dist_home_km" in result["skipped"] and "feature dist_home_km skipped" in caplog.text and result["engine"] == "duckdb"
     # what is skipped and why is returned, not only logged
-    assert result["skipped"]["dist_home_km"] == "needs home_lat, home_lon (not in the source)"
+    assert result["skipped"]["dist_home_km"] == "needs home_lat, home_lon, lat, lon (not in the source)"
     assert result["features"] + len(result["skipped"]) == len(CATALOGUE)
     with pytest.raises(InputError, match="engine"):  # the online engine needs every input
         write_features(table_source(EXAMPLE_TABLE, mapping), tmp_path / "g.parquet", engine="online")
@@ -467,3 +467,90 @@ def test_registry_check_fails_when_one_place_is_edited_alone():
             state.account, state.links, state.hist, state.hist_kind, state.hist_n, state.cursor,
             state.features, 0, 0, 10)
     assert online_state.advance(*args, LAYOUT + 1) == -1 and online_state.advance(*args, LAYOUT) > 0
+
+
+# -- external tables: labels and evaluation columns, skipped features returned ---------------
+
+def test_external_output_with_labels_evaluates_as_is(tmp_path, fraud_dataset):
+    from workbench.evaluate.frame import external_frame
+    from workbench.features.roles import feature_columns
+
+    run = lambda *a: subprocess.run([sys.executable, "-m", "workbench", "features", *a], capture_output=True, text=True, timeout=300)  # noqa: E731
+    table = ("--table", str(EXAMPLE_TABLE), "--mapping", str(EXAMPLE_MAPPING))
+    out = tmp_path / "labelled.parquet"
+    res = run(*table, "--labels", "--label-delay-days", "7", "--out", str(out))
+    assert res.returncode == 0 and "with labels and evaluation columns" in res.stdout, res.stderr
+    assert "dist_home_km: needs home_lat, home_lon, lat, lon (not in the source)" in res.stdout
+    written = pd.read_parquet(out).sort_values(["ts", "txn_id"], ignore_index=True)
+    expected = external_frame(EXAMPLE_TABLE, load_mapping(EXAMPLE_MAPPING))
+    assert set(written.columns) == set(expected.columns)
+    for col in expected.columns:
+        x, y = written[col], expected[col]
+        if pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y):
+            assert np.allclose(x.astype(float), y.astype(float), equal_nan=True), col
+        else:
+            assert x.astype(str).tolist() == y.astype(str).tolist(), col
+    # every column has a role: the file goes to the models and metrics as it is
+    assert set(feature_columns(written)) == set(written.columns) & {f.name for f in CATALOGUE}
+    # bad input: exit 2 naming the parameter, nothing written
+    res = run("--dataset", str(fraud_dataset.path), "--labels", "--out", str(tmp_path / "x.parquet"))
+    assert res.returncode == 2 and "invalid labels=True" in res.stderr and not (tmp_path / "x.parquet").exists()
+    res = run(*table, "--label-delay-days", "soon", "--out", str(tmp_path / "y.parquet"))
+    assert res.returncode == 2 and "invalid label_delay_days='soon'" in res.stderr
+    assert not (tmp_path / "y.parquet").exists()
+
+
+# -- features researchers register --------------------------------------------------------
+
+@pytest.fixture
+def registered():
+    from workbench.features.catalogue import register_feature, unregister_feature
+
+    sql = ("avg(amount) OVER (PARTITION BY merchant_id ORDER BY ts "
+           "RANGE BETWEEN INTERVAL 7 DAY PRECEDING AND CURRENT ROW)")
+    register_feature("merchant_mean_7d", sql=sql, entity="merchant", window="7d",
+                     uses_labels=False, inputs=["amount"], definition="mean amount at the merchant, 7 days")
+    register_feature("cust_rank", func=lambda f: f.groupby("customer_id").cumcount().to_numpy(),
+                     entity="customer", window="history", uses_labels=False, inputs=[])
+    register_feature("home_gap", func=lambda f: (f["lat"] - f["home_lat"]).abs().to_numpy(),
+                     entity="customer", window="row", uses_labels=False, inputs=["lat", "home_lat"])
+    yield ["merchant_mean_7d", "cust_rank", "home_gap"]
+    for name in ("merchant_mean_7d", "cust_rank", "home_gap"):
+        unregister_feature(name)
+
+
+def test_registered_features(registered, fraud_dataset, tmp_path):
+    from workbench.features.catalogue import register_feature
+    from workbench.features.roles import feature_columns, role
+
+    frame = catalogue_frame().set_index("name")
+    assert frame.loc["merchant_mean_7d", "origin"] == "registered" and not frame.loc["cust_rank", "online"]
+    assert role("cust_rank") == "feature"
+    # the external path: computed where the inputs allow, skipped with the reason elsewhere
+    mapping = load_mapping(EXAMPLE_MAPPING)
+    result = write_features(table_source(EXAMPLE_TABLE, mapping), tmp_path / "ext.parquet")
+    assert result["skipped"]["home_gap"] == "needs home_lat, lat (not in the source)"
+    ext = pd.read_parquet(tmp_path / "ext.parquet").sort_values(["ts", "txn_id"])
+    raw = pd.read_csv(EXAMPLE_TABLE, parse_dates=["TX_DATETIME"]).set_index("TX_ID").loc[ext["txn_id"]]
+    assert ext["cust_rank"].tolist() == raw.groupby("CUSTOMER_ID").cumcount().tolist()
+    means = [raw["TX_AMOUNT"][(raw["TERMINAL_ID"] == m) & (raw["TX_DATETIME"] <= t)
+                              & (raw["TX_DATETIME"] >= t - pd.Timedelta(days=7))].mean()
+             for m, t in zip(raw["TERMINAL_ID"].head(40), raw["TX_DATETIME"].head(40))]
+    assert np.allclose(ext["merchant_mean_7d"].head(40), means)
+    assert {"merchant_mean_7d", "cust_rank"} <= set(feature_columns(ext))  # into models by name
+    # a workbench dataset: the online engine cannot compute them: an error, or the DuckDB
+    # engine with a returned note, never a silent drop
+    with pytest.raises(InputError, match="registered features it does not compute"):
+        write_features(dataset_source(fraud_dataset.path), tmp_path / "o.parquet", engine="online")
+    auto = write_features(dataset_source(fraud_dataset.path), tmp_path / "a.parquet", batch_rows=60_000)
+    assert auto["engine"] == "duckdb" and "merchant_mean_7d, cust_rank, home_gap" in auto["notes"][0]
+    written = pd.read_parquet(tmp_path / "a.parquet")
+    assert set(registered) <= set(written.columns) and written["home_gap"].notna().all()
+    with pytest.raises(InputError, match="name"):
+        register_feature("hour", sql="1", entity="x", window="row", uses_labels=False)
+    with pytest.raises(InputError, match="inputs"):
+        register_feature("x_y", sql="1", entity="x", window="row", uses_labels=False, inputs=["colour"])
+    with pytest.raises(InputError, match="confirmed_at"):
+        register_feature("x_z", sql="1", entity="x", window="row", uses_labels=True, inputs=["is_fraud"])
+    with pytest.raises(InputError, match="exactly one"):
+        register_feature("x_w", entity="x", window="row", uses_labels=False)

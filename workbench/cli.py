@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument("--out", required=True, help="output Parquet file")
     fe.add_argument("--overwrite", action="store_true", help="replace an existing file at --out")
     fe.add_argument("--engine", default="auto", help="auto (default), online (the compiled state; a workbench dataset) or duckdb (the SQL windows)")
+    fe.add_argument("--labels", action="store_true",
+                    help="with --table: also write the labels and evaluation columns (is_fraud, "
+                         "fraud_confirmed_at, loss, ...) so the file can be evaluated as it is")
+    fe.add_argument("--label-delay-days", default=None,
+                    help="label delay of the delayed risk features (default: the dataset's "
+                         "label delay, 7 for a table)")
     rep = sub.add_parser("report", help="build an evaluation report (papermill) for one setting")
     rep.add_argument("--out", required=True, help="output report directory (evaluation.html, metrics.json)")
     rep.add_argument("--customers", default=800, help="customers of the generated dataset (default 800)")
@@ -95,10 +101,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if args.table and not args.mapping:
                 raise InputError("mapping", None, "a mapping file when --table is given")
-            source = dataset_source(args.dataset) if args.dataset else table_source(args.table, load_mapping(args.mapping))
-            result = write_features(source, args.out, overwrite=args.overwrite, engine=args.engine)
+            if args.labels and not args.table:
+                raise InputError("labels", True, "--labels with --table only (a dataset keeps "
+                                 "its labels and evaluation columns)")
+            delay = args.label_delay_days
+            if args.dataset:
+                source = dataset_source(args.dataset, label_delay_days=delay)
+            else:
+                params = {} if delay is None else {"label_delay_days": delay}
+                source = table_source(args.table, load_mapping(args.mapping), params)
+            result = write_features(source, args.out, overwrite=args.overwrite, engine=args.engine,
+                                    labels=args.labels)
+            skipped = "; ".join(f"{k}: {v}" for k, v in result["skipped"].items())
             print(f"wrote {result['path']}: {result['rows']:,} rows, {result['features']} features ({result['engine']} engine)"
-                  + (f"; skipped (inputs missing): {', '.join(result['skipped'])}" if result["skipped"] else ""))
+                  + (", with labels and evaluation columns" if result["labels"] else "")
+                  + (f"; skipped: {skipped}" if skipped else ""))
+            for note in result["notes"]:
+                print(f"note: {note}")
         elif args.command == "report":
             from workbench.report_builds import build_report
 
