@@ -4,11 +4,11 @@
     python benchmarks/bench_features.py --quick    # ~1M only
     python benchmarks/bench_features.py --smoke    # a tiny run that checks the script works
 
-Generates the datasets first (not timed), then times the feature build (all 50 features to
-Parquet; the default "online" engine, the compiled state of the stream scorer, and at ~1M
-also the DuckDB engine for comparison; numba's compilation, or loading it from its cache, is
-timed apart on a tiny dataset first) and the sequence build (k = 10, memory-mapped to disk), with the peak
-RSS of the whole process tree. A naive pandas implementation of the customer-window
+Generates the datasets first (not timed), then times the feature build (every catalogue
+feature to Parquet; the default "online" engine, the compiled state of the stream scorer,
+and at ~1M also the DuckDB engine for comparison; numba's compilation, or loading it from
+its cache, is timed apart on a tiny dataset first) and the sequence build (k = 10,
+memory-mapped to disk), with the peak RSS of the whole process tree. A naive pandas implementation of the customer-window
 features (per-customer time-based rolling) runs on the ~1M dataset for comparison.
 Targets: features for 10M transactions within 120 s and 4 GiB peak RSS.
 """

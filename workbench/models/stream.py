@@ -5,12 +5,13 @@ The replay merges three time-ordered streams, as a bank's scoring service would 
 the transactions, the label confirmations (a fraud's label arrives at its ``confirmed_at``)
 and the account events (email and phone changes, bank links). The online state
 (``workbench.features.online``, compiled with numba) keeps per customer, card, device,
-IP and merchant the history a feature needs and computes all 50 catalogue features
-(``workbench.features.catalogue``) with the batch definitions: windows ending at the current
+IP and merchant the history a feature needs and computes every catalogue feature
+(``workbench.features.catalogue``, the registry) with the batch definitions: windows ending at the current
 row include rows at the same instant (the rows of one instant are added before any of them
 is computed), "strictly preceding" windows exclude them, sequence features follow (time,
 txn_id) order, merchant fraud rates count only labels confirmed before the transaction,
-account events count at or before it. A parity test checks online against batch features
+account events count at or before it; registered features are not computed
+online (a package using them is refused, naming them). A parity test checks online against batch features
 on a generated dataset (exact for counts, within 1e-9 for floats).
 
 Any package whose features are catalogue features (``ONLINE_FEATURES``, in any subset and
@@ -47,7 +48,9 @@ def stream_model(package: str | os.PathLike) -> tuple[object, np.ndarray | None]
     features = list(model.features_ or [])
     unknown = [f for f in features if f not in ONLINE_FEATURES]
     if not features or unknown:
-        raise InputError("package", f"features {unknown[:5] or features}", "a package trained on catalogue features (ONLINE_FEATURES)")
+        raise InputError("package", f"features {unknown[:5] or features}",
+                         "a package trained on catalogue features (ONLINE_FEATURES; registered "
+                         "features are not computed online)")
     return model, None if features == ONLINE_FEATURES else np.array([ONLINE_FEATURES.index(f) for f in features])
 
 
