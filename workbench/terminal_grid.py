@@ -85,7 +85,9 @@ def terminals_within(customers: pd.DataFrame, terminals: pd.DataFrame,
     tx, ty = terminals["x"].to_numpy(), terminals["y"].to_numpy()
     ids, counts = [], []
     for a in range(0, len(cx), _CHUNK):  # blocks bound the distance matrix's memory
-        d2 = (cx[a:a + _CHUNK, None] - tx[None, :]) ** 2 + (cy[a:a + _CHUNK, None] - ty[None, :]) ** 2
+        dx = cx[a:a + _CHUNK, None] - tx[None, :]
+        dy = cy[a:a + _CHUNK, None] - ty[None, :]
+        d2 = dx * dx + dy * dy
         rows, cols = np.nonzero(d2 < radius * radius)
         ids.append(cols)
         counts.append(np.bincount(rows, minlength=len(d2)))
