@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from workbench._extras import require
 from workbench.validation import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,8 +109,7 @@ def _scratch_env(scratch: Path) -> Iterator[None]:
 
 def _execute(source: Path, out: Path) -> None:
     """Run ``source`` with papermill on its own defaults into ``out`` (renamed into place)."""
-    import papermill
-
+    papermill = require("papermill", "the tutorial book")
     tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.ipynb")
     try:
         papermill.execute_notebook(str(source), str(tmp), kernel_name="python3",
@@ -123,8 +123,7 @@ def _prepare(chapter: Chapter, out: Path) -> Path:
     """The chapter's executed notebook in the book directory, tagged for the book's layout:
     code hidden behind a toggle where the pipeline's report hides it, and the parameters
     Ploomber injected folded away."""
-    import nbformat
-
+    nbformat = require("nbformat", "the tutorial book")
     nb = nbformat.read(str(out), as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from workbench._extras import require
 from workbench.products import Kind, check_target, register_kind, writing
 from workbench.validation import InputError, check_float, check_int
 
@@ -33,7 +34,7 @@ REPORT = register_kind(Kind("report", "metrics.json", lambda root: set(REPORT_FI
 def export_html(notebook: str | os.PathLike, out: str | os.PathLike) -> Path:
     """An executed notebook as HTML without its code cells (a report for readers), with the
     workbench's template: titled by the notebook, nothing fetched from the internet."""
-    import nbformat
+    nbformat = require("nbformat", "HTML reports")
 
     from workbench.report_html import ReportExporter
 
@@ -69,8 +70,7 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
     and write the report directory ``out`` atomically; returns ``out``. With ``progress``
     the notebook's printed lines (the dataset, each fitted model and fold) are streamed to
     standard output as it runs."""
-    import papermill
-
+    papermill = require("papermill", "reports")
     params = check_report_parameters(**parameters)
     out = check_target(out, overwrite, REPORT.name)
     with writing(out, overwrite=overwrite, kind=REPORT.name, checked=True) as tmp:

@@ -14,8 +14,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import Preprocessor
+from workbench._extras import require
+
+_nbconvert = require("nbconvert.preprocessors", "HTML reports")
+HTMLExporter, Preprocessor = require("nbconvert").HTMLExporter, _nbconvert.Preprocessor
 
 TEMPLATES = Path(__file__).resolve().parent / "data" / "nbconvert"
 _PATHS = re.compile(r"^(upstream|product) = .*$", re.M)

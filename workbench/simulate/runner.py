@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from tqdm.std import tqdm
 
 import workbench
+from workbench._extras import require
 from workbench.dataset.schema import arrow_schema, conform
 from workbench.dataset.writer import (atomic_directory, check_destination, content_hash, create_views, part_index,
                                       write_card, write_part)
@@ -195,7 +196,9 @@ def _run_all(plan: GlobalPlan, root: str, backend: str, workers: int, client: An
 
 
 def _run_dask(plan: GlobalPlan, root: str, shards: list[int], workers: int, client: Any, hooks: Sequence[Hook], bar: Any) -> list[dict]:
-    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    distributed = require("dask.distributed", "backend='dask'")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
+    dask_completed = distributed.as_completed
 
     own = client is None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) if own else None
