@@ -23,7 +23,6 @@ directory under the product's own temporary directory, removed on exit.
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import errno
 import fcntl

@@ -16,10 +16,10 @@ import yaml
 
 from workbench.fraud.mix import DEFAULT_MIX, RING_SHAPES
 from workbench.graph.detect import RingConfig, detect_rings
-from workbench.graph.ring_metrics import planted_rings, ring_metrics
+from workbench.graph._ring_metrics import planted_rings, ring_metrics
 from workbench.graph.source import graph_source
 from workbench.products import scratch_dir
-from workbench.simulate import SimulationConfig, generate
+from workbench import SimulationConfig, generate
 from workbench.validation import InputError, check_float, check_int
 
 
