@@ -237,6 +237,8 @@ def writing(out: str | os.PathLike, *, overwrite: bool = False, kind: str | None
         check_target(path, overwrite, kind)
         clean_leftovers(path)
         tmp = path.parent / f".{path.name}{TMP_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        if kind is None:  # tools that pick a format by the name (papermill, pandas) see it
+            tmp = tmp.with_name(tmp.name + path.suffix)
         try:
             if kind is not None:
                 _io(path, tmp.mkdir)

@@ -22,11 +22,11 @@ from typing import Any
 import pandas as pd
 
 from workbench._extras import require
+from workbench._resources import resource
 from workbench.products import Kind, check_target, register_kind, writing
 from workbench.validation import InputError, check_float, check_int
 
-ROOT = Path(__file__).resolve().parents[1]
-EVALUATION_NOTEBOOK = ROOT / "notebooks" / "07_evaluation.ipynb"
+EVALUATION_NOTEBOOK = resource("notebooks", "07_evaluation.ipynb")
 REPORT_FILES = ("evaluation.html", "evaluation.ipynb", "metrics.json")
 REPORT = register_kind(Kind("report", "metrics.json", lambda root: set(REPORT_FILES)))
 
@@ -79,7 +79,7 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
             print(f"building report {out} with {params}", flush=True)
         papermill.execute_notebook(str(EVALUATION_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
                                    parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
-                                   cwd=str(ROOT), stdout_file=sys.stdout if progress else None)
+                                   cwd=str(Path.cwd()), stdout_file=sys.stdout if progress else None)
         export_html(executed, tmp / "evaluation.html")
     return out
 

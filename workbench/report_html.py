@@ -11,15 +11,15 @@ package is installed, whatever the working directory.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from workbench._extras import require
+from workbench._resources import resource
 
 _nbconvert = require("nbconvert.preprocessors", "HTML reports")
 HTMLExporter, Preprocessor = require("nbconvert").HTMLExporter, _nbconvert.Preprocessor
 
-TEMPLATES = Path(__file__).resolve().parent / "data" / "nbconvert"
+TEMPLATES = resource("data", "nbconvert")
 _PATHS = re.compile(r"^(upstream|product) = .*$", re.M)
 
 

@@ -11,11 +11,11 @@ from workbench.simulate.fraud_hook import register_fraud_layer
 
 register_fraud_layer(SCENARIO_LIBRARY)
 
-_all, __getattr__, __dir__ = lazy_exports(__name__, {
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "mix": ["FRAUD_TYPES", "RING_SHAPES", "FraudMix", "load_mix", "mix_summary",
             "mix_with_label_delay"],
     "plan": ["FraudPlan", "make_fraud_plan"],
     "scenarios": ["SCENARIOS"],
     "base": ["Params", "Scenario"],
 }, modules=["scenario_views"])
-__all__ = sorted([*_all, "SCENARIO_LIBRARY", "ScenarioLibrary"])
+__all__ += ["SCENARIO_LIBRARY", "ScenarioLibrary"]
