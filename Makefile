@@ -6,20 +6,23 @@ STAMP := $(VENV)/.installed
 export PLOOMBER_STATS_ENABLED := false
 export PYTHONHASHSEED := 0
 
-.PHONY: install run test test-browser lab book bench clean
+.PHONY: install run test lint test-browser lab book bench clean
 
 # JupyterLab on loopback; the token is generated and printed unless LAB_TOKEN is set.
 LAB_PORT ?= 8888
 LAB_TOKEN ?=
 # Debian's Chromium for the browser check (Playwright drives it; it downloads no browser)
 CHROMIUM := /usr/bin/chromium
+# the optional dependency groups of pyproject.toml (README, "Installing the package")
+EXTRAS := notebooks,deep,dask,service,dev,browser,book
 BOOK_SCREENSHOT := reports/screenshots/book.png
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# browser (Playwright) and book (Jupyter Book): make test runs their tests too
-	$(BIN)/python -m pip install --quiet -e '.[dev,browser,book]'
+	# every extra: make test runs the notebooks, the deep models, Dask, the service, the
+	# browser (Playwright) and book (Jupyter Book) tests too
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	# Ploomber's Jupyter server extension replaces Lab's contents manager: it breaks every
 	# file request with jupytext >= 1.17 and injects the pipeline's parameters and products
 	# into notebooks opened by hand. Lab runs without it (README, "JupyterLab").
@@ -34,6 +37,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# ruff (pyproject.toml, [tool.ruff]): pyflakes, pycodestyle and import order
+lint: install
+	$(BIN)/ruff check workbench tests benchmarks
 
 # JupyterLab in headless Chromium: opens notebook 01, runs all cells, saves a screenshot.
 # Installs Debian's chromium when it is missing (apt-get, as root).

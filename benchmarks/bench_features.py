@@ -32,7 +32,7 @@ from _measure import PeakRSS, write_results  # noqa: E402
 from workbench.dataset.reader import open_dataset  # noqa: E402
 from workbench.features.sequences import build_sequences  # noqa: E402
 from workbench.features.store import dataset_source, write_features  # noqa: E402
-from workbench.simulate import SimulationConfig, generate  # noqa: E402
+from workbench import SimulationConfig, generate  # noqa: E402
 
 RUNS = {"1M": 16_000, "10M": 144_000}
 SEQUENCE_COLUMNS = ["log_amount", "hour", "cust_n_24h", "amt_ratio_mean_30d", "cust_secs_since_prev", "dist_prev_km"]

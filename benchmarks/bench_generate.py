@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import PeakRSS, write_results  # noqa: E402
 
 from workbench.dataset.reader import open_dataset  # noqa: E402
-from workbench.simulate import SimulationConfig, generate  # noqa: E402
+from workbench import SimulationConfig, generate  # noqa: E402
 
 # customers for about 1M and 10M transactions over 90 days with the default market
 # (multiples of 2 x shard size, so both workers get the same number of shards)

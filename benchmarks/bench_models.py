@@ -37,7 +37,7 @@ from workbench.models.package import load_package, save_package  # noqa: E402
 from workbench.models.sequence import SequenceDetector  # noqa: E402
 from workbench.models.stream import ONLINE_FEATURES, replay  # noqa: E402
 from workbench.models.supervised import SupervisedDetector  # noqa: E402
-from workbench.simulate import SimulationConfig, generate  # noqa: E402
+from workbench import SimulationConfig, generate  # noqa: E402
 
 
 def _dataset(tmp: Path, name: str, customers: int, days: int, seed: int, fraud_rate: float | None = 0.02):

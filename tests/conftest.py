@@ -19,7 +19,7 @@ os.environ.setdefault("PLOOMBER_STATS_ENABLED", "false")
 
 from workbench.dataset.reader import open_dataset  # noqa: E402
 from workbench.dataset.schema import TABLES  # noqa: E402
-from workbench.simulate import SimulationConfig, generate  # noqa: E402
+from workbench import SimulationConfig, generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import yaml
 
 from workbench.dataset.reader import open_dataset
 from workbench.simulate import SimulationConfig, available_markets, generate, load_behaviour, load_market
-from workbench.simulate.profiles import MARKETS_DIR
+from workbench.simulate.profiles import DATA_DIR, MARKETS_DIR
 from workbench.validation import InputError
 
 
@@ -39,6 +39,40 @@ def test_behaviour_profile():
     assert names == {"young_professional", "family_oriented", "budget_conscious", "tech_savvy_millennial",
                      "affluent_shopper", "senior_conservative", "student"}
     assert all(len(h) == 24 for h in beh.occupations.values())
+    assert beh.rates.p2p_same_city == 0.6 and beh.rates.redemption_income_share == 0.004
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda r: r["rates"].update(p2p_same_city=1.5), "rates.p2p_same_city"),
+    (lambda r: r["rates"].pop("online_other_device"), "rates"),
+    (lambda r: r["rates"].update(tip_share=0.1), "rates"),
+    (lambda r: r.pop("rates"), "rates"),
+])
+def test_bad_behaviour_rates_name_the_field(tmp_path, mutate, field):
+    raw = yaml.safe_load((DATA_DIR / "behaviour.yaml").read_text())
+    mutate(raw)
+    path = tmp_path / f"bad-{abs(hash(field))}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(InputError) as err:
+        load_behaviour(str(path))
+    assert err.value.param.endswith(field)
+
+
+def test_behaviour_rates_drive_the_simulation(tmp_path):
+    raw = yaml.safe_load((DATA_DIR / "behaviour.yaml").read_text())
+    raw["rates"]["p2p_same_city"] = 1.0
+    path = tmp_path / "local.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = generate(SimulationConfig(customers=150, days=10, behaviour=str(path), scenarios="none"),
+                   tmp_path / "ds", backend="serial")
+    ds = open_dataset(out)
+    tx, cust = ds.table("transactions"), ds.table("customers").set_index("customer_id")
+    owner = ds.table("accounts").set_index("account_id")["customer_id"]
+    sent = tx[(tx["txn_type"] == "p2p_out") & (tx["counterparty_account_id"] >= 0)]
+    receiver = owner.loc[sent["counterparty_account_id"]].to_numpy()
+    assert len(sent) > 20  # every transfer between customers stays in the sender's city
+    home = cust["home_city"]
+    assert (home.loc[sent["customer_id"]].to_numpy() == home.loc[receiver].to_numpy()).all()
 
 
 def test_new_market_needs_only_a_new_file(tmp_path):

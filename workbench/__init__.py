@@ -1,3 +1,31 @@
-"""fraud-workbench: a notebook-first research workbench for financial fraud."""
+"""fraud-workbench: a notebook-first research workbench for financial fraud.
 
-__version__ = "0.1.0"
+The names researchers use are here and in the subpackages' ``__all__`` (simulate, fraud,
+dataset, features, graph, models, evaluate); ``workbench.notebook`` holds the notebooks'
+own helpers. Everything is imported on first use, so ``import workbench`` is cheap.
+``generate`` and ``SimulationConfig`` come with the fraud scenario library registered.
+"""
+
+from workbench._lazy import lazy_exports
+
+from workbench._version import __version__
+
+
+def _with_fraud_layer() -> None:
+    """Register the scenario library as the simulator's fraud layer (once)."""
+    import workbench.fraud  # noqa: F401  (registers it)
+
+
+_names, __getattr__, __dir__ = lazy_exports(__name__, {
+    "simulate": ["SimulationConfig", "generate"],
+    "dataset": ["open_dataset"],
+    "features": ["dataset_source", "table_source", "write_features"],
+    "graph": ["detect_rings", "graph_source"],
+    "models": ["IsolationForestDetector", "SupervisedDetector", "feature_columns", "labels",
+               "model_frame", "standard_split", "load_package", "save_package"],
+    "evaluate": ["EvaluationConfig", "comparison_table", "evaluate_scores", "prequential",
+                 "single_split"],
+    "report_builds": ["build_report", "sweep_conclusion", "sweep_files", "sweep_table"],
+    "io": ["write_csv", "write_json", "write_parquet"],
+}, before=_with_fraud_layer)
+__all__ = [*_names, "__version__"]

@@ -26,12 +26,16 @@ from pathlib import Path
 
 import yaml
 
+from workbench._extras import require
+from workbench.products import Kind, register_kind, write_file, writing
 from workbench.validation import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ROOT / "pipeline.yaml"
 OUT = ROOT / "build" / "book"
 TITLE = "fraud-workbench tutorials"
+# the built site (out/_build/html): a directory product the book replaces as a whole
+SITE = register_kind(Kind("book-site", "index.html", lambda root: {p.name for p in root.iterdir()}))
 # Jupyter Book's Sphinx extensions without those that load from the internet (thebe's live
 # kernels from a CDN, intersphinx inventories); comment widgets stay off but configured
 EXTENSIONS = ("sphinx_togglebutton", "sphinx_copybutton", "myst_nb", "jupyter_book",
@@ -107,24 +111,18 @@ def _scratch_env(scratch: Path) -> Iterator[None]:
 
 
 def _execute(source: Path, out: Path) -> None:
-    """Run ``source`` with papermill on its own defaults into ``out`` (renamed into place)."""
-    import papermill
-
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.ipynb")
-    try:
-        papermill.execute_notebook(str(source), str(tmp), kernel_name="python3",
-                                   progress_bar=False, cwd=str(source.parent))
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Run ``source`` with papermill on its own defaults into ``out`` (written atomically)."""
+    papermill = require("papermill", "the tutorial book")
+    write_file(out, lambda tmp: papermill.execute_notebook(
+        str(source), str(tmp), kernel_name="python3", progress_bar=False,
+        cwd=str(source.parent)))
 
 
 def _prepare(chapter: Chapter, out: Path) -> Path:
     """The chapter's executed notebook in the book directory, tagged for the book's layout:
     code hidden behind a toggle where the pipeline's report hides it, and the parameters
     Ploomber injected folded away."""
-    import nbformat
-
+    nbformat = require("nbformat", "the tutorial book")
     nb = nbformat.read(str(out), as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
@@ -184,14 +182,15 @@ def write_config(out: str | os.PathLike, notebooks: list[Path], title: str = TIT
     }
     toc = {"format": "jb-book", "root": "index",
            "chapters": [{"file": nb.stem} for nb in notebooks]}
-    (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    (out / "index.md").write_text(
+    for name, doc in (("_config.yml", config), ("_toc.yml", toc)):
+        text = yaml.safe_dump(doc, sort_keys=False)
+        write_file(out / name, lambda tmp, text=text: tmp.write_text(text))
+    write_file(out / "index.md", lambda tmp: tmp.write_text(
         f"# {title}\n\n"
         "The workbench's notebooks in the order the pipeline runs them, executed, with their\n"
         "outputs and figures. Each one runs on its own in JupyterLab (`make lab`); this book is\n"
         "built by `make book` and reads without a server or a network connection.\n\n"
-        "```{tableofcontents}\n```\n")
+        "```{tableofcontents}\n```\n"))
 
 
 def remote_references(html: Path) -> list[str]:
@@ -211,11 +210,12 @@ def build_book(pipeline: str | os.PathLike = PIPELINE, out: str | os.PathLike = 
     out = Path(out)
     notebooks = collect(pipeline, out, rerun=rerun)
     write_config(out, notebooks, title)
-    tmp = out / f".build-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-               "build", "--quiet", "--path-output", str(tmp), str(out)]
-    try:
+    final = out / "_build" / "html"
+    with writing(final, overwrite=True, kind=SITE.name) as site:
+        # built inside the site's own temporary (same file system), then moved up into it
+        build = site / ".jupyter-book"
+        command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+                   "build", "--quiet", "--path-output", str(build), str(out)]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(
@@ -224,17 +224,11 @@ def build_book(pipeline: str | os.PathLike = PIPELINE, out: str | os.PathLike = 
         warnings = [ln for ln in done.stderr.splitlines() if "WARNING" in ln]
         if warnings:
             print(f"{len(warnings)} Sphinx warnings:", *warnings[:20], sep="\n", file=sys.stderr)
-        html = tmp / "_build" / "html"
+        html = build / "_build" / "html"
         remote = remote_references(html)
         if remote:
             raise RuntimeError("the book loads from the internet:\n" + "\n".join(remote[:20]))
-        final = out / "_build" / "html"
-        final.parent.mkdir(parents=True, exist_ok=True)
-        old = out / "_build" / f".old-{os.getpid()}"
-        if final.exists():
-            final.rename(old)
-        html.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for entry in html.iterdir():
+            entry.rename(site / entry.name)
+        shutil.rmtree(build)
     return final / "index.html"

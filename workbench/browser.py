@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from workbench._extras import require
 from workbench.validation import InputError
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,7 +30,7 @@ def chromium(**options: Any) -> Iterator[Any]:
     if not CHROMIUM.exists():
         raise InputError("browser", str(CHROMIUM),
                          "Debian's chromium package (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    sync_playwright = require("playwright.sync_api", "the browser check").sync_playwright
 
     with (tempfile.TemporaryDirectory(prefix="workbench-chromium-") as profile,
           sync_playwright() as pw):

@@ -30,6 +30,9 @@ from typing import Any
 
 from workbench.validation import InputError
 
+__all__ = ["named_scratch", "product_path", "scratch_study", "study_inputs", "study_products",
+           "study_scores"]
+
 SCRATCH_ENV = "WORKBENCH_SCRATCH"
 STUDY_MARKER = ".workbench-study.json"
 KEEP_STUDIES = 6
@@ -165,7 +168,7 @@ def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate
     from workbench.fraud.mix import mix_with_label_delay
     from workbench.graph.graph_features import write_graph_features
     from workbench.graph.source import graph_source
-    from workbench.simulate import SimulationConfig, generate
+    from workbench import SimulationConfig, generate
 
     study = _use(scratch_study(customers, days, seed, fraud_rate, scenarios, label_delay_days))
     paths = {"study": study, "data": study_products(study, "generate")["data"]}

@@ -23,7 +23,6 @@ directory under the product's own temporary directory, removed on exit.
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import errno
 import fcntl
@@ -238,6 +237,8 @@ def writing(out: str | os.PathLike, *, overwrite: bool = False, kind: str | None
         check_target(path, overwrite, kind)
         clean_leftovers(path)
         tmp = path.parent / f".{path.name}{TMP_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        if kind is None:  # tools that pick a format by the name (papermill, pandas) see it
+            tmp = tmp.with_name(tmp.name + path.suffix)
         try:
             if kind is not None:
                 _io(path, tmp.mkdir)

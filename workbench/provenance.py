@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from workbench._extras import require
 from workbench.validation import InputError
 
 
@@ -54,8 +55,7 @@ def ledger_path(dataset: Path) -> Path:
 def _stale(dag: Any, record: bool) -> list[tuple[str, Path, str | None]]:
     """(task, dataset, current content) of every task Ploomber skips although it was built
     from other dataset content; with ``record``, first store the content of executed tasks."""
-    from ploomber.constants import TaskStatus
-
+    TaskStatus = require("ploomber.constants", "the pipeline").TaskStatus
     from workbench.dataset.reader import open_dataset
     from workbench.io import write_json
 

@@ -21,11 +21,12 @@ from typing import Any
 
 import pandas as pd
 
+from workbench._extras import require
+from workbench._resources import resource
 from workbench.products import Kind, check_target, register_kind, writing
 from workbench.validation import InputError, check_float, check_int
 
-ROOT = Path(__file__).resolve().parents[1]
-EVALUATION_NOTEBOOK = ROOT / "notebooks" / "07_evaluation.ipynb"
+EVALUATION_NOTEBOOK = resource("notebooks", "07_evaluation.ipynb")
 REPORT_FILES = ("evaluation.html", "evaluation.ipynb", "metrics.json")
 REPORT = register_kind(Kind("report", "metrics.json", lambda root: set(REPORT_FILES)))
 
@@ -33,7 +34,7 @@ REPORT = register_kind(Kind("report", "metrics.json", lambda root: set(REPORT_FI
 def export_html(notebook: str | os.PathLike, out: str | os.PathLike) -> Path:
     """An executed notebook as HTML without its code cells (a report for readers), with the
     workbench's template: titled by the notebook, nothing fetched from the internet."""
-    import nbformat
+    nbformat = require("nbformat", "HTML reports")
 
     from workbench.report_html import ReportExporter
 
@@ -49,7 +50,7 @@ def check_report_parameters(customers: int = 800, days: int = 60, seed: int = 7,
     normalised to plain Python values for papermill."""
     from workbench.evaluate.protocol import EvaluationConfig
     from workbench.fraud.mix import load_mix
-    from workbench.simulate import SimulationConfig
+    from workbench import SimulationConfig
 
     sim = SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios)
     if label_delay_days is not None:
@@ -69,8 +70,7 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
     and write the report directory ``out`` atomically; returns ``out``. With ``progress``
     the notebook's printed lines (the dataset, each fitted model and fold) are streamed to
     standard output as it runs."""
-    import papermill
-
+    papermill = require("papermill", "reports")
     params = check_report_parameters(**parameters)
     out = check_target(out, overwrite, REPORT.name)
     with writing(out, overwrite=overwrite, kind=REPORT.name, checked=True) as tmp:
@@ -79,7 +79,7 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
             print(f"building report {out} with {params}", flush=True)
         papermill.execute_notebook(str(EVALUATION_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
                                    parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
-                                   cwd=str(ROOT), stdout_file=sys.stdout if progress else None)
+                                   cwd=str(Path.cwd()), stdout_file=sys.stdout if progress else None)
         export_html(executed, tmp / "evaluation.html")
     return out
 

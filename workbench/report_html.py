@@ -11,13 +11,15 @@ package is installed, whatever the working directory.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import Preprocessor
+from workbench._extras import require
+from workbench._resources import resource
 
-TEMPLATES = Path(__file__).resolve().parent / "data" / "nbconvert"
+_nbconvert = require("nbconvert.preprocessors", "HTML reports")
+HTMLExporter, Preprocessor = require("nbconvert").HTMLExporter, _nbconvert.Preprocessor
+
+TEMPLATES = resource("data", "nbconvert")
 _PATHS = re.compile(r"^(upstream|product) = .*$", re.M)
 
 

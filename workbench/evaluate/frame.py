@@ -1,7 +1,7 @@
 """Evaluation frames: one row per transaction with what the metrics need (time, customer,
 card, label, scenario, ring shape, episode and its start, money lost) plus model scores.
 
-- ``label_frame``: a workbench dataset's ground truth (DuckDB over its Parquet files).
+- ``label_frame``: a workbench dataset's ground truth (from :mod:`workbench.dataset.truth`).
 - ``scores_frame``: the model score products (``data/scores/*.parquet``) joined to it.
 - ``external_frame``: any transaction table through a column mapping (features computed
   by the feature store, labels from the table); it has no episodes, scenarios or rings, so
@@ -14,32 +14,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from workbench.dataset.reader import open_dataset
+from workbench.dataset.truth import label_frame
 from workbench.validation import InputError
-
-# one row per transaction; the metric modules name the columns they use
-LABELS = ("txn_id", "ts", "customer_id", "card_id", "amount", "loss", "is_fraud", "fraud_type", "ring_shape",
-          "fraud_episode_id", "episode_start")
-
-
-def label_frame(data: str | os.PathLike) -> pd.DataFrame:
-    """Ground truth of every transaction of a dataset, ordered by time. ``loss`` is the
-    amount of approved rows (a declined fraud moves no money); ``episode_start`` is the time
-    of the episode's first fraudulent row anywhere in the data."""
-    con = open_dataset(data).attach(duckdb.connect())
-    return con.execute("""
-        SELECT t.txn_id, t.timestamp AS ts, t.customer_id, t.account_id AS card_id, t.amount,
-               CASE WHEN t.status = 'approved' THEN t.amount ELSE 0 END AS loss,
-               CAST(t.is_fraud AS TINYINT) AS is_fraud, CAST(t.fraud_type AS VARCHAR) AS fraud_type,
-               coalesce(CAST(r.shape AS VARCHAR), 'none') AS ring_shape, t.fraud_episode_id,
-               min(CASE WHEN t.is_fraud THEN t.timestamp END) OVER (PARTITION BY t.fraud_episode_id) AS episode_start
-        FROM transactions t LEFT JOIN rings r ON t.ring_id = r.ring_id AND t.ring_id >= 0
-        ORDER BY t.timestamp, t.txn_id""").df()
-
 
 def read_scores(paths: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
     """The score products ``{task: path}`` as one frame (txn_id, split, one column per
@@ -99,14 +78,3 @@ def external_frame(table: str | os.PathLike | pd.DataFrame, mapping: Mapping[str
     fraud = frame["is_fraud"].to_numpy() == 1
     return frame.assign(loss=frame["amount"], fraud_type=np.where(fraud, "unknown", "none"), ring_shape="none",
                         fraud_episode_id=-1, episode_start=pd.NaT, is_train_eligible=True)
-
-
-def study_frame(data: str | os.PathLike, features: str | os.PathLike, graph_features: str | os.PathLike | None = None) -> pd.DataFrame:
-    """The model frame (features, labels, split metadata; :func:`workbench.models.data.model_frame`)
-    with the evaluation columns added: what the protocols fit on and evaluate."""
-    from workbench.models.data import model_frame
-
-    frame = model_frame(data, features, graph_features)
-    extra = label_frame(data)[["txn_id", "loss", "ring_shape", "episode_start"]]
-    frame = frame.merge(extra, on="txn_id", how="left", validate="one_to_one")
-    return frame.assign(is_fraud=frame["is_fraud"].astype(np.int8))

@@ -23,10 +23,10 @@ import pandas as pd
 from sklearn.base import clone
 
 from workbench.dataset.reader import open_dataset
-from workbench.evaluate.frame import model_names, scores_frame, study_frame
+from workbench.evaluate.frame import model_names, scores_frame
 from workbench.evaluate.protocol import DetectorFactory, single_split
 from workbench.features.splits import prequential_folds
-from workbench.models.data import feature_columns, standard_split
+from workbench.models.data import feature_columns, model_frame, standard_split
 from workbench.models.isolation_forest import IsolationForestDetector
 from workbench.models.package import load_package, read_manifest
 from workbench.models.supervised import SupervisedDetector
@@ -135,7 +135,7 @@ def evaluation_inputs(upstream: Any, customers: int, days: int, seed: int, fraud
     The provenance is read from the data: the dataset card and, in the pipeline, the model
     packages' manifests; standalone, the baselines' own parameters."""
     paths = study_inputs(upstream, customers, days, seed, fraud_rate, scenarios=scenarios, label_delay_days=label_delay_days)
-    frame = study_frame(paths["data"], paths["features"])
+    frame = model_frame(paths["data"], paths["features"])
     features = feature_columns(frame)
     if upstream is not None:
         try:

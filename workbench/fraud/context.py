@@ -73,10 +73,7 @@ class FraudContext:
         self.savviness = c["savviness_idx"].to_numpy()
         self.income = c["monthly_income"].to_numpy()
         self.primary = bh.primary_rows(self.pop)
-        acc = self.pop.accounts
-        self.card = np.full(self.n_customers, -1)
-        credit = np.flatnonzero(acc["account_type"].to_numpy() == "credit")
-        self.card[acc["owner_idx"].to_numpy()[credit][::-1]] = credit[::-1]
+        self.card = bh.credit_card_rows(self.pop)
         self.fraud_plan = None          # the global FraudPlan (colluding and compromised merchants)
         self.reserved = np.array([], dtype=np.int64)  # customers already in an episode or a ring
         it = world.intents

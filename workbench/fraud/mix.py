@@ -17,6 +17,7 @@ import yaml
 
 from workbench.fraud.base import Params, build_params
 from workbench.fraud.scenarios import SCENARIOS
+from workbench.products import write_file
 from workbench.simulate.profiles import DATA_DIR
 from workbench.validation import InputError, check_float, check_int
 
@@ -191,7 +192,4 @@ def mix_with_label_delay(source: str | Path, mean_days: float, out: str | Path) 
     load_mix(source)  # validates the source
     raw = yaml.safe_load((DEFAULT_MIX if source == "default" else Path(source)).read_text())
     raw.setdefault("label_delay", {})["mean_days"] = mean_days
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return out
+    return write_file(out, lambda tmp: tmp.write_text(yaml.safe_dump(raw, sort_keys=False)))

@@ -1,4 +1,5 @@
-"""The global fraud plan and the shard hook that acts it out."""
+"""The global fraud plan (a :class:`~workbench.simulate.fraud_hook.PlannedFraud`) and the
+fraud layer that the simulator calls through its declared hook."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from workbench.dataset.schema import arrow_schema, conform
 
 from workbench.fraud.base import between
 from workbench.fraud.context import DAY, FraudContext
@@ -25,6 +29,25 @@ class FraudPlan:
     colluding: np.ndarray        # merchant rows
     compromised: pd.DataFrame    # merchant row, start_us, end_us
     rings: RingPlan
+
+    @property
+    def maturity_days(self) -> float:
+        """The label-maturity horizon of the mix, in days."""
+        return self.mix.label_delay.maturity_days
+
+    def rings_table(self) -> pa.Table:
+        """The planned rings as the dataset's ``rings`` table (empty without rings)."""
+        rings = self.rings.rings
+        if rings is None or rings.empty:
+            return pa.table({f.name: pa.array([], f.type) for f in arrow_schema("rings")})
+        members = self.rings.members.groupby("ring_id")["customer_id"].agg(
+            lambda s: ",".join(map(str, s)))
+        start = pa.array(rings["start_us"].to_numpy(np.int64), pa.timestamp("us"))
+        return conform("rings", pa.table({
+            "ring_id": rings["ring_id"].to_numpy(np.int64), "shape": rings["shape"].tolist(),
+            "variant": rings["variant"].tolist(), "size": rings["size"].to_numpy(np.int64),
+            "start": start, "members": members.reindex(rings["ring_id"]).tolist(),
+        }))
 
     def delay_sampler(self, rng: np.random.Generator) -> int:
         """A label delay in microseconds, or -1 for fraud that is never confirmed."""
@@ -71,3 +94,4 @@ def make_fraud_plan(plan: GlobalPlan, mix: FraudMix) -> FraudPlan:
                                 "end_us": start + (between(rng, mix.compromise_days, len(comp)) * DAY).astype(np.int64)})
     rings = plan_rings(mix, plan.config, plan.market, rng, plan.vpn_ip_ids)
     return FraudPlan(mix, colluding, compromised, rings)
+

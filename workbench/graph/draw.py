@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import networkx as nx
+
+from workbench._extras import require
 
 from workbench.graph.entity import entity_graph
 from workbench.graph.source import GraphSource
+
+plt = require("matplotlib.pyplot", "drawing rings")
 
 NODE_COLOURS = {"customer": "#4c72b0", "account": "#55a868", "device": "#c44e52", "ip": "#8172b2", "merchant": "#ccb974"}
 

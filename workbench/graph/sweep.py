@@ -16,10 +16,10 @@ import yaml
 
 from workbench.fraud.mix import DEFAULT_MIX, RING_SHAPES
 from workbench.graph.detect import RingConfig, detect_rings
-from workbench.graph.ring_metrics import planted_rings, ring_metrics
+from workbench.graph._ring_metrics import planted_rings, ring_metrics
 from workbench.graph.source import graph_source
-from workbench.products import scratch_dir
-from workbench.simulate import SimulationConfig, generate
+from workbench.products import scratch_dir, write_file
+from workbench.simulate import SimulationConfig, generate  # workbench.fraud registered its layer
 from workbench.validation import InputError, check_float, check_int
 
 
@@ -27,8 +27,7 @@ def _variant_mix(path: Path, per_10k: float, size: tuple[int, int], camouflage: 
     """The default mix with every ring shape at ``per_10k``, ``size`` and ``camouflage``."""
     raw = yaml.safe_load(DEFAULT_MIX.read_text())
     raw["rings"] = {shape: {"per_10k": per_10k, "size": list(size), "camouflage": camouflage} for shape in RING_SHAPES}
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return write_file(path, lambda tmp: tmp.write_text(yaml.safe_dump(raw)))
 
 
 def ring_sweep(workdir: str | os.PathLike | None = None, customers: int = 3000, days: int = 60, seed: int = 1, per_10k: float = 10.0,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.dataset.reader import open_dataset
+from workbench.dataset.truth import label_frame
 from workbench.features.roles import feature_columns
 from workbench.features.splits import Split, time_split
 from workbench.validation import InputError, check_float
@@ -25,9 +26,12 @@ from workbench.validation import InputError, check_float
 __all__ = ["feature_columns", "labels", "model_frame", "standard_split"]
 
 
-def model_frame(data: str | os.PathLike, features: str | os.PathLike, graph_features: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Features (and optional graph features) of every transaction with its labels and
-    evaluation metadata, ordered by time."""
+def model_frame(data: str | os.PathLike, features: str | os.PathLike,
+                graph_features: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Features (and optional graph features) of every transaction with its labels (``is_fraud``
+    as int8), label timing and the evaluation columns (loss, ring shape, episode start; see
+    :func:`~workbench.dataset.truth.label_frame`), ordered by time: what detectors fit on and
+    the protocols evaluate."""
     ds = open_dataset(data)
     for param, path in (("features", features), ("graph_features", graph_features)):
         if path is not None and not Path(path).is_file():
@@ -42,7 +46,9 @@ def model_frame(data: str | os.PathLike, features: str | os.PathLike, graph_feat
         ORDER BY f.ts, f.txn_id""").df()
     if frame.empty:
         raise InputError("features", str(features), "a features Parquet file of this dataset's transactions")
-    return frame
+    extra = label_frame(data)[["txn_id", "loss", "ring_shape", "episode_start"]]
+    frame = frame.merge(extra, on="txn_id", how="left", validate="one_to_one")
+    return frame.assign(is_fraud=frame["is_fraud"].astype(np.int8))
 
 
 def standard_split(frame: pd.DataFrame, train: float = 0.5, validation: float = 0.2, test: float = 0.2, gap_days: float = 5.0) -> Split:

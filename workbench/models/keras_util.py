@@ -7,6 +7,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from workbench._extras import require
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ logs: errors only
 
 
@@ -29,7 +31,7 @@ def _quiet_fd2() -> Iterator[None]:
 
 
 with _quiet_fd2():
-    import keras
+    keras = require("keras", "the Keras detectors")
 
 
 @contextmanager

@@ -207,7 +207,7 @@ def purchases(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     remote = channel > 0
     n_dev = np.bincount(pop.devices["owner_idx"].to_numpy(), minlength=len(c))
     first_dev = np.cumsum(n_dev) - n_dev
-    dev_k = np.where((channel == 1) & (rng.random(n) < 0.35), rng.integers(0, 3, n) % n_dev[cust], 0)
+    dev_k = np.where((channel == 1) & (rng.random(n) < plan.behaviour.rates.online_other_device), rng.integers(0, 3, n) % n_dev[cust], 0)
     seen = pop.devices["first_seen"].to_numpy().astype("datetime64[us]").astype(np.int64)[first_dev[cust] + dev_k] <= t0_us + sec * 1_000_000
     dev_k = np.where(seen, dev_k, 0)
     device = np.where(remote, pop.devices["device_id"].to_numpy()[first_dev[cust] + dev_k], -1)
@@ -243,12 +243,8 @@ def accounts_for(plan: GlobalPlan, pop: Population, cust: np.ndarray, mode: np.n
     holds one that is open, else the primary bank account (and ``credit_card`` becomes ``debit_card``)."""
     modes = plan.market.modes
     acc = pop.accounts
-    primary = np.full(len(pop.customers), -1)
-    first = acc["slot"].to_numpy() == 0
-    primary[acc["owner_idx"].to_numpy()[first]] = np.flatnonzero(first)
-    credit_row = np.full(len(pop.customers), -1)
-    is_credit = np.flatnonzero(acc["account_type"].to_numpy() == "credit")
-    credit_row[acc["owner_idx"].to_numpy()[is_credit][::-1]] = is_credit[::-1]  # first credit card per customer
+    primary = primary_rows(pop)
+    credit_row = credit_card_rows(pop)
     wants_credit = mode == modes.index("credit_card") if "credit_card" in modes else np.zeros(len(mode), bool)
     card = credit_row[cust]
     opened = acc["opened_at"].to_numpy().astype("datetime64[us]").astype(np.int64)
@@ -256,6 +252,15 @@ def accounts_for(plan: GlobalPlan, pop: Population, cust: np.ndarray, mode: np.n
     if "debit_card" in modes:
         mode = np.where(wants_credit & ~usable, modes.index("debit_card"), mode)
     return np.where(usable, card, primary[cust]), mode
+
+
+def credit_card_rows(pop: Population) -> np.ndarray:
+    """Row of each customer's first credit card in the accounts frame (-1 without one)."""
+    acc = pop.accounts
+    out = np.full(len(pop.customers), -1)
+    credit = np.flatnonzero(acc["account_type"].to_numpy() == "credit")
+    out[acc["owner_idx"].to_numpy()[credit][::-1]] = credit[::-1]  # reversed: the first wins
+    return out
 
 
 def primary_rows(pop: Population) -> np.ndarray:
@@ -312,14 +317,14 @@ def transfers(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     day = first_alive[sender] + np.floor(rng.random(len(sender)) * n_alive[sender]).astype(np.int64)
     home = c["city_idx"].to_numpy()
     same_city = pick_in_group(rng, home[sender], *group_offsets(home, len(plan.market.cities)))
-    receiver = np.where(rng.random(len(sender)) < 0.6, same_city, rng.integers(0, len(c), len(sender)))
+    receiver = np.where(rng.random(len(sender)) < plan.behaviour.rates.p2p_same_city, same_city, rng.integers(0, len(c), len(sender)))
     ok = (receiver != sender) & (receiver >= 0)
     sender, receiver, day = sender[ok], receiver[ok], day[ok]
     ok = alive[receiver, np.minimum(day, cfg.days - 1)] & (day < cfg.days)
     sender, receiver, day = sender[ok], receiver[ok], day[ok]
     n = len(sender)
     sec = day * 86400 + rng.integers(7 * 3600, 23 * 3600, n)
-    amount = np.maximum(np.round(c["monthly_income"].to_numpy()[sender] * 0.03 * rng.lognormal(0, 0.8, n), 2), 10.0)
+    amount = np.maximum(np.round(c["monthly_income"].to_numpy()[sender] * plan.behaviour.rates.p2p_income_share * rng.lognormal(0, 0.8, n), 2), 10.0)
     mode = sample_payment_mode(plan, rng, np.full(n, CHANNEL["mobile"]), amount, c["savviness_idx"].to_numpy()[sender])
     prim = primary_rows(pop)
     device = entity_id("device", c["customer_id"].to_numpy()[sender], 0)  # the sender's primary (mobile) device
@@ -358,7 +363,7 @@ def redemptions(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_
     opened = (acc["opened_at"].to_numpy().astype("datetime64[us]").astype(np.int64)[row] - t0_us) // 1_000_000
     ok = sec >= opened
     row, own, sec = row[ok], own[ok], sec[ok]
-    amount = np.maximum(np.round(c["monthly_income"].to_numpy()[own] * 0.004 * rng.lognormal(0, 0.5, len(row)), 2), 1.0)
+    amount = np.maximum(np.round(c["monthly_income"].to_numpy()[own] * plan.behaviour.rates.redemption_income_share * rng.lognormal(0, 0.5, len(row)), 2), 1.0)
     return frame(INTENT_COLUMNS, len(row), cust=own, acc=row, ts=t0_us + sec * 1_000_000, kind=np.full(len(row), KIND["reward_redemption"]),
                  amount_c=np.round(amount * 100), channel=np.full(len(row), CHANNEL["mobile"]), mode=np.full(len(row), -1),
                  city=c["city_idx"].to_numpy()[own], lat=c["home_lat"].to_numpy()[own], lon=c["home_lon"].to_numpy()[own])

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.simulate.fraud_hook import fraud_layer
 from workbench.simulate.profiles import load_behaviour, load_market
 from workbench.validation import InputError, check_date_range, check_float, check_int
 
@@ -80,19 +81,16 @@ class SimulationConfig:
         if not isinstance(self.event_rates, dict) or set(self.event_rates) != known:
             raise InputError("event_rates", self.event_rates, "a mapping with exactly the keys " + ", ".join(sorted(known)))
         set_("event_rates", {k: check_float(f"event_rates.{k}", v, 0.0, 50.0) for k, v in self.event_rates.items()})
-        from workbench.fraud.mix import load_mix  # late: the fraud package builds on the simulator
-
         if self.scenarios is not None:
             set_("scenarios", str(self.scenarios))
-        load_mix(self.scenarios, self.fraud_rate)  # raises InputError naming the offending key
+        self.mix()  # raises InputError naming the offending key
         if self.fraud_rate is not None:
             set_("fraud_rate", float(self.fraud_rate))
 
-    def mix(self):  # -> FraudMix | None
-        """The validated fraud mix of this config (None without fraud)."""
-        from workbench.fraud.mix import load_mix
-
-        return load_mix(self.scenarios, self.fraud_rate)
+    def mix(self) -> Any | None:
+        """The validated fraud mix of this config, read by the registered fraud layer
+        (None without fraud)."""
+        return fraud_layer().load(self.scenarios, self.fraud_rate)
 
     @property
     def end(self) -> dt.date:

@@ -9,7 +9,7 @@ customer segments and occupations, which are market-independent.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from workbench._resources import resource
 from workbench.validation import InputError, check_float, check_int
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = resource("data")
 MARKETS_DIR = DATA_DIR / "markets"
 CHANNELS = ("pos", "online", "mobile")
 SAVVINESS = ("low", "medium", "high")
@@ -139,6 +140,26 @@ class Behaviour:
     salary_cycle: np.ndarray
     salary_cycle_tail: float
     default_category_weight: float
+    rates: BehaviourRates
+
+
+@dataclass(frozen=True)
+class BehaviourRates:
+    """Shares and amount scales of everyday activity (``rates:`` of behaviour.yaml)."""
+
+    online_other_device: float      # online purchases on one of the customer's other devices
+    p2p_same_city: float            # P2P transfers to a customer of the sender's home city
+    p2p_income_share: float         # median P2P amount / the sender's monthly income
+    redemption_income_share: float  # median reward redemption / monthly income
+
+
+def _rates(raw: Any, where: str) -> BehaviourRates:
+    """The ``rates:`` section: every field of :class:`BehaviourRates`, each in [0, 1]."""
+    names = [f.name for f in fields(BehaviourRates)]
+    node = _get(raw, "rates", where)
+    if not isinstance(node, dict) or set(node) != set(names):
+        raise InputError(f"{where}.rates", node, "a mapping with exactly the keys " + ", ".join(names))
+    return BehaviourRates(**{k: check_float(f"{where}.rates.{k}", node[k], 0.0, 1.0) for k in names})
 
 
 def _get(node: Any, key: str, where: str) -> Any:
@@ -333,4 +354,5 @@ def load_behaviour(path: str | None = None) -> Behaviour:
         salary_cycle=np.array([check_float(f"{where}.salary_cycle", x, 0) for x in _get(raw, "salary_cycle", where)]),
         salary_cycle_tail=check_float(f"{where}.salary_cycle_tail", _get(raw, "salary_cycle_tail", where), 0),
         default_category_weight=check_float(f"{where}.default_category_weight", raw.get("default_category_weight", 0.5), 0),
+        rates=_rates(raw, where),
     )

@@ -21,16 +21,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.std import tqdm
 
-import workbench
+from workbench._version import __version__
+from workbench._extras import require
 from workbench.dataset.schema import arrow_schema, conform
 from workbench.dataset.writer import (atomic_directory, check_destination, content_hash, create_views, part_index,
                                       write_card, write_part)
 from workbench.simulate.config import SimulationConfig
+from workbench.simulate.fraud_hook import fraud_layer
 from workbench.simulate.world_plan import GlobalPlan, make_plan
 from workbench.simulate.shard import Hook, simulate_shard
 from workbench.validation import InputError, check_choice, check_int
@@ -55,20 +56,13 @@ def run_shard(plan: GlobalPlan, shard: int, root: str, hooks: Sequence[Hook] = (
 
 def _rings_table(plan: GlobalPlan) -> pa.Table:
     """The planned rings (empty without a fraud mix)."""
-    fraud = plan.extras.get("fraud")
-    rings = fraud.rings.rings if fraud is not None else None
-    if rings is None or rings.empty:
+    if plan.fraud is None:
         return pa.table({f.name: pa.array([], f.type) for f in arrow_schema("rings")})
-    members = fraud.rings.members.groupby("ring_id")["customer_id"].agg(lambda s: ",".join(map(str, s)))
-    return conform("rings", pa.table({
-        "ring_id": rings["ring_id"].to_numpy(np.int64), "shape": rings["shape"].tolist(), "variant": rings["variant"].tolist(),
-        "size": rings["size"].to_numpy(np.int64), "start": pa.array(rings["start_us"].to_numpy(np.int64), pa.timestamp("us")),
-        "members": members.reindex(rings["ring_id"]).tolist(),
-    }))
+    return plan.fraud.rings_table()
 
 
 def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "workbench": workbench.__version__}
+    out = {"python": platform.python_version(), "workbench": __version__}
     for pkg in VERSIONED:
         try:
             out[pkg] = metadata.version(pkg)
@@ -141,10 +135,8 @@ def generate(
 
 
 def _mix_summary(config: SimulationConfig) -> dict[str, Any] | None:
-    """The card's record of the fraud mix (imported here: the fraud package imports this one)."""
-    from workbench.fraud.mix import mix_summary
-
-    return mix_summary(config.mix())
+    """The card's record of the fraud mix, from the registered fraud layer."""
+    return fraud_layer().summary(config.mix())
 
 
 def exit_with_parent(parent: int) -> None:
@@ -195,7 +187,9 @@ def _run_all(plan: GlobalPlan, root: str, backend: str, workers: int, client: An
 
 
 def _run_dask(plan: GlobalPlan, root: str, shards: list[int], workers: int, client: Any, hooks: Sequence[Hook], bar: Any) -> list[dict]:
-    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    distributed = require("dask.distributed", "backend='dask'")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
+    dask_completed = distributed.as_completed
 
     own = client is None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) if own else None

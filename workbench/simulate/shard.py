@@ -66,9 +66,8 @@ def build_world(plan: GlobalPlan, shard: int) -> ShardWorld:
 def simulate_shard(plan: GlobalPlan, shard: int, hooks: Sequence[Hook] = ()) -> dict[str, pa.Table]:
     """Simulate one shard and return its tables (customers, accounts, devices, ip_addresses, transactions, events)."""
     world = build_world(plan, shard)
-    fraud = plan.extras.get("fraud")
-    if fraud is not None:
-        fraud.apply(world)
+    if plan.fraud is not None:
+        plan.fraud.apply(world)
     for hook in hooks:
         hook(world)
     return finalize(world)
@@ -147,8 +146,7 @@ def finalize(world: ShardWorld) -> dict[str, pa.Table]:
         **_fraud_columns(ev, world.fraud_types),
     })
     customers = pop.customers.assign(shard=world.shard)
-    fraud = plan.extras.get("fraud")
-    maturity = fraud.mix.label_delay.maturity_days if fraud is not None else DEFAULT_MATURITY_DAYS
+    maturity = plan.fraud.maturity_days if plan.fraud is not None else DEFAULT_MATURITY_DAYS
     labels, episodes = label_tables(tx, events, world.episodes, cust_ids, world.t0_us + plan.config.days * US_PER_DAY, maturity)
     return {
         "customers": _from_pandas("customers", customers),

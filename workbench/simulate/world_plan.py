@@ -15,6 +15,7 @@ import pandas as pd
 from faker import Faker
 
 from workbench.simulate.config import SimulationConfig
+from workbench.simulate.fraud_hook import PlannedFraud, fraud_layer
 from workbench.simulate.profiles import Behaviour, Market, load_behaviour, load_market
 from workbench.simulate.sampling import group_offsets
 
@@ -58,7 +59,7 @@ class GlobalPlan:
     public_ip_groups: tuple[np.ndarray, np.ndarray, np.ndarray]  # by city
     vpn_ip_ids: np.ndarray
     pii_pools: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # Faker first names, last names, email domains, streets
-    extras: dict[str, Any] = field(default_factory=dict)  # globally planned fraud (rings)
+    fraud: PlannedFraud | None = None  # planned by the registered fraud layer
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived per-plan values (day calendar)
 
     def __post_init__(self) -> None:
@@ -102,9 +103,7 @@ def make_plan(config: SimulationConfig) -> GlobalPlan:
     )
     mix = config.mix()
     if mix is not None:
-        from workbench.fraud.plan import make_fraud_plan  # late: the fraud package builds on the simulator
-
-        plan.extras["fraud"] = make_fraud_plan(plan, mix)
+        plan.fraud = fraud_layer().plan(plan, mix)
     return plan
 
 
