@@ -83,10 +83,10 @@ class StreamInputs:
     microseconds, integer codes (entities, transaction kind, first-use pairs), floats
     (amount, balance, coordinates), the calendar table from ``first_day``, the market's
     reporting threshold, the night's end hour, the label delay (microseconds), the label
-    confirmations (time, row) and the account events (time, customer code, kind); ``codes`` (all entities), ``customers``, ``histories`` (customers
-    and cards), ``pairs`` (first-use pairs) and ``shared_pairs`` (those and the (merchant,
-    card) pairs) size the state's arrays, ``widest_instant`` (most rows at one time) its
-    batch buffer."""
+    confirmations (time, row) and the account events (time, customer code, kind);
+    ``codes`` (all entities), ``customers``, ``histories`` (customers and cards), ``pairs``
+    (first-use pairs) and ``shared_pairs`` (those and the (merchant, card) pairs) size the
+    state's arrays, ``widest_instant`` (most rows at one time) its batch buffer."""
 
     ts: np.ndarray
     ids: np.ndarray

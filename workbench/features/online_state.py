@@ -181,7 +181,8 @@ def _slide(w, c, t, ts, wins, win, following, confirmed):  # pragma: no cover - 
 
 
 @numba.njit(cache=True, nogil=True)
-def _entity_windows(o, r, t, ts, ids, following, confirmed, wins, aggs, win, win_base):  # pragma: no cover - compiled
+def _entity_windows(o, r, t, ts, ids, following, confirmed, wins, aggs, win,
+                    win_base):  # pragma: no cover - compiled
     """The entity-window features of row r: slide its entities' windows, then each
     feature's formula over them (a count is 0 and a share NaN without the entity)."""
     for w in range(wins.shape[0]):
@@ -415,11 +416,15 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
                 if f == 1 or f == 2:
                     new = new and ids[r, DEVICE if f == 1 else IP] >= 0
                 o[Slot.IS_NEW_MERCHANT + f] = 1.0 if new else 0.0
-            o[Slot.DIST_HOME_KM] = NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
+            home = NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
+            o[Slot.DIST_HOME_KM] = home
             # sharing: distinct customers of the device / IP in 7 days, cards of the merchant in 1 hour
-            o[Slot.DEVICE_CUSTOMERS_7D] = _sliding_distinct(r, 0, t, ts, ids, following, share, pair_count)
-            o[Slot.IP_CUSTOMERS_7D] = _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count)
-            o[Slot.MERCHANT_CARDS_1H] = _sliding_distinct(r, 2, t, ts, ids, following, share, pair_count)
+            shared = (_sliding_distinct(r, 0, t, ts, ids, following, share, pair_count),
+                      _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count),
+                      _sliding_distinct(r, 2, t, ts, ids, following, share, pair_count))
+            o[Slot.DEVICE_CUSTOMERS_7D] = shared[0]
+            o[Slot.IP_CUSTOMERS_7D] = shared[1]
+            o[Slot.MERCHANT_CARDS_1H] = shared[2]
             _entity_windows(o, r, t, ts, ids, following, confirmed, wins, aggs, win, win_base)
             _account_events(o, r, t, ids, events, account, links)
             # calendar (local wall-clock time, as stored)
