@@ -157,9 +157,10 @@ def _value_problems(source, batch: pd.DataFrame, kernel: ModuleType, keep: list[
         i = kernel.advance(x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold,
                            x.night_end, x.labels, x.events, state.last, state.prev,
                            state.following, state.seen, state.share, state.pair_count,
-                           state.confirmed, state.wins, state.aggs, state.win, state.win_base,
-                           state.account, state.links, state.hist, state.hist_kind,
-                           state.hist_n, state.cursor, state.features, 0, i, 1_000_000,
+                           state.confirmed, state.edges, state.wins, state.aggs,
+                           state.edge_state, state.totals, state.win_base, state.account,
+                           state.links, state.hist, state.hist_kind, state.hist_n, state.cursor,
+                           state.features, 0, i, 1_000_000,
                            catalogue.LAYOUT)
         if i < 0:
             return ["the kernel was compiled for another registry layout"]
