@@ -463,8 +463,8 @@ def test_registry_check_fails_when_one_place_is_edited_alone():
     x = state.inputs
     args = (x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold, x.night_end, x.labels,
             x.events, state.last, state.prev, state.following, state.seen, state.share,
-            state.pair_count, state.confirmed, state.wins, state.aggs, state.win, state.win_base,
-            state.account, state.links, state.hist, state.hist_kind, state.hist_n, state.cursor,
+            state.pair_count, state.confirmed, state.edges, state.wins, state.aggs, state.edge_state,
+            state.totals, state.win_base, state.account, state.links, state.hist, state.hist_kind, state.hist_n, state.cursor,
             state.features, 0, 0, 10)
     assert online_state.advance(*args, LAYOUT + 1) == -1 and online_state.advance(*args, LAYOUT) > 0
 

@@ -88,7 +88,11 @@ def kernel_problems(features: Sequence[Feature], source: str) -> list[str]:
     loop = re.search(r"o\[Slot\.IS_NEW_MERCHANT \+ f\]", source) is not None
     expected = set(online_names) - by_table
     if loop:
-        expected -= {"is_new_device", "is_new_ip", "is_new_city", "is_new_channel"}
+        flags = ["is_new_merchant", "is_new_device", "is_new_ip", "is_new_city", "is_new_channel"]
+        expected -= set(flags[1:])
+        at = [online_names.index(n) if n in online_names else -1 for n in flags]
+        if at != list(range(at[0], at[0] + 5)):
+            problems.append("the first-use flags are not consecutive online features")
     for name in sorted(expected):
         n = int(counts.get(name.upper(), 0))
         if n == 0:
@@ -107,8 +111,8 @@ def check_registry(features: Sequence[Feature] | None = None,
                    query: Callable | None = None, values: bool = True) -> list[str]:
     """The problems between the registry (``features``), the online name list
     (``online_names``), the kernel (a module like ``online_state``: its ``advance`` and its
-    source, from the file or a ``SOURCE`` attribute) and the DuckDB query builder (``query(source, features) -> sql``); each
-    defaults to the package's own. ``values`` also compares both engines on the fixture."""
+    source, from the file or a ``SOURCE`` attribute) and the DuckDB query builder
+    (``query(source, features) -> sql``); each defaults to the package's own. ``values`` also compares both engines on the fixture."""
     from workbench.features import store
 
     features = list(catalogue.CATALOGUE if features is None else features)
@@ -153,9 +157,10 @@ def _value_problems(source, batch: pd.DataFrame, kernel: ModuleType, keep: list[
         i = kernel.advance(x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold,
                            x.night_end, x.labels, x.events, state.last, state.prev,
                            state.following, state.seen, state.share, state.pair_count,
-                           state.confirmed, state.wins, state.aggs, state.win, state.win_base,
-                           state.account, state.links, state.hist, state.hist_kind,
-                           state.hist_n, state.cursor, state.features, 0, i, 1_000_000,
+                           state.confirmed, state.edges, state.wins, state.aggs,
+                           state.edge_state, state.totals, state.win_base, state.account,
+                           state.links, state.hist, state.hist_kind, state.hist_n, state.cursor,
+                           state.features, 0, i, 1_000_000,
                            catalogue.LAYOUT)
         if i < 0:
             return ["the kernel was compiled for another registry layout"]

@@ -24,9 +24,9 @@ import pyarrow.parquet as pq
 from workbench.features.catalogue import (CATALOGUE, DEFAULT_LABEL_DELAY_DAYS,
                                           DEFAULT_NIGHT_END_HOUR, FORMULAS, LAYOUT, ONLINE_NAMES,
                                           Slot)
-from workbench.features.online_state import BANK_LINK, CARD, CHARGEBACK, CUST, DAY, DEVICE, \
-    EMAIL, HEAD, IP, KIND, MERCHANT, MERCHANT_CARD, NONE, PAIRS, PHONE, PURCHASE, REFUND, RING, \
-    TAIL, advance
+from workbench.features.online_state import ALL, BANK_LINK, BEFORE, BEFORE_NOW, CARD, \
+    CHARGEBACK, CUST, DAY, DEVICE, EMAIL, IP, KIND, MERCHANT, MERCHANT_CARD, NONE, PAIRS, PHONE, \
+    PTR, PURCHASE, REFUND, RING, UP_TO, advance
 from workbench.validation import InputError
 
 # the kernel's output columns, generated from the registry (its online features in order)
@@ -36,25 +36,47 @@ EPOCH = dt.datetime(1970, 1, 1)
 ENTITY_COLUMNS = {"merchant": (MERCHANT, 2), "device": (DEVICE, 0), "ip": (IP, 1)}
 
 
-def kernel_windows(delay_us: int) -> tuple[np.ndarray, np.ndarray]:
-    """The entity windows and window features of the registry as the kernel reads them:
-    ``wins`` rows (ids column, following column, start, end in microseconds before the
-    row, for a label delay of ``delay_us``) and ``aggs`` rows (output slot, formula,
-    window a, window b or -1), in registry order."""
+def kernel_windows(delay_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The registry's entity windows as the kernel reads them (see ``online_state``), for a
+    label delay of ``delay_us``: ``edges`` rows (ids column, following column, kind, x,
+    index among the entity's edges), ``wins`` rows (end edge, start edge, empty) and
+    ``aggs`` rows (output slot, formula, window a, window b or -1), in registry order."""
+    edges: dict[tuple, int] = {}
+    per_entity: dict[str, int] = {}
+
+    def edge(entity: str, kind: int, at: int) -> int:
+        key = (entity, kind, at)
+        if key not in edges:
+            walking = kind < ALL
+            edges[key] = len(edges)
+            per_entity[entity] = per_entity.get(entity, 0) + walking
+        return edges[key]
+
     wins: dict[object, int] = {}
-    aggs = []
+    win_rows, aggs = [], []
     for f in CATALOGUE:
         if f.aggregate is None or not f.online:
             continue
         index = []
         for w in f.aggregate.windows():
             if w not in wins:
+                start, end = w.bounds(delay_us)
+                kind = ALL if end == 0 else (BEFORE_NOW if end == 1 else UP_TO)
                 wins[w] = len(wins)
+                win_rows.append((edge(w.entity, kind, end), edge(w.entity, BEFORE, start),
+                                 int(start < end)))
             index.append(wins[w])
         aggs.append((Slot[f.name.upper()], FORMULAS.index(f.aggregate.formula), index[0],
                      index[1] if len(index) > 1 else -1))
-    rows = [(*ENTITY_COLUMNS[w.entity], *w.bounds(delay_us)) for w in wins]
-    return (np.array(rows, dtype=np.int64).reshape(-1, 4),
+    slots: dict[str, int] = {}
+    edge_rows = []
+    for (entity, kind, at) in edges:
+        slot = slots.get(entity, 0)
+        if kind < ALL:
+            slots[entity] = slot + 1
+        edge_rows.append((*ENTITY_COLUMNS[entity], kind, at, slot if kind < ALL else 0))
+    return (np.array(edge_rows, dtype=np.int64).reshape(-1, 5),
+            np.array(win_rows, dtype=np.int64).reshape(-1, 3),
             np.array(aggs, dtype=np.int64).reshape(-1, 4))
 
 
@@ -83,10 +105,10 @@ class StreamInputs:
     microseconds, integer codes (entities, transaction kind, first-use pairs), floats
     (amount, balance, coordinates), the calendar table from ``first_day``, the market's
     reporting threshold, the night's end hour, the label delay (microseconds), the label
-    confirmations (time, row) and the account events (time, customer code, kind); ``codes`` (all entities), ``customers``, ``histories`` (customers
-    and cards), ``pairs`` (first-use pairs) and ``shared_pairs`` (those and the (merchant,
-    card) pairs) size the state's arrays, ``widest_instant`` (most rows at one time) its
-    batch buffer."""
+    confirmations (time, row) and the account events (time, customer code, kind);
+    ``codes`` (all entities), ``customers``, ``histories`` (customers and cards), ``pairs``
+    (first-use pairs) and ``shared_pairs`` (those and the (merchant, card) pairs) size the
+    state's arrays, ``widest_instant`` (most rows at one time) its batch buffer."""
 
     ts: np.ndarray
     ids: np.ndarray
@@ -211,13 +233,15 @@ class OnlineState:
         self.share[:, 0] = -1
         self.pair_count = np.zeros(inputs.shared_pairs, dtype=np.int32)
         self.confirmed = np.zeros(n, dtype=np.bool_)
-        # entity windows (merchant, device and IP codes follow the customers' and cards')
-        self.wins, self.aggs = kernel_windows(inputs.delay_us)
+        # entity windows (merchant, device and IP codes follow the customers' and cards'):
+        # per code its edges' pointers, rows and known frauds behind them, and its totals
+        self.edges, self.wins, self.aggs = kernel_windows(inputs.delay_us)
         self.win_base = inputs.histories
-        self.win = np.zeros((len(self.wins), max(inputs.codes - inputs.histories, 1), 4),
-                            dtype=np.int64)
-        self.win[:, :, TAIL] = -1
-        self.win[:, :, HEAD] = -1
+        entities = max(inputs.codes - inputs.histories, 1)
+        width = int(self.edges[:, 4].max(initial=0)) + 1
+        self.edge_state = np.zeros((entities, width, 3), dtype=np.int64)
+        self.edge_state[:, :, PTR] = -1
+        self.totals = np.zeros((entities, 2), dtype=np.int64)
         self.account = np.full((inputs.customers, 3), NONE, dtype=np.int64)
         self.account[:, BANK_LINK] = -1
         self.links = np.full(len(inputs.events), -1, dtype=np.int64)
@@ -241,8 +265,9 @@ class OnlineState:
         for _ in range(2):  # a build of an older registry layout is compiled afresh once
             nxt = advance(x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold,
                           x.night_end, x.labels, x.events, self.last, self.prev, self.following,
-                          self.seen, self.share, self.pair_count, self.confirmed, self.wins,
-                          self.aggs, self.win, self.win_base, self.account, self.links,
+                          self.seen, self.share, self.pair_count, self.confirmed, self.edges,
+                          self.wins, self.aggs, self.edge_state, self.totals, self.win_base,
+                          self.account, self.links,
                           self.hist, self.hist_kind, self.hist_n, self.cursor, self.features,
                           self.out_start(start), start, max_batch, LAYOUT)
             if nxt >= 0:

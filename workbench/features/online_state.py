@@ -16,10 +16,13 @@ month) slide forward instead of being walked. The batch catalogue's definitions 
 - distinct counts (customers of a device or IP in 7 days, cards of a merchant in 1 hour)
   slide forward with a count per (entity, customer or card) pair;
 - entity windows (merchant counts, merchant fraud rates, the delayed risk of merchants,
-  devices and IPs) are generated from the registry's windows (``wins``: entity, start, end)
-  and slide forward with running counts of rows and of frauds whose label is known (the
-  label stream: confirmed before the row); the features over them (``aggs``: output slot,
-  formula, windows) too. Account-event features read the event stream up to the row's time.
+  devices and IPs) are generated from the registry's windows: each window is the rows
+  up to its end edge less the rows before its start edge, and each distinct edge of an
+  entity (``edges``: rows before ``t - x``, or up to it) is one pointer sliding forward
+  along the entity's rows with the rows and known frauds behind it (a label is known once
+  confirmed before the row: the label stream), so windows sharing an edge share its walk;
+  the features over the windows (``aggs``: output slot, formula, windows) come from the
+  registry too. Account-event features read the event stream up to the row's time.
 
 The output slots (``Slot``) and their layout come from the feature registry
 (``workbench.features.catalogue``); the kernel checks it runs with the layout it was compiled
@@ -62,11 +65,17 @@ WEEKDAY, TO_SALARY, FESTIVAL = range(3)
 # account events: (time, customer code, kind) rows; ``account`` holds per customer the time of
 # the last email and phone change (NONE: never) and the index of the last bank link (-1: none)
 EMAIL, PHONE, BANK_LINK = 0, 1, 2
-# entity windows: ``wins`` rows (entity column of ``ids``, column of ``following``, start,
-# end: rows with time in [t - start, t - end]); their state per window and entity code
-# (from ``win_base``): the oldest row not yet out, the first row not yet in, rows, frauds
-WIN_ENTITY, WIN_FOLLOWING, WIN_START, WIN_END = range(4)
-TAIL, HEAD, COUNT, FRAUDS = range(4)
+# entity windows. ``edges`` rows: entity column of ``ids``, column of ``following``, kind,
+# x, the edge's index among its entity's; kinds: the entity's rows with time < t - x, with
+# time <= t - x, all of them, those before the current instant (the last two need no walk)
+EDGE_ENTITY, EDGE_FOLLOWING, EDGE_KIND, EDGE_AT, EDGE_INDEX = range(5)
+BEFORE, UP_TO, ALL, BEFORE_NOW = range(4)
+# per entity code (from ``win_base``) and edge: its pointer (the first row not behind it; -1
+# when every row is), the rows and the known frauds behind it; ``totals``: rows, known frauds
+PTR, ROWS, KNOWN = range(3)
+# ``wins`` rows: end edge, start edge, empty (a start after the end); the window's rows are
+# those behind its end edge and not behind its start edge
+WIN_END, WIN_START, WIN_EMPTY = range(3)
 # ``aggs`` rows: output slot, formula, window a, window b (see catalogue.Aggregate)
 COUNT_OF, SHARE_OF, KNOWN_SHARE_OF = range(3)
 # recent rows kept side by side per customer and card (a power of two; see _gather)
@@ -130,22 +139,24 @@ def _sliding_distinct(r, s, t, ts, ids, following, share, pair_count):  # pragma
 
 
 @numba.njit(cache=True, nogil=True)
-def _side_streams(t, ts, labels, events, ids, confirmed, wins, win, win_base, account, links,
-                  cursor):  # pragma: no cover - compiled
+def _side_streams(t, ts, labels, events, ids, confirmed, edges, edge_state, totals, win_base,
+                  account, links, cursor):  # pragma: no cover - compiled
     """Apply the label confirmations made before ``t`` (a label confirmed at the instant of a
     transaction is not yet known to it) and the account events at or before ``t``."""
     while cursor[0] < labels.shape[0] and labels[cursor[0], 0] < t:
         k = labels[cursor[0], 1]
         confirmed[k] = True
-        if ts[k] < t:  # a row not yet added counts when it enters its windows
-            for w in range(wins.shape[0]):  # a fraud inside a window counts there from now on
-                code = ids[k, wins[w, WIN_ENTITY]]
-                if code < 0 or wins[w, WIN_START] < wins[w, WIN_END]:
+        if ts[k] < t:  # a row not yet added counts when it is added and edges pass it
+            for entity in (MERCHANT, DEVICE, IP):
+                if ids[k, entity] >= 0:
+                    totals[ids[k, entity] - win_base, 1] += 1
+            for e in range(edges.shape[0]):  # a known fraud behind an edge counts there now
+                code = ids[k, edges[e, EDGE_ENTITY]]
+                if code < 0 or edges[e, EDGE_KIND] >= ALL:
                     continue
-                c = code - win_base
-                tail, head = win[w, c, TAIL], win[w, c, HEAD]
-                if tail >= 0 and k >= tail and (head < 0 or k < head):
-                    win[w, c, FRAUDS] += 1
+                state = edge_state[code - win_base, edges[e, EDGE_INDEX]]
+                if state[PTR] < 0 or k < state[PTR]:
+                    state[KNOWN] += 1
         cursor[0] += 1
     while cursor[1] < events.shape[0] and events[cursor[1], 0] <= t:
         e = cursor[1]
@@ -159,49 +170,70 @@ def _side_streams(t, ts, labels, events, ids, confirmed, wins, win, win_base, ac
 
 
 @numba.njit(cache=True, nogil=True)
-def _slide(w, c, t, ts, wins, win, following, confirmed):  # pragma: no cover - compiled
-    """Slide window ``w`` of entity code ``c`` to time ``t``: rows with time <= t - end come
-    in, rows with time < t - start go out (in time order along the entity's next rows).
-    Busy merchants have thousands of rows in 30 days: the windows are never walked."""
-    col, start, end = wins[w, WIN_FOLLOWING], wins[w, WIN_START], wins[w, WIN_END]
-    if start < end:  # an empty window
+def _walk(e, c, t, ts, edges, edge_state, following, confirmed):  # pragma: no cover - compiled
+    """Move edge ``e`` of entity code ``c`` forward to time ``t`` along the entity's next
+    rows, counting the rows and known frauds it passes. Busy merchants have thousands of
+    rows in 30 days: windows are never walked, only their edges slide."""
+    kind = edges[e, EDGE_KIND]
+    if kind >= ALL:
         return
-    k = win[w, c, HEAD]
-    while k >= 0 and ts[k] <= t - end:
-        win[w, c, COUNT] += 1
-        win[w, c, FRAUDS] += confirmed[k]
+    col, limit = edges[e, EDGE_FOLLOWING], t - edges[e, EDGE_AT]
+    state = edge_state[c, edges[e, EDGE_INDEX]]
+    k = state[PTR]
+    while k >= 0 and (ts[k] < limit or (kind == UP_TO and ts[k] == limit)):
+        state[ROWS] += 1
+        state[KNOWN] += confirmed[k]
         k = following[k, col]
-    win[w, c, HEAD] = k
-    k = win[w, c, TAIL]
-    while k >= 0 and ts[k] < t - start:
-        win[w, c, COUNT] -= 1
-        win[w, c, FRAUDS] -= confirmed[k]
-        k = following[k, col]
-    win[w, c, TAIL] = k
+    state[PTR] = k
 
 
 @numba.njit(cache=True, nogil=True)
-def _entity_windows(o, r, t, ts, ids, following, confirmed, wins, aggs, win, win_base):  # pragma: no cover - compiled
-    """The entity-window features of row r: slide its entities' windows, then each
-    feature's formula over them (a count is 0 and a share NaN without the entity)."""
-    for w in range(wins.shape[0]):
-        code = ids[r, wins[w, WIN_ENTITY]]
-        if code >= 0:
-            _slide(w, code - win_base, t, ts, wins, win, following, confirmed)
-    for q in range(aggs.shape[0]):
-        slot, formula, a, b = aggs[q, 0], aggs[q, 1], aggs[q, 2], aggs[q, 3]
-        code = ids[r, wins[a, WIN_ENTITY]]
+def _entity_windows(o, r, t, ts, ids, prev, last, following, confirmed, edges, wins, aggs,
+                    edge_state, totals, win_base, behind):  # pragma: no cover - compiled
+    """The entity-window features of row r: move its entities' edges, read the rows and
+    known frauds behind each into ``behind``, then each feature's formula over its windows
+    (a count is 0 and a share NaN without the entity)."""
+    for e in range(edges.shape[0]):
+        entity = edges[e, EDGE_ENTITY]
+        code = ids[r, entity]
         if code < 0:
-            o[slot] = 0.0 if formula == COUNT_OF else NAN
             continue
         c = code - win_base
+        kind = edges[e, EDGE_KIND]
+        if kind < ALL:
+            _walk(e, c, t, ts, edges, edge_state, following, confirmed)
+            behind[e, 0] = edge_state[c, edges[e, EDGE_INDEX], ROWS]
+            behind[e, 1] = edge_state[c, edges[e, EDGE_INDEX], KNOWN]
+            continue
+        behind[e, 0], behind[e, 1] = totals[c, 0], totals[c, 1]
+        if kind == BEFORE_NOW:  # less the entity's rows at this instant
+            k = last[code]
+            while k >= 0 and ts[k] == t:
+                behind[e, 0] -= 1
+                behind[e, 1] -= confirmed[k]
+                k = prev[k, entity]
+    for q in range(aggs.shape[0]):
+        slot, formula, a, b = aggs[q, 0], aggs[q, 1], aggs[q, 2], aggs[q, 3]
+        if ids[r, edges[wins[a, WIN_END], EDGE_ENTITY]] < 0:
+            o[slot] = 0.0 if formula == COUNT_OF else NAN
+            continue
+        rows, frauds = _window(a, wins, behind)
         if formula == COUNT_OF:
-            o[slot] = win[a, c, COUNT]
+            o[slot] = rows
         elif formula == SHARE_OF:
-            o[slot] = _ratio(win[a, c, FRAUDS], win[a, c, COUNT])
+            o[slot] = _ratio(frauds, rows)
         else:
-            frauds = win[a, c, FRAUDS]
-            o[slot] = _ratio(frauds, frauds + win[b, c, COUNT] - win[b, c, FRAUDS])
+            old_rows, old_frauds = _window(b, wins, behind)
+            o[slot] = _ratio(frauds, frauds + old_rows - old_frauds)
+
+
+@numba.njit(cache=True, nogil=True)
+def _window(w, wins, behind):  # pragma: no cover - compiled
+    """Rows and known frauds of window ``w``: behind its end edge, not behind its start."""
+    if wins[w, WIN_EMPTY]:
+        return 0, 0
+    end, start = wins[w, WIN_END], wins[w, WIN_START]
+    return behind[end, 0] - behind[start, 0], behind[end, 1] - behind[start, 1]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -264,8 +296,9 @@ def _grow(got, got_kind):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, events, last, prev,
-            following, seen, share, pair_count, confirmed, wins, aggs, win, win_base, account,
-            links, hist, hist_kind, hist_n, cursor, out, out_start, start, max_batch,
+            following, seen, share, pair_count, confirmed, edges, wins, aggs, edge_state, totals,
+            win_base, account, links, hist, hist_kind, hist_n, cursor, out, out_start, start,
+            max_batch,
             layout):  # pragma: no cover - compiled
     """Add rows from ``start`` to the state, one instant at a time, until at least
     ``max_batch`` rows were added (an instant is never split) or the stream ends; write the
@@ -276,6 +309,7 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
         return -1
     n = ts.shape[0]
     buf = np.empty(64)
+    behind = np.zeros((edges.shape[0], 2), dtype=np.int64)
     got, got_kind = np.empty((64, 3)), np.empty(64, ids.dtype)
     i = start
     while i < n and i - start < max_batch:
@@ -283,8 +317,8 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
         j = i
         while j < n and ts[j] == t:
             j += 1
-        _side_streams(t, ts, labels, events, ids, confirmed, wins, win, win_base, account, links,
-                      cursor)
+        _side_streams(t, ts, labels, events, ids, confirmed, edges, edge_state, totals, win_base,
+                      account, links, cursor)
         for r in range(i, j):  # link the instant's rows first: windows ending now include them all
             for e in range(ENTITIES):
                 code = ids[r, e]
@@ -309,14 +343,17 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
                     if pair_count[pair] == 0:
                         share[code, 1] += 1
                     pair_count[pair] += 1
-            for w in range(wins.shape[0]):  # entity windows: a new row is their next to come in
-                code = ids[r, wins[w, WIN_ENTITY]]
-                if code >= 0:
-                    c = code - win_base
-                    if win[w, c, TAIL] < 0:
-                        win[w, c, TAIL] = r
-                    if win[w, c, HEAD] < 0:
-                        win[w, c, HEAD] = r
+            for entity in (MERCHANT, DEVICE, IP):  # entity windows: totals
+                if ids[r, entity] >= 0:
+                    c = ids[r, entity] - win_base
+                    totals[c, 0] += 1
+                    totals[c, 1] += confirmed[r]
+            for e in range(edges.shape[0]):  # an edge past every row waits at the new one
+                code = ids[r, edges[e, EDGE_ENTITY]]
+                if code >= 0 and edges[e, EDGE_KIND] < ALL:
+                    state = edge_state[code - win_base, edges[e, EDGE_INDEX]]
+                    if state[PTR] < 0:
+                        state[PTR] = r
         for r in range(i, j):
             o = out[r - out_start]
             amount = vals[r, AMOUNT]
@@ -415,12 +452,17 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
                 if f == 1 or f == 2:
                     new = new and ids[r, DEVICE if f == 1 else IP] >= 0
                 o[Slot.IS_NEW_MERCHANT + f] = 1.0 if new else 0.0
-            o[Slot.DIST_HOME_KM] = NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
+            home = NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
+            o[Slot.DIST_HOME_KM] = home
             # sharing: distinct customers of the device / IP in 7 days, cards of the merchant in 1 hour
-            o[Slot.DEVICE_CUSTOMERS_7D] = _sliding_distinct(r, 0, t, ts, ids, following, share, pair_count)
-            o[Slot.IP_CUSTOMERS_7D] = _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count)
-            o[Slot.MERCHANT_CARDS_1H] = _sliding_distinct(r, 2, t, ts, ids, following, share, pair_count)
-            _entity_windows(o, r, t, ts, ids, following, confirmed, wins, aggs, win, win_base)
+            shared = (_sliding_distinct(r, 0, t, ts, ids, following, share, pair_count),
+                      _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count),
+                      _sliding_distinct(r, 2, t, ts, ids, following, share, pair_count))
+            o[Slot.DEVICE_CUSTOMERS_7D] = shared[0]
+            o[Slot.IP_CUSTOMERS_7D] = shared[1]
+            o[Slot.MERCHANT_CARDS_1H] = shared[2]
+            _entity_windows(o, r, t, ts, ids, prev, last, following, confirmed, edges, wins, aggs,
+                            edge_state, totals, win_base, behind)
             _account_events(o, r, t, ids, events, account, links)
             # calendar (local wall-clock time, as stored)
             hour = (t // HOUR) % 24

@@ -3,9 +3,9 @@
 Every source becomes a ``base`` view with canonical column names (see ``INPUTS``): a
 workbench dataset directly, any other transaction table through a column mapping. Features
 whose inputs are missing are skipped: the reason is returned (and logged). The stages' SQL
-is generated from the feature registry (``workbench.features.catalogue``). ``cut`` truncates the data at a
-time (rows and events at or before it), which the leakage tests use: features of rows at or
-before the cut must not change.
+is generated from the feature registry (``workbench.features.catalogue``). ``cut``
+truncates the data at a time (rows and events at or before it), which the leakage tests
+use: features of rows at or before the cut must not change.
 """
 
 from __future__ import annotations
@@ -297,8 +297,8 @@ def _sql(source: Source, features: list[Feature], extra_join: str | None = None)
             "links AS (SELECT customer_id, timestamp AS ts, row_number() OVER "
             "(PARTITION BY customer_id ORDER BY timestamp, event_id) AS n FROM ev "
             "WHERE event_type = 'bank_link')",
-            f"""events AS (SELECT b.txn_id, {', '.join(_expr(source, f) for f in by_stage['events'])}
-                FROM base b
+            f"""events AS (SELECT b.txn_id,
+                {', '.join(_expr(source, f) for f in by_stage['events'])} FROM base b
                 ASOF LEFT JOIN em ON b.customer_id = em.customer_id AND b.ts >= em.ts
                 ASOF LEFT JOIN ph ON b.customer_id = ph.customer_id AND b.ts >= ph.ts
                 ASOF LEFT JOIN links l0 ON b.customer_id = l0.customer_id AND b.ts >= l0.ts

@@ -6,13 +6,13 @@ the transactions, the label confirmations (a fraud's label arrives at its ``conf
 and the account events (email and phone changes, bank links). The online state
 (``workbench.features.online``, compiled with numba) keeps per customer, card, device,
 IP and merchant the history a feature needs and computes every catalogue feature
-(``workbench.features.catalogue``, the registry) with the batch definitions: windows ending at the current
-row include rows at the same instant (the rows of one instant are added before any of them
-is computed), "strictly preceding" windows exclude them, sequence features follow (time,
-txn_id) order, merchant fraud rates count only labels confirmed before the transaction,
-account events count at or before it; registered features are not computed
-online (a package using them is refused, naming them). A parity test checks online against batch features
-on a generated dataset (exact for counts, within 1e-9 for floats).
+(``workbench.features.catalogue``, the registry) with the batch definitions: windows
+ending at the current row include rows at the same instant (the rows of one instant are
+added before any of them is computed), "strictly preceding" windows exclude them, sequence
+features follow (time, txn_id) order, label-derived features count only labels known
+before the transaction, account events count at or before it; registered features are not
+computed online (a package using them is refused, naming them). A parity test checks online
+against batch features on a generated dataset (exact for counts, within 1e-9 for floats).
 
 Any package whose features are catalogue features (``ONLINE_FEATURES``, in any subset and
 order) can be replayed; its columns are taken from the state's.
