@@ -20,7 +20,9 @@ the column mapping (:data:`workbench.terminal_grid.MAPPING`; the external path, 
 table). Models: logistic regression, random forest, gradient boosting and the default
 sequence model (an LSTM over each card's last 10 transactions of the same features), each
 with the workbench's defaults. Prints the two feature sets side by side and writes
-benchmarks/results/bench_terminal_grid.json. Runs in about 5 minutes on 2 cores.
+benchmarks/results/bench_terminal_grid.json. Runs in about 9 minutes on 2 cores (the
+random forest on the workbench's features is 2.5 of them); ``--terminal-risk`` adds a
+third set, the workbench's features plus the reference's six delayed terminal features.
 """
 
 from __future__ import annotations
@@ -62,8 +64,11 @@ TABULAR = {"lr": lambda: SupervisedDetector("lr", "none"),
 SEQUENCE = {"lstm": lambda: SequenceDetector()}
 
 
-def feature_frames(tx: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list[str]]]:
-    """The evaluation frame with each feature set, and the set's columns."""
+def feature_frames(tx: pd.DataFrame,
+                   terminal_risk: bool = False) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """The evaluation frame with each feature set, and the set's columns; with
+    ``terminal_risk`` also the workbench's features plus the reference's six delayed
+    terminal features (the family the workbench's defaults lack)."""
     labels = evaluation_frame(tx)
     reference = labels.merge(baseline_features(tx).rename(columns={"TRANSACTION_ID": "txn_id"}),
                              on="txn_id", validate="one_to_one")
@@ -71,8 +76,13 @@ def feature_frames(tx: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list[str]]
     # the table's scenarios, which the external path cannot know, for recall per scenario
     ours = ours.drop(columns="fraud_type").merge(labels[["txn_id", "fraud_type"]], on="txn_id",
                                                  validate="one_to_one")
-    return {"reference": (reference, list(BASELINE_FEATURES)),
+    sets = {"reference": (reference, list(BASELINE_FEATURES)),
             "workbench": (ours, feature_columns(ours))}
+    if terminal_risk:
+        terminal = [c for c in BASELINE_FEATURES if c.startswith("TERMINAL_ID_")]
+        both = ours.merge(reference[["txn_id", *terminal]], on="txn_id", validate="one_to_one")
+        sets["workbench+terminal"] = (both, [*sets["workbench"][1], *terminal])
+    return sets
 
 
 def sequence_builder(frame: pd.DataFrame, columns: list[str], needed: np.ndarray,
@@ -128,7 +138,11 @@ def run_set(frame: pd.DataFrame, columns: list[str], start: str,
 
 
 def main() -> None:
-    args = bench_parser(__doc__, "bench_terminal_grid").parse_args()
+    parser = bench_parser(__doc__, "bench_terminal_grid")
+    parser.add_argument("--terminal-risk", action="store_true",
+                        help="also the workbench's features plus the reference's six delayed "
+                             "terminal features (about 4 more minutes)")
+    args = parser.parse_args()
     p = SMOKE if args.smoke else FULL
     config = EvaluationConfig(k=100)
     started = time.perf_counter()
@@ -138,7 +152,7 @@ def main() -> None:
     print(f"{len(tx):,} transactions, {tx['TX_FRAUD'].mean():.2%} fraud "
           f"(per scenario {scenario.to_dict()}), generated in {generated:.1f} s", flush=True)
     started = time.perf_counter()
-    frames = feature_frames(tx)
+    frames = feature_frames(tx, args.terminal_risk)
     featured = time.perf_counter() - started
     results = {}
     for name, (frame, columns) in frames.items():
@@ -146,12 +160,14 @@ def main() -> None:
         results[name] = run_set(frame, columns, p["train_start"], config)
     splits = {name: r.pop("_split") for name, r in results.items()}
     models = list(results["reference"])
-    print(f"\n{'model':<6} {'metric':<20} {'reference (15)':>15} "
-          f"{'workbench (' + str(len(frames['workbench'][1])) + ')':>16} {'difference':>11}")
+    heads = "".join(f" {f'{n} ({len(frames[n][1])})':>22}" for n in results)
+    print(f"\n{'model':<6} {'metric':<20}{heads} {'workbench - reference':>22}")
     for m in models:
         for metric in METRICS:
-            a, b = results["reference"][m][metric], results["workbench"][m][metric]
-            print(f"{m:<6} {metric:<20} {a:>15.3f} {b:>16.3f} {b - a:>+11.3f}")
+            values = [results[n][m][metric] for n in results]
+            gap = results["workbench"][m][metric] - results["reference"][m][metric]
+            print(f"{m:<6} {metric:<20}" + "".join(f" {v:>22.3f}" for v in values)
+                  + f" {gap:>+22.3f}")
     doc = {"parameters": {**p, "train_days": 7, "delay_days": 7, "test_days": 7, "k": config.k,
                           "label_delay_days": 7, "sequence_steps": SEQUENCE_STEPS,
                           "gbm": "sklearn HistGradientBoostingClassifier (workbench 'hgb')"},
