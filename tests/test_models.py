@@ -82,7 +82,8 @@ def test_autoencoder_scores_outliers_higher():
     assert roc_auc_score(y, det2.score(both)) > 0.99
 
 
-@pytest.mark.parametrize("model,strategy", [("lr", s) for s in STRATEGIES if s != "balanced_rf"] + [("rf", "balanced_rf"), ("hgb", "none"), ("hgb", "undersample")])
+@pytest.mark.parametrize("model,strategy", [("lr", s) for s in STRATEGIES if s != "balanced_rf"] + [("rf", "balanced_rf"), ("hgb", "none"), ("hgb", "undersample"),
+                            ("lgbm", "class_weight")])
 def test_supervised_strategies_rank_fraud_first(model, strategy):
     X, y = _imbalanced()
     train, test = slice(0, 4000), slice(4000, None)
@@ -90,6 +91,23 @@ def test_supervised_strategies_rank_fraud_first(model, strategy):
     s = det.score(X[test])
     assert average_precision_score(y[test], s) > 10 * y[test].mean()
     assert 0 <= s.min() and s.max() <= 1
+
+
+def test_lightgbm_is_a_detector_with_its_parameters_and_the_same_bytes_per_seed():
+    from sklearn.base import clone
+
+    X, y = _imbalanced()
+    det = SupervisedDetector("lgbm", "class_weight", n_estimators=60, num_leaves=15, seed=4)
+    model = det._pipeline()[-1]
+    assert (model.n_estimators, model.num_leaves, model.class_weight, model.random_state) == (60, 15, "balanced", 4)
+    assert model.n_jobs == 2 and model.verbose == -1  # documented defaults
+    s = det.fit(X[:4000], y[:4000]).score(X[4000:])
+    assert average_precision_score(y[4000:], s) > 10 * y[4000:].mean() and det.name == "lgbm+class_weight"
+    assert np.array_equal(clone(det).fit(X[:4000], y[:4000]).score(X[4000:]), s)  # same seed, same scores
+    assert np.allclose(det.score_values(X[4000:].to_numpy()), s)  # the stream's path
+    with pytest.raises(InputError, match="estimator_params.leaves") as err:
+        SupervisedDetector("lgbm", leaves=3)
+    assert "num_leaves" in str(err.value)
 
 
 def test_undersampling_is_calibrated_back():
