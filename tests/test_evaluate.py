@@ -17,7 +17,7 @@ from workbench.evaluate.delay import delay_summary, detection_delay
 from workbench.evaluate.protocol import (EvaluationConfig, comparison_table, evaluate_scores, known_labels, prequential,
                                          single_split)
 from workbench.evaluate.ranking import average_precision, bootstrap_ci, bootstrap_weights, recall_at_fpr, roc_auc
-from workbench.evaluate.conclusions import conclusion, metrics_document
+from workbench.evaluate.conclusions import conclusion, metrics_document, scenario_recall_change
 from workbench.features.splits import Split, prequential_folds
 from workbench.models.base import Detector
 from workbench.models.isolation_forest import IsolationForestDetector
@@ -227,6 +227,35 @@ def test_single_split_and_evaluation_of_builtin_and_custom_detectors():
     assert f"**{table.index[0]}**" in text.split("\n")[0]
     doc = json.loads(json.dumps(metrics_document(table, evals, EvaluationConfig(k=10), {"demo": True}, text)))
     assert set(doc["models"]) == set(factories) and doc["recall_by_scenario"]["custom"]["stolen_card"] >= 0
+
+
+def test_metrics_document_states_recall_at_budget_per_scenario_and_compares_two_runs():
+    rows = pd.DataFrame({  # day 1: A, B, C; day 2: D, E; a budget of one alert a day
+        "ts": [T0, T0 + H, T0 + 2 * H, T0 + 24 * H, T0 + 25 * H], "card_id": [1, 2, 3, 4, 5],
+        "customer_id": [1, 2, 3, 4, 5], "is_fraud": [1, 0, 1, 1, 0], "loss": 10.0,
+        "fraud_type": ["stolen_card", "none", "ato", "ato", "none"], "ring_shape": "none",
+        "fraud_episode_id": -1, "episode_start": pd.NaT,
+        "before": [0.9, 0.8, 0.3, 0.7, 0.1], "after": [0.9, 0.8, 0.95, 0.7, 0.1]})
+    config = EvaluationConfig(k=1)
+    docs = {}
+    for name in ("before", "after"):
+        evals = evaluate_scores(rows, [name], config, intervals=False, progress=False)
+        evals = {"m": evals[name]}  # one model, scored before and after a feature change
+        docs[name] = json.loads(json.dumps(metrics_document(
+            comparison_table(evals), evals, config, {}, "", features=["x1", name])))
+    section = docs["before"]["recall_at_budget_by_scenario"]
+    assert section["k"] == 1 and section["features"] == ["x1", "before"]
+    # day 1 alerts A (stolen_card), day 2 alerts D (ato): C's ato fraud is missed
+    assert section["models"]["m"] == {"ato": {"frauds": 2, "alerted": 1, "recall": 0.5},
+                                      "stolen_card": {"frauds": 1, "alerted": 1, "recall": 1.0}}
+    change = scenario_recall_change(docs["before"], docs["after"]).set_index("scenario")
+    assert change["recall_after"].to_dict() == {"ato": 1.0, "stolen_card": 0.0}
+    assert change["change"].to_dict() == {"ato": 0.5, "stolen_card": -1.0}
+    docs["after"]["recall_at_budget_by_scenario"]["k"] = 100
+    with pytest.raises(InputError, match="alert budget"):
+        scenario_recall_change(docs["before"], docs["after"])
+    with pytest.raises(InputError, match="recall_at_budget_by_scenario"):
+        scenario_recall_change({"models": {}}, docs["after"])
 
 
 def test_prequential_folds_report_mean_and_std_and_use_known_labels_only(capsys):

@@ -5,7 +5,7 @@ hand; every sentence is chosen by comparing the measured values."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -251,12 +251,16 @@ def report_parameters(provenance: Mapping[str, Any], config: EvaluationConfig, n
 def metrics_document(table: pd.DataFrame, evaluations: Mapping[str, ModelEvaluation], config: EvaluationConfig,
                      parameters: Mapping[str, Any], text: str,
                      prequential: pd.DataFrame | None = None,
-                     provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                     provenance: Mapping[str, Any] | None = None,
+                     features: Sequence[str] | None = None) -> dict[str, Any]:
     """The content of ``reports/metrics.json``: parameters (:func:`report_parameters`), the
     provenance (the dataset card's parameters and mix, each model's parameters from its
     package manifest), the evaluation config, every model's metrics, per-scenario and
     per-ring-shape recall at the budget, daily card precision, prequential folds and the
-    conclusion."""
+    conclusion. ``recall_at_budget_by_scenario`` states the budget, the study's feature
+    columns (``features``) and per model and scenario the frauds, alerted and recall, so
+    two runs (before and after a feature change) compare with
+    :func:`scenario_recall_change`."""
     doc: dict[str, Any] = {
         "parameters": dict(parameters),
         "provenance": dict(provenance or {}),
@@ -264,6 +268,12 @@ def metrics_document(table: pd.DataFrame, evaluations: Mapping[str, ModelEvaluat
         "models": {m: {k: _num(v) for k, v in row.items()} for m, row in table.to_dict("index").items()},
         "recall_by_scenario": {m: e.by_scenario["recall"].round(6).to_dict() for m, e in evaluations.items()},
         "recall_by_ring_shape": {m: e.by_ring["recall"].drop("none", errors="ignore").round(6).to_dict() for m, e in evaluations.items()},
+        "recall_at_budget_by_scenario": {
+            "k": config.k, "features": None if features is None else list(features),
+            "models": {m: {str(g): {"frauds": int(r["frauds"]), "alerted": int(r["alerted"]),
+                                    "recall": round(float(r["recall"]), 6)}
+                           for g, r in e.by_scenario.iterrows()}
+                       for m, e in evaluations.items()}},
         "card_precision_by_day": {m: {str(d.date()): _num(p) for d, p in zip(e.card_daily["day"], e.card_daily["precision"])}
                                   for m, e in evaluations.items()},
         "conclusion": text,
@@ -271,6 +281,35 @@ def metrics_document(table: pd.DataFrame, evaluations: Mapping[str, ModelEvaluat
     if prequential is not None:
         doc["prequential"] = [{k: _num(v) for k, v in r.items()} for r in prequential.to_dict("records")]
     return doc
+
+
+def scenario_recall_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> pd.DataFrame:
+    """Recall at the alert budget per model and scenario in two ``metrics.json`` documents
+    (:func:`metrics_document`; e.g. before and after new features), for the models both
+    have: frauds and recall in each, and the change. Documents with different budgets are
+    refused (their recalls do not compare)."""
+    parts = []
+    for name, doc in (("before", before), ("after", after)):
+        section = doc.get("recall_at_budget_by_scenario") if isinstance(doc, Mapping) else None
+        if not isinstance(section, Mapping) or "models" not in section:
+            raise InputError(name, "a document without recall_at_budget_by_scenario",
+                             "a metrics.json document written by metrics_document")
+        parts.append(section)
+    if parts[0]["k"] != parts[1]["k"]:
+        raise InputError("after", f"k={parts[1]['k']}", f"the same alert budget as before "
+                         f"(k={parts[0]['k']})")
+    rows = []
+    for model in [m for m in parts[0]["models"] if m in parts[1]["models"]]:
+        b, a = parts[0]["models"][model], parts[1]["models"][model]
+        for scenario in sorted(set(b) | set(a)):
+            rb, ra = b.get(scenario, {}), a.get(scenario, {})
+            rows.append({"model": model, "scenario": scenario,
+                         "frauds_before": rb.get("frauds"), "recall_before": rb.get("recall"),
+                         "frauds_after": ra.get("frauds"), "recall_after": ra.get("recall")})
+    table = pd.DataFrame(rows, columns=["model", "scenario", "frauds_before", "recall_before",
+                                        "frauds_after", "recall_after"])
+    recall = table[["recall_before", "recall_after"]].astype(float)
+    return table.assign(change=recall["recall_after"] - recall["recall_before"])
 
 
 def _num(v: Any) -> Any:

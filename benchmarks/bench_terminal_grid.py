@@ -1,0 +1,173 @@
+"""Benchmark: detection quality on a terminal-grid dataset of the reference handbook's kind,
+the handbook's 15 baseline features against the workbench's own default features.
+
+    python benchmarks/bench_terminal_grid.py            # the handbook's size (~1.78M rows)
+    python benchmarks/bench_terminal_grid.py --smoke    # a tiny run that checks the script works
+
+Data: :func:`workbench.terminal_grid.terminal_grid_transactions` at the handbook's size
+(5,000 customers, 10,000 terminals, 183 days from 2018-04-01, seed 0; a 7-day label delay).
+Protocol: the reference's single split (:func:`workbench.terminal_grid.reference_split`):
+train 7 days from 2018-07-25 (the handbook's baseline start), delay 7, test 7, test rows
+of cards already known to be compromised removed; models train on the labels known when the
+test block starts (with the 7-day delay: all of the training block's). Metrics on the test
+block: ROC AUC, average precision and card precision@100 (per day the 100 cards with the
+highest score, cards caught on earlier test days removed, averaged over the test days).
+
+Feature sets: (a) ``reference``, the 15 baseline features computed from the handbook's
+description (:func:`workbench.terminal_grid.baseline_features`); (b) ``workbench``, the
+workbench's own default features computed by the feature store from the table through
+the column mapping (:data:`workbench.terminal_grid.MAPPING`; the external path, as for any
+table). Models: logistic regression, random forest, gradient boosting and the default
+sequence model (an LSTM over each card's last 10 transactions of the same features), each
+with the workbench's defaults. Prints the two feature sets side by side and writes
+benchmarks/results/bench_terminal_grid.json. Runs in about 5 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import bench_parser, write_results  # noqa: E402
+
+from workbench.evaluate.frame import external_frame  # noqa: E402
+from workbench.evaluate.protocol import (EvaluationConfig, evaluate_scores,  # noqa: E402
+                                         single_split)
+from workbench.features.roles import feature_columns  # noqa: E402
+from workbench.features.sequences import Sequences, iter_sequence_chunks  # noqa: E402
+from workbench.models.sequence import SequenceDetector  # noqa: E402
+from workbench.models.supervised import SupervisedDetector  # noqa: E402
+from workbench.terminal_grid import (BASELINE_FEATURES, MAPPING, baseline_features,  # noqa: E402
+                                     evaluation_frame, reference_split,
+                                     terminal_grid_transactions)
+
+FULL = {"customers": 5000, "terminals": 10_000, "days": 183, "seed": 0,
+        "train_start": "2018-07-25"}
+SMOKE = {"customers": 300, "terminals": 600, "days": 60, "seed": 0, "train_start": "2018-05-05"}
+SEQUENCE_STEPS = 10
+METRICS = ("average_precision", "roc_auc", "card_precision_at_k")
+# TODO: switch "gbm" to the LightGBM SupervisedDetector once it exists in workbench.models
+# (scikit-learn's histogram gradient boosting until then).
+TABULAR = {"lr": lambda: SupervisedDetector("lr", "none"),
+           "rf": lambda: SupervisedDetector("rf", "none"),
+           "gbm": lambda: SupervisedDetector("hgb", "none")}
+SEQUENCE = {"lstm": lambda: SequenceDetector()}
+
+
+def feature_frames(tx: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """The evaluation frame with each feature set, and the set's columns."""
+    labels = evaluation_frame(tx)
+    reference = labels.merge(baseline_features(tx).rename(columns={"TRANSACTION_ID": "txn_id"}),
+                             on="txn_id", validate="one_to_one")
+    ours = external_frame(tx, MAPPING)
+    # the table's scenarios, which the external path cannot know, for recall per scenario
+    ours = ours.drop(columns="fraud_type").merge(labels[["txn_id", "fraud_type"]], on="txn_id",
+                                                 validate="one_to_one")
+    return {"reference": (reference, list(BASELINE_FEATURES)),
+            "workbench": (ours, feature_columns(ours))}
+
+
+def sequence_builder(frame: pd.DataFrame, columns: list[str], needed: np.ndarray,
+                     k: int = SEQUENCE_STEPS) -> Callable[[np.ndarray], Sequences]:
+    """A builder of each row's card sequence (its last ``k`` transactions, the row
+    included), kept only for the ``needed`` rows and returned in the frame's row order for
+    any mask within them (the protocol's contract)."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.register("frame", frame[["txn_id", "ts", "card_id", *columns]])
+    wanted = frame.loc[needed, "txn_id"].to_numpy()
+    xs, masks, ids = [], [], []
+    for part in iter_sequence_chunks(con, "frame", columns, k, entity="card_id"):
+        keep = np.isin(part.txn_id, wanted)
+        xs.append(part.x[keep]), masks.append(part.mask[keep]), ids.append(part.txn_id[keep])
+    x, mask, txn = np.concatenate(xs), np.concatenate(masks), np.concatenate(ids)
+    where = pd.Index(txn)
+    frame_ids = frame["txn_id"].to_numpy()
+
+    def build(rows: np.ndarray) -> Sequences:
+        pos = where.get_indexer(frame_ids[rows])
+        if (pos < 0).any():
+            raise ValueError("rows outside the block the sequences were built for")
+        return Sequences(x[pos], mask[pos], txn[pos], list(columns))
+
+    return build
+
+
+def run_set(frame: pd.DataFrame, columns: list[str], start: str,
+            config: EvaluationConfig) -> dict[str, dict]:
+    """Every model on one feature set: its metrics, fit-and-score seconds and recall at the
+    budget per scenario."""
+    split = reference_split(frame, start)
+    build = sequence_builder(frame, columns, split.train | split.test)
+    factories = {**TABULAR, **SEQUENCE}
+    out = {}
+    for name, factory in factories.items():
+        started = time.perf_counter()
+        inputs = {name: build} if name in SEQUENCE else None
+        test = single_split({name: factory}, frame, columns, split, inputs=inputs, progress=False)
+        seconds = time.perf_counter() - started
+        e = evaluate_scores(test, [name], config, intervals=False, progress=False)[name]
+        out[name] = {**{m: round(float(e.metrics[m]), 4) for m in METRICS},
+                     "recall_at_budget": round(float(e.metrics["recall_at_budget"]), 4),
+                     "recall_by_scenario": e.by_scenario["recall"].round(4).to_dict(),
+                     "fit_score_seconds": round(seconds, 1)}
+        print(f"  {name}: AP {out[name]['average_precision']:.3f}  AUC {out[name]['roc_auc']:.3f}"
+              f"  CP@{config.k} {out[name]['card_precision_at_k']:.3f}  ({seconds:.0f} s)",
+              flush=True)
+    sizes = {"train_rows": int(split.train.sum()), "test_rows": int(split.test.sum()),
+             "test_frauds": int(frame.loc[split.test, "is_fraud"].sum())}
+    return out | {"_split": sizes}
+
+
+def main() -> None:
+    args = bench_parser(__doc__, "bench_terminal_grid").parse_args()
+    p = SMOKE if args.smoke else FULL
+    config = EvaluationConfig(k=100)
+    started = time.perf_counter()
+    tx = terminal_grid_transactions(p["customers"], p["terminals"], p["days"], seed=p["seed"])
+    generated = time.perf_counter() - started
+    scenario = tx["TX_FRAUD_SCENARIO"].value_counts().sort_index()
+    print(f"{len(tx):,} transactions, {tx['TX_FRAUD'].mean():.2%} fraud "
+          f"(per scenario {scenario.to_dict()}), generated in {generated:.1f} s", flush=True)
+    started = time.perf_counter()
+    frames = feature_frames(tx)
+    featured = time.perf_counter() - started
+    results = {}
+    for name, (frame, columns) in frames.items():
+        print(f"{name} features ({len(columns)}):", flush=True)
+        results[name] = run_set(frame, columns, p["train_start"], config)
+    splits = {name: r.pop("_split") for name, r in results.items()}
+    models = list(results["reference"])
+    print(f"\n{'model':<6} {'metric':<20} {'reference (15)':>15} "
+          f"{'workbench (' + str(len(frames['workbench'][1])) + ')':>16} {'difference':>11}")
+    for m in models:
+        for metric in METRICS:
+            a, b = results["reference"][m][metric], results["workbench"][m][metric]
+            print(f"{m:<6} {metric:<20} {a:>15.3f} {b:>16.3f} {b - a:>+11.3f}")
+    doc = {"parameters": {**p, "train_days": 7, "delay_days": 7, "test_days": 7, "k": config.k,
+                          "label_delay_days": 7, "sequence_steps": SEQUENCE_STEPS,
+                          "gbm": "sklearn HistGradientBoostingClassifier (workbench 'hgb')"},
+           "dataset": {"transactions": len(tx),
+                       "fraud_rate": round(float(tx["TX_FRAUD"].mean()), 5),
+                       "by_scenario": {int(k): int(v) for k, v in scenario.items()},
+                       "generate_seconds": round(generated, 1),
+                       "features_seconds": round(featured, 1)},
+           "feature_sets": {name: cols for name, (_, cols) in frames.items()},
+           "splits": splits, "results": results,
+           "difference_workbench_minus_reference": {
+               m: {metric: round(results["workbench"][m][metric]
+                                 - results["reference"][m][metric], 4) for metric in METRICS}
+               for m in models}}
+    print(f"wrote {write_results('bench_terminal_grid', doc, args.out)}")
+
+
+if __name__ == "__main__":
+    main()
