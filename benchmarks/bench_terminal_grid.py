@@ -17,10 +17,13 @@ Feature sets: (a) ``reference``, the 15 baseline features computed from the hand
 description (:func:`workbench.terminal_grid.baseline_features`); (b) ``workbench``, the
 workbench's own default features computed by the feature store from the table through
 the column mapping (:data:`workbench.terminal_grid.MAPPING`; the external path, as for any
-table). Models: logistic regression, random forest, gradient boosting and the default
-sequence model (an LSTM over each card's last 10 transactions of the same features), each
-with the workbench's defaults. Prints the two feature sets side by side and writes
-benchmarks/results/bench_terminal_grid.json. Runs in about 5 minutes on 2 cores.
+table). Models, each with the workbench's defaults: logistic regression, random forest,
+LightGBM (the field's gradient boosting), scikit-learn's histogram gradient boosting and the
+default sequence model (an LSTM over each card's last 5 transactions of the same features,
+the reference's length). Prints the two feature sets side by side and writes
+benchmarks/results/bench_terminal_grid.json. Runs in about 9 minutes on 2 cores (the
+random forest on the workbench's features is 2.5 of them); ``--terminal-risk`` adds a
+third set, the workbench's features plus the reference's six delayed terminal features.
 """
 
 from __future__ import annotations
@@ -52,18 +55,20 @@ from workbench.terminal_grid import (BASELINE_FEATURES, MAPPING, baseline_featur
 FULL = {"customers": 5000, "terminals": 10_000, "days": 183, "seed": 0,
         "train_start": "2018-07-25"}
 SMOKE = {"customers": 300, "terminals": 600, "days": 60, "seed": 0, "train_start": "2018-05-05"}
-SEQUENCE_STEPS = 10
+SEQUENCE_STEPS = 5  # the reference's (and LastRows') sequence length
 METRICS = ("average_precision", "roc_auc", "card_precision_at_k")
-# TODO: switch "gbm" to the LightGBM SupervisedDetector once it exists in workbench.models
-# (scikit-learn's histogram gradient boosting until then).
 TABULAR = {"lr": lambda: SupervisedDetector("lr", "none"),
            "rf": lambda: SupervisedDetector("rf", "none"),
-           "gbm": lambda: SupervisedDetector("hgb", "none")}
+           "lgbm": lambda: SupervisedDetector("lgbm", "none"),
+           "hgb": lambda: SupervisedDetector("hgb", "none")}
 SEQUENCE = {"lstm": lambda: SequenceDetector()}
 
 
-def feature_frames(tx: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list[str]]]:
-    """The evaluation frame with each feature set, and the set's columns."""
+def feature_frames(tx: pd.DataFrame,
+                   terminal_risk: bool = False) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """The evaluation frame with each feature set, and the set's columns; with
+    ``terminal_risk`` also the workbench's features plus the reference's six delayed
+    terminal features (the family the workbench's defaults lack)."""
     labels = evaluation_frame(tx)
     reference = labels.merge(baseline_features(tx).rename(columns={"TRANSACTION_ID": "txn_id"}),
                              on="txn_id", validate="one_to_one")
@@ -71,15 +76,21 @@ def feature_frames(tx: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list[str]]
     # the table's scenarios, which the external path cannot know, for recall per scenario
     ours = ours.drop(columns="fraud_type").merge(labels[["txn_id", "fraud_type"]], on="txn_id",
                                                  validate="one_to_one")
-    return {"reference": (reference, list(BASELINE_FEATURES)),
+    sets = {"reference": (reference, list(BASELINE_FEATURES)),
             "workbench": (ours, feature_columns(ours))}
+    if terminal_risk:
+        terminal = [c for c in BASELINE_FEATURES if c.startswith("TERMINAL_ID_")]
+        both = ours.merge(reference[["txn_id", *terminal]], on="txn_id", validate="one_to_one")
+        sets["workbench+terminal"] = (both, [*sets["workbench"][1], *terminal])
+    return sets
 
 
 def sequence_builder(frame: pd.DataFrame, columns: list[str], needed: np.ndarray,
                      k: int = SEQUENCE_STEPS) -> Callable[[np.ndarray], Sequences]:
-    """A builder of each row's card sequence (its last ``k`` transactions, the row
-    included), kept only for the ``needed`` rows and returned in the frame's row order for
-    any mask within them (the protocol's contract)."""
+    """The input builder of :class:`workbench.features.sequences.LastRows` (each row's card
+    sequence: its last ``k`` transactions, the row included, histories from all earlier
+    rows) holding only the ``needed`` rows' sequences, so memory is the split's size, not
+    the whole table's (1.78M rows x k x features); the protocol aligns them by txn_id."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.register("frame", frame[["txn_id", "ts", "card_id", *columns]])
@@ -88,37 +99,31 @@ def sequence_builder(frame: pd.DataFrame, columns: list[str], needed: np.ndarray
     for part in iter_sequence_chunks(con, "frame", columns, k, entity="card_id"):
         keep = np.isin(part.txn_id, wanted)
         xs.append(part.x[keep]), masks.append(part.mask[keep]), ids.append(part.txn_id[keep])
-    x, mask, txn = np.concatenate(xs), np.concatenate(masks), np.concatenate(ids)
-    where = pd.Index(txn)
+    kept = Sequences(np.concatenate(xs), np.concatenate(masks), np.concatenate(ids),
+                     list(columns))
     frame_ids = frame["txn_id"].to_numpy()
-
-    def build(rows: np.ndarray) -> Sequences:
-        pos = where.get_indexer(frame_ids[rows])
-        if (pos < 0).any():
-            raise ValueError("rows outside the block the sequences were built for")
-        return Sequences(x[pos], mask[pos], txn[pos], list(columns))
-
-    return build
+    return lambda rows: kept.aligned(frame_ids[rows], "rows")
 
 
 def run_set(frame: pd.DataFrame, columns: list[str], start: str,
             config: EvaluationConfig) -> dict[str, dict]:
-    """Every model on one feature set: its metrics, fit-and-score seconds and recall at the
-    budget per scenario."""
+    """Every model on one feature set: its metrics, recall at the budget per scenario, and
+    its fit and score seconds (inputs built outside them)."""
     split = reference_split(frame, start)
     build = sequence_builder(frame, columns, split.train | split.test)
     factories = {**TABULAR, **SEQUENCE}
     out = {}
     for name, factory in factories.items():
-        started = time.perf_counter()
         inputs = {name: build} if name in SEQUENCE else None
         test = single_split({name: factory}, frame, columns, split, inputs=inputs, progress=False)
-        seconds = time.perf_counter() - started
+        timing = test.attrs["timings"][name]
+        seconds = timing["fit_seconds"] + timing["score_seconds"]
         e = evaluate_scores(test, [name], config, intervals=False, progress=False)[name]
         out[name] = {**{m: round(float(e.metrics[m]), 4) for m in METRICS},
                      "recall_at_budget": round(float(e.metrics["recall_at_budget"]), 4),
                      "recall_by_scenario": e.by_scenario["recall"].round(4).to_dict(),
-                     "fit_score_seconds": round(seconds, 1)}
+                     "fit_seconds": round(timing["fit_seconds"], 1),
+                     "score_seconds": round(timing["score_seconds"], 1)}
         print(f"  {name}: AP {out[name]['average_precision']:.3f}  AUC {out[name]['roc_auc']:.3f}"
               f"  CP@{config.k} {out[name]['card_precision_at_k']:.3f}  ({seconds:.0f} s)",
               flush=True)
@@ -128,7 +133,11 @@ def run_set(frame: pd.DataFrame, columns: list[str], start: str,
 
 
 def main() -> None:
-    args = bench_parser(__doc__, "bench_terminal_grid").parse_args()
+    parser = bench_parser(__doc__, "bench_terminal_grid")
+    parser.add_argument("--terminal-risk", action="store_true",
+                        help="also the workbench's features plus the reference's six delayed "
+                             "terminal features (about 4 more minutes)")
+    args = parser.parse_args()
     p = SMOKE if args.smoke else FULL
     config = EvaluationConfig(k=100)
     started = time.perf_counter()
@@ -138,7 +147,7 @@ def main() -> None:
     print(f"{len(tx):,} transactions, {tx['TX_FRAUD'].mean():.2%} fraud "
           f"(per scenario {scenario.to_dict()}), generated in {generated:.1f} s", flush=True)
     started = time.perf_counter()
-    frames = feature_frames(tx)
+    frames = feature_frames(tx, args.terminal_risk)
     featured = time.perf_counter() - started
     results = {}
     for name, (frame, columns) in frames.items():
@@ -146,15 +155,22 @@ def main() -> None:
         results[name] = run_set(frame, columns, p["train_start"], config)
     splits = {name: r.pop("_split") for name, r in results.items()}
     models = list(results["reference"])
-    print(f"\n{'model':<6} {'metric':<20} {'reference (15)':>15} "
-          f"{'workbench (' + str(len(frames['workbench'][1])) + ')':>16} {'difference':>11}")
+    heads = "".join(f" {f'{n} ({len(frames[n][1])})':>22}" for n in results)
+    print(f"\n{'model':<6} {'metric':<20}{heads} {'workbench - reference':>22}")
     for m in models:
         for metric in METRICS:
-            a, b = results["reference"][m][metric], results["workbench"][m][metric]
-            print(f"{m:<6} {metric:<20} {a:>15.3f} {b:>16.3f} {b - a:>+11.3f}")
+            values = [results[n][m][metric] for n in results]
+            gap = results["workbench"][m][metric] - results["reference"][m][metric]
+            print(f"{m:<6} {metric:<20}" + "".join(f" {v:>22.3f}" for v in values)
+                  + f" {gap:>+22.3f}")
     doc = {"parameters": {**p, "train_days": 7, "delay_days": 7, "test_days": 7, "k": config.k,
                           "label_delay_days": 7, "sequence_steps": SEQUENCE_STEPS,
-                          "gbm": "sklearn HistGradientBoostingClassifier (workbench 'hgb')"},
+                          "models": {"lr": "SupervisedDetector('lr', 'none')",
+                                     "rf": "SupervisedDetector('rf', 'none')",
+                                     "lgbm": "SupervisedDetector('lgbm', 'none') (LightGBM)",
+                                     "hgb": "SupervisedDetector('hgb', 'none') (scikit-learn)",
+                                     "lstm": "SequenceDetector() over LastRows-style "
+                                             f"sequences, k={SEQUENCE_STEPS}"}},
            "dataset": {"transactions": len(tx),
                        "fraud_rate": round(float(tx["TX_FRAUD"].mean()), 5),
                        "by_scenario": {int(k): int(v) for k, v in scenario.items()},

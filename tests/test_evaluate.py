@@ -269,6 +269,8 @@ def test_prequential_folds_report_mean_and_std_and_use_known_labels_only(capsys)
     ap = per_fold.groupby("model")["average_precision"]
     assert summary[("average_precision", "mean")].to_dict() == pytest.approx(ap.mean().to_dict())
     assert summary[("average_precision", "std")].to_dict() == pytest.approx(ap.std().to_dict())
+    assert (per_fold["fit_seconds"] >= 0).all() and (per_fold["score_seconds"] >= 0).all()
+    assert ("fit_seconds", "mean") in summary.columns and set(per_fold["validation"]) == {"none asked for"}
     # labels known at a cutoff: frauds confirmed later look legitimate
     cut = T0 + pd.Timedelta(days=10)
     known = known_labels(frame, cut)
@@ -566,25 +568,71 @@ def test_report_parameters_are_validated_before_anything_runs(tmp_path):
 
 
 def test_a_sequence_model_goes_through_the_same_protocol():
-    import duckdb
-
-    from workbench.features.sequences import Sequences, build_sequences
+    from workbench.features.sequences import LastRows
     from workbench.models.sequence import SequenceDetector
 
     frame = _study(n_days=20)
-    con = duckdb.connect()
-    con.register("frame", frame[["txn_id", "ts", "customer_id", "x1", "x2"]])
-    seqs = build_sequences(con, "frame", ["x1", "x2"], k=4)
-    order = pd.Series(np.arange(len(seqs.txn_id)), index=seqs.txn_id).loc[frame["txn_id"]].to_numpy()
-    windows = lambda mask: Sequences(seqs.x[order[mask]], seqs.mask[order[mask]], seqs.txn_id[order[mask]], seqs.columns)  # noqa: E731
     t = frame["ts"]
-    split = Split((t < T0 + pd.Timedelta(days=12)).to_numpy(), np.zeros(len(t), bool), (t >= T0 + pd.Timedelta(days=14)).to_numpy())
-    test = single_split({"gru": lambda: SequenceDetector(cell="gru", units=8, epochs=10, batch_size=128, seed=0)}, frame, ["x1", "x2"], split,
-                        inputs={"gru": windows})
+    days = lambda d: T0 + pd.Timedelta(days=d)  # noqa: E731
+    split = Split((t < days(10)).to_numpy(), ((t >= days(10)) & (t < days(12))).to_numpy(),
+                  (t >= days(14)).to_numpy())
+    windows = LastRows(frame, ["x1", "x2"], k=4, entity="card_id")
+    gru = lambda: SequenceDetector(cell="gru", units=8, head_units=8, learning_rate=3e-3,  # noqa: E731
+                                   epochs=10, batch_size=64, seed=0)
+    test = single_split({"gru": gru}, frame, ["x1", "x2"], split, inputs={"gru": windows})
     e = evaluate_scores(test, ["gru"], EvaluationConfig(k=10, replicates=20))["gru"]
-    assert e.metrics["roc_auc"] > 0.7, e.metrics["roc_auc"]  # x1 carries the signal (chance: 0.5; ~700 training rows)
+    assert e.metrics["roc_auc"] > 0.7, e.metrics["roc_auc"]  # x1 carries the signal (chance: 0.5; ~600 training rows)
+    timing = test.attrs["timings"]["gru"]
+    assert timing["fit_seconds"] > 0 and timing["score_seconds"] > 0
+    assert timing["validation"] == f"{int(split.validation.sum())} rows"  # early stopping on the block
     with pytest.raises(InputError, match="rows"):
         evaluate_scores(test.drop(columns="loss"), ["gru"])
+
+
+class LastStepX1(Detector):
+    """A sequence detector without training: the logistic of the last step's x1."""
+
+    def fit(self, X, y=None):
+        self.features_ = list(X.columns)
+        return self
+
+    def score(self, X):
+        return 1 / (1 + np.exp(-X.x[:, -1, 0].astype(np.float64)))
+
+
+def test_misordered_sequences_are_aligned_by_txn_id_or_refused():
+    import duckdb
+
+    from workbench.features.sequences import LastRows, build_sequences, frame_sequences
+
+    frame = _study(n_days=20)
+    t = frame["ts"]
+    split = Split((t < T0 + pd.Timedelta(days=12)).to_numpy(), np.zeros(len(t), bool),
+                  (t >= T0 + pd.Timedelta(days=14)).to_numpy())
+    con = duckdb.connect()
+    con.register("frame", frame[["txn_id", "ts", "card_id", "x1", "x2"]])
+    raw = build_sequences(con, "frame", ["x1", "x2"], k=3, entity="card_id")
+    assert not np.array_equal(raw.txn_id, frame["txn_id"].to_numpy())  # (card, time) order
+    # a builder that returns the masked rows as built, in (card, time) order
+    as_built = lambda mask: raw.take(np.isin(raw.txn_id, frame.loc[mask, "txn_id"]))  # noqa: E731
+    ready = LastRows(frame, ["x1", "x2"], k=3)
+    got = {}
+    for name, builder in (("as_built", as_built), ("ready", ready)):
+        test = single_split({name: LastStepX1}, frame, ["x1"], split, inputs={name: builder})
+        got[name] = test[name].to_numpy()
+    assert np.array_equal(got["as_built"], got["ready"])  # aligned, not scored in build order
+    auc = evaluate_scores(test, ["ready"], EvaluationConfig(k=10), intervals=False)["ready"]
+    assert auc.metrics["roc_auc"] > 0.9
+    ordered = frame_sequences(frame, ["x1", "x2"], k=3)
+    assert np.array_equal(ordered.txn_id, frame["txn_id"].to_numpy())
+    assert np.array_equal(ordered.x, raw.aligned(frame["txn_id"].to_numpy()).x)
+    # the same rows, but one transaction's sequence missing: refused, naming the builder
+    short = lambda mask: as_built(mask).take(slice(1, None))  # noqa: E731
+    with pytest.raises(InputError, match="inputs.short"):
+        single_split({"short": LastStepX1}, frame, ["x1"], split, inputs={"short": short})
+    with pytest.raises(InputError, match="txn_id"):
+        single_split({"ready": LastStepX1}, frame.drop(columns="txn_id"), ["x1"], split,
+                     inputs={"ready": ready})
 
 
 def test_readable_tables_put_intervals_beside_estimates_and_money_without_decimals():

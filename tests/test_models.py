@@ -60,6 +60,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
 from workbench.features.sequences import Sequences  # noqa: E402
 from workbench.models.autoencoder import AutoencoderDetector  # noqa: E402
 from workbench.models.ensemble import Stacker, weighted_average  # noqa: E402
+from workbench.models.feedforward import FeedForwardDetector  # noqa: E402
 from workbench.models.package import load_package, save_package  # noqa: E402
 from workbench.models.sequence import SequenceDetector  # noqa: E402
 from workbench.models.supervised import STRATEGIES, SupervisedDetector  # noqa: E402
@@ -82,7 +83,8 @@ def test_autoencoder_scores_outliers_higher():
     assert roc_auc_score(y, det2.score(both)) > 0.99
 
 
-@pytest.mark.parametrize("model,strategy", [("lr", s) for s in STRATEGIES if s != "balanced_rf"] + [("rf", "balanced_rf"), ("hgb", "none"), ("hgb", "undersample")])
+@pytest.mark.parametrize("model,strategy", [("lr", s) for s in STRATEGIES if s != "balanced_rf"] + [("rf", "balanced_rf"), ("hgb", "none"), ("hgb", "undersample"),
+                            ("lgbm", "class_weight")])
 def test_supervised_strategies_rank_fraud_first(model, strategy):
     X, y = _imbalanced()
     train, test = slice(0, 4000), slice(4000, None)
@@ -90,6 +92,23 @@ def test_supervised_strategies_rank_fraud_first(model, strategy):
     s = det.score(X[test])
     assert average_precision_score(y[test], s) > 10 * y[test].mean()
     assert 0 <= s.min() and s.max() <= 1
+
+
+def test_lightgbm_is_a_detector_with_its_parameters_and_the_same_bytes_per_seed():
+    from sklearn.base import clone
+
+    X, y = _imbalanced()
+    det = SupervisedDetector("lgbm", "class_weight", n_estimators=60, num_leaves=15, seed=4)
+    model = det._pipeline()[-1]
+    assert (model.n_estimators, model.num_leaves, model.class_weight, model.random_state) == (60, 15, "balanced", 4)
+    assert model.n_jobs == 2 and model.verbose == -1  # documented defaults
+    s = det.fit(X[:4000], y[:4000]).score(X[4000:])
+    assert average_precision_score(y[4000:], s) > 10 * y[4000:].mean() and det.name == "lgbm+class_weight"
+    assert np.array_equal(clone(det).fit(X[:4000], y[:4000]).score(X[4000:]), s)  # same seed, same scores
+    assert np.allclose(det.score_values(X[4000:].to_numpy()), s)  # the stream's path
+    with pytest.raises(InputError, match="estimator_params.leaves") as err:
+        SupervisedDetector("lgbm", leaves=3)
+    assert "num_leaves" in str(err.value)
 
 
 def test_undersampling_is_calibrated_back():
@@ -163,23 +182,81 @@ def _sequences(n=4000, k=6, seed=0):
 def test_sequence_models_learn_and_ignore_padding(cell, attention):
     seqs, y = _sequences()
     val, yv = _sequences(seed=1)
-    det = SequenceDetector(cell=cell, units=8, attention=attention, epochs=8, batch_size=256, seed=0).fit(seqs, y, validation=(val, yv))
+    det = SequenceDetector(cell=cell, units=8, head_units=8, attention=attention, learning_rate=3e-3,
+                           epochs=8, batch_size=256, seed=0).fit(seqs, y, validation=(val, yv))
     s = det.score(val)
     assert roc_auc_score(yv, s) > 0.9 and len(det.history_["loss"]) >= 1
     garbage = Sequences(np.where(val.mask[..., None], val.x, 99.0).astype(np.float32), val.mask, val.txn_id, val.columns)
     assert np.allclose(det.score(garbage), s, atol=1e-5)  # padded steps are masked out
 
 
+def test_deep_detectors_take_every_training_choice_as_a_parameter():
+    seqs, y = _sequences(n=1200)
+    det = SequenceDetector(units=4, head_units=0, dropout=0.0, epochs=3, patience=1,
+                           learning_rate=3e-3, class_weight=5.0, transform="standard",
+                           holdout=0.25, monitor="loss", seed=2).fit(seqs, y)
+    layers = [type(layer).__name__ for layer in det.model_.layers]
+    assert "Dropout" not in layers and layers.count("Dense") == 1  # no head, no dropout
+    assert det.model_.optimizer.learning_rate.numpy() == pytest.approx(3e-3)
+    # early stopping watches the held-out quarter's loss, weighted as the training loss is
+    held = seqs.take(slice(900, None))
+    p = np.clip(det.score(held), 1e-7, 1 - 1e-7)
+    w = np.where(y[900:] == 1, 5.0, 1.0)
+    bce = -(y[900:] * np.log(p) + (1 - y[900:]) * np.log(1 - p))
+    assert min(det.history_["val_loss"]) == pytest.approx((w * bce).mean(), rel=1e-3)
+    assert "val_pr_auc" in det.history_
+    # the standardisation comes from the rows trained on, not the held-out ones
+    trained = seqs.take(slice(0, 900))
+    assert det.mean_ == pytest.approx(trained.x[trained.mask].mean(axis=0), abs=1e-5)
+    full = SequenceDetector(units=4, epochs=2).fit(seqs, y)
+    assert "val_loss" not in full.history_ and len(full.history_["loss"]) == 2  # no holdout: no rows lost
+    from workbench.models.training import class_weights
+    legit, fraud = class_weights(np.r_[np.zeros(90), np.ones(10)], "balanced")
+    assert (legit, fraud) == pytest.approx((100 / 180, 100 / 20))
+    assert class_weights(y, "none") == (1.0, 1.0) and class_weights(y, 7) == (1.0, 7.0)
+    for bad in ({"learning_rate": 0}, {"holdout": 0.9}, {"monitor": "auc"}, {"transform": "rank"},
+                {"class_weight": "heavy"}, {"dropout": 1.5}, {"head_units": -1}):
+        with pytest.raises(InputError, match=next(iter(bad))):
+            SequenceDetector(**bad)
+    with pytest.raises(InputError, match="hidden"):
+        FeedForwardDetector(hidden=())
+
+
+def test_feedforward_network_learns_and_stops_on_a_validation_block():
+    X, y = _imbalanced()
+    train, val, test = slice(0, 3000), slice(3000, 4500), slice(4500, None)
+    det = FeedForwardDetector(hidden=(32,), learning_rate=1e-3, epochs=15, patience=2,
+                              class_weight="balanced", seed=0)
+    det.fit(X[train], y[train], validation=(X[val], y[val]))
+    s = det.score(X[test])
+    assert average_precision_score(y[test], s) > 10 * y[test].mean() and 0 <= s.min() <= s.max() <= 1
+    assert "val_pr_auc" in det.history_ and det.name == "feedforward"
+    logged = FeedForwardDetector(hidden=(8,), epochs=1, transform="log").fit(X[train], y[train])
+    assert np.isfinite(logged.score(X[test].assign(f0=np.nan))).all()  # the training median fills gaps
+
+
+def test_models_import_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, workbench.models.sequence, workbench.models.feedforward, "
+            "workbench.models.autoencoder, workbench.models.package, workbench.features.sequences; "
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_packages_round_trip_and_refuse_tampering(tmp_path):
     X, y = _imbalanced(n=1500)
     for det in (SupervisedDetector(model="hgb", strategy="class_weight").fit(X, y),
                 IsolationForestDetector(n_estimators=30).fit(X),
-                AutoencoderDetector(hidden=4, code=2, epochs=2).fit(X, y)):
+                AutoencoderDetector(hidden=4, code=2, epochs=2).fit(X, y),
+                FeedForwardDetector(hidden=(4,), epochs=1).fit(X, y)):
         path = save_package(det, tmp_path / det.name, metrics={"ap": 0.5})
         again = load_package(path, features=list(X.columns))
         assert np.allclose(again.score(X), det.score(X))
     seqs, ys = _sequences(n=600)
-    lstm = SequenceDetector(units=4, attention=True, epochs=1).fit(seqs, ys)
+    lstm = SequenceDetector(units=4, head_units=4, attention=True, epochs=1).fit(seqs, ys)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # Keras warns when a layer is loaded unbuilt
         loaded = load_package(save_package(lstm, tmp_path / "lstm"))
@@ -242,7 +319,8 @@ def test_detectors_clone_and_refit():
                 (SupervisedDetector("hgb", "class_weight", max_iter=20), X, y),
                 (IsolationForestDetector(n_estimators=20, estimator_params=boot), X, y),
                 (AutoencoderDetector(hidden=4, code=2, epochs=1), X, y),
-                (SequenceDetector(units=4, epochs=1, batch_size=128), seqs, ys)]
+                (SequenceDetector(units=4, head_units=4, epochs=1, batch_size=128), seqs, ys),
+                (FeedForwardDetector(hidden=(8,), epochs=1, batch_size=128), X, y)]
     for det, data, target in families:
         fitted = det.fit(data, target)
         twin = clone(fitted)

@@ -23,7 +23,7 @@ The world:
 
 Randomness comes from one ``numpy`` generator per part (profiles, transactions, each
 scenario) spawned from ``seed``: the same seed gives the same bytes. Everything is
-vectorised; the only loop is over windows (three or four per feature family).
+vectorised: loops run over blocks of customers and over feature windows, never over rows.
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ def _transactions(profiles: pd.DataFrame, offsets: np.ndarray, ids: np.ndarray, 
     amount = np.round(np.where(amount < 0, fallback, amount), 2)
     n_terms = np.diff(offsets)[cust]
     pick = np.floor(rng.random(len(cell)) * np.maximum(n_terms, 1)).astype(np.int64)
-    terminal = ids[np.minimum(offsets[cust] + pick, max(len(ids) - 1, 0))] if len(ids) else pick
+    # a customer without a terminal in reach makes no transactions: its rows are dropped
+    slot = np.minimum(offsets[cust] + pick, len(ids) - 1)
+    terminal = ids[slot] if len(ids) else np.zeros(len(cell), np.int64)
     keep = (second > 0) & (second < 86_400) & (n_terms > 0)
     return pd.DataFrame({"CUSTOMER_ID": cust[keep], "TX_TIME_DAYS": day[keep],
                          "TX_TIME_SECONDS": day[keep] * 86_400 + second[keep],

@@ -13,6 +13,7 @@ its name instead of producing a wrong table.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -162,19 +163,78 @@ def comparison_table(evaluations: Mapping[str, ModelEvaluation]) -> pd.DataFrame
     return table.sort_values(["card_precision_at_k", "average_precision"], ascending=False)
 
 
+@dataclass
+class FitScore:
+    """One detector's test scores and what it cost: ``fit_seconds`` and ``score_seconds``
+    (wall clock, inputs built outside both), and ``validation``: what the detector was given
+    for early stopping (rows of the validation block, or the reason it got none)."""
+
+    scores: np.ndarray
+    fit_seconds: float
+    score_seconds: float
+    validation: str
+
+
+def _inputs(name: str, take: InputBuilder, frame: pd.DataFrame, mask: np.ndarray) -> Any:
+    """What ``take`` builds for the rows of ``mask``, in the frame's row order: inputs that
+    carry transaction ids (sequences) are aligned to the frame's ``txn_id`` (reordered, or an
+    error when rows are missing), never trusted by their count alone; a frame indexed by the
+    masked rows in another order is put back in order."""
+    got = take(mask)
+    n = int(mask.sum())
+    if hasattr(got, "aligned") and hasattr(got, "txn_id"):
+        if "txn_id" not in frame.columns:
+            raise InputError(f"inputs.{name}", "sequences keyed by txn_id",
+                             "a frame with a txn_id column to align them to")
+        return got.aligned(frame.loc[mask, "txn_id"].to_numpy(), f"inputs.{name}")
+    rows = frame.index[mask]
+    if isinstance(got, pd.DataFrame) and len(got) == n and not got.index.equals(rows):
+        if got.index.is_unique and got.index.sort_values().equals(rows.sort_values()):
+            return got.loc[rows]  # the frame's rows, back in the frame's order
+    if hasattr(got, "__len__") and len(got) != n:
+        raise InputError(f"inputs.{name}", f"{len(got)} rows", f"{n} rows (one per masked row)")
+    return got
+
+
+def _takes_validation(det: Detector) -> bool:
+    return "validation" in inspect.signature(det.fit).parameters
+
+
 def _fit_score(factory: DetectorFactory, name: str, frame: pd.DataFrame, features: list[str], train: np.ndarray,
-               test: np.ndarray, y_known: np.ndarray, inputs: Mapping[str, InputBuilder] | None) -> np.ndarray:
+               test: np.ndarray, y_known: np.ndarray, inputs: Mapping[str, InputBuilder] | None,
+               validation: np.ndarray | None = None) -> FitScore:
     """Fit a fresh detector from ``factory`` on the training rows with the labels known at
     training time (``y_known``), score the test rows. Its inputs are ``frame``'s feature
-    columns, or what ``inputs[name]`` builds from a row mask (a sequence model's windows)."""
+    columns, or what ``inputs[name]`` builds from a row mask (a sequence model's windows),
+    aligned to the frame's rows. Detectors whose ``fit`` takes ``validation`` get the rows of
+    ``validation`` (inputs and known labels) for early stopping when it holds both classes."""
     take = (inputs or {}).get(name) or (lambda mask: frame.loc[mask, features])
     det = factory()
     if not isinstance(det, Detector):
         raise InputError(f"factories.{name}", type(det).__name__, "a callable returning a workbench Detector")
     if not train.any() or not test.any():
         raise InputError("split", f"{int(train.sum())} training and {int(test.sum())} test rows", "non-empty training and test blocks")
-    det.fit(take(train), y_known[train])
-    return _checked_scores(name, det.score(take(test)), int(test.sum()))
+    extra, note = {}, "none asked for"
+    if validation is not None and _takes_validation(det):
+        if not validation.any():
+            note = "none: the validation block is empty"
+        elif len(np.unique(y_known[validation])) != 2:
+            note = "none: the validation block has no confirmed fraud"
+        else:
+            extra = {"validation": (_inputs(name, take, frame, validation), y_known[validation])}
+            note = f"{int(validation.sum())} rows"
+    elif validation is not None:
+        note = "none: the detector's fit takes no validation block"
+    x_train = _inputs(name, take, frame, train)
+    started = time.perf_counter()
+    det.fit(x_train, y_known[train], **extra)
+    fitted = time.perf_counter()
+    x_test = _inputs(name, take, frame, test)
+    scored = time.perf_counter()
+    s = det.score(x_test)
+    done = time.perf_counter()
+    return FitScore(_checked_scores(name, s, int(test.sum())), round(fitted - started, 3),
+                    round(done - scored, 3), note)
 
 
 TIMING = ("labels_known_immediately", False,
@@ -205,25 +265,37 @@ def _say(progress: bool, text: str) -> None:
 
 def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str], split: Split,
                  inputs: Mapping[str, InputBuilder] | None = None,
-                 labels_known_immediately: bool = False, progress: bool = True) -> pd.DataFrame:
+                 labels_known_immediately: bool = False, progress: bool = True,
+                 validation: bool = True) -> pd.DataFrame:
     """Fit each detector on ``split.train`` and score ``split.test``: the test rows of
     ``frame`` with one score column per detector (evaluate them with
     :func:`evaluate_scores`). Training uses the labels known when the test block starts
     (:func:`known_labels`; the delay block between training and test is when the rest
     arrive), so the frame needs ``fraud_confirmed_at`` unless ``labels_known_immediately``.
     ``inputs`` maps a model name to a builder of its inputs from a row mask, for detectors
-    that do not take the feature columns (sequence models). ``progress`` prints a line per
-    model."""
+    that do not take the feature columns (sequence models, e.g.
+    :class:`workbench.features.sequences.LastRows`); what it builds is aligned to the frame's
+    rows by ``txn_id``. With ``validation``, detectors whose ``fit`` takes a validation block
+    (the deep models, for early stopping) get ``split.validation`` with its known labels;
+    no training row is held back. ``progress`` prints a line per model.
+
+    The result's ``attrs["timings"]`` holds per model ``fit_seconds``, ``score_seconds`` and
+    ``validation`` (what it got for early stopping)."""
     _check_features(frame, features)
     test = frame.loc[split.test].reset_index(drop=True)
     if test.empty:
         raise InputError("split", "0 test rows", "a split with a non-empty test block")
     y = known_labels(frame, test["ts"].min(), labels_known_immediately)
+    timings = {}
     for name, factory in factories.items():
-        started = time.perf_counter()
-        test[name] = _fit_score(factory, name, frame, features, split.train, split.test, y, inputs)
-        seconds = time.perf_counter() - started
-        _say(progress, f"single split: {name} fitted and scored in {seconds:.1f} s")
+        r = _fit_score(factory, name, frame, features, split.train, split.test, y, inputs,
+                       split.validation if validation else None)
+        test[name] = r.scores
+        timings[name] = {"fit_seconds": r.fit_seconds, "score_seconds": r.score_seconds,
+                         "validation": r.validation}
+        _say(progress, f"single split: {name} fitted in {r.fit_seconds:.1f} s, scored in "
+                       f"{r.score_seconds:.1f} s (validation: {r.validation})")
+    test.attrs["timings"] = timings
     return test
 
 
@@ -231,16 +303,22 @@ def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, f
                 folds: list[tuple[np.ndarray, np.ndarray]], config: EvaluationConfig = EvaluationConfig(),
                 inputs: Mapping[str, InputBuilder] | None = None,
                 labels_known_immediately: bool = False,
-                progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                progress: bool = True,
+                validation: list[np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each detector fitted and evaluated on every fold (from
     :func:`workbench.features.splits.prequential_folds`): (metrics per model and fold,
     their mean and standard deviation per model). Each fold trains on the labels known
     when its test block starts (:func:`known_labels`), as the bank would have: the frame
     needs ``fraud_confirmed_at`` unless ``labels_known_immediately``. ``inputs`` as in
-    :func:`single_split`; ``progress`` prints a line per fold and model."""
+    :func:`single_split`; ``validation``: one row mask per fold, the validation block given
+    (with its known labels) to detectors whose ``fit`` takes one; ``progress`` prints a line
+    per fold and model. Each row also has ``fit_seconds`` and ``score_seconds`` and the
+    ``validation`` the detector got."""
     _check_features(frame, features)
     if not folds:
         raise InputError("folds", folds, "at least one (train, test) fold")
+    if validation is not None and len(validation) != len(folds):
+        raise InputError("validation", f"{len(validation)} masks", f"one row mask per fold ({len(folds)})")
     if "fraud_confirmed_at" not in frame.columns and not labels_known_immediately:
         raise InputError(*TIMING)
     rows = []
@@ -251,19 +329,23 @@ def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, f
         y = known_labels(frame, block["ts"].min(), labels_known_immediately)
         if not y[train].any():
             raise InputError("folds", i, "folds whose training block has confirmed fraud (use fewer folds or a longer window)")
+        costs = {}
         for name, factory in factories.items():
-            started = time.perf_counter()
-            block[name] = _fit_score(factory, name, frame, features, train, test, y, inputs)
-            seconds = time.perf_counter() - started
+            r = _fit_score(factory, name, frame, features, train, test, y, inputs,
+                           None if validation is None else np.asarray(validation[i], bool))
+            block[name] = r.scores
+            costs[name] = {"fit_seconds": r.fit_seconds, "score_seconds": r.score_seconds,
+                           "validation": r.validation}
             _say(progress, f"prequential fold {i + 1}/{len(folds)}: {name} fitted on "
-                           f"{int(train.sum()):,} rows, scored {int(test.sum()):,} "
-                           f"in {seconds:.1f} s")
+                           f"{int(train.sum()):,} rows in {r.fit_seconds:.1f} s, scored "
+                           f"{int(test.sum()):,} in {r.score_seconds:.1f} s")
         scored = evaluate_scores(block, list(factories), config, intervals=False, progress=False)
         for name, e in scored.items():
-            rows.append({"model": name, "fold": i, **e.metrics})
+            rows.append({"model": name, "fold": i, **e.metrics, **costs[name]})
     per_fold = pd.DataFrame(rows)
     keep = ["roc_auc", "average_precision", "precision_at_k", "card_precision_at_k", "card_precision_ceiling",
-            "recall_at_fpr", "recall_at_budget", "savings", "detected_share"]
+            "recall_at_fpr", "recall_at_budget", "savings", "detected_share", "fit_seconds",
+            "score_seconds"]
     summary = per_fold.groupby("model")[keep].agg(["mean", "std"])
     return per_fold, summary
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from workbench.validation import InputError, check_int
@@ -28,6 +29,31 @@ class Sequences:
     mask: np.ndarray
     txn_id: np.ndarray
     columns: list[str]
+
+    def __len__(self) -> int:
+        return len(self.txn_id)
+
+    def take(self, rows: np.ndarray) -> Sequences:
+        """The sequences at ``rows`` (positions or a boolean mask), in that order."""
+        return Sequences(self.x[rows], self.mask[rows], self.txn_id[rows], list(self.columns))
+
+    def aligned(self, txn_id: np.ndarray, param: str = "txn_id") -> Sequences:
+        """These sequences reordered to the transactions ``txn_id`` (one each, in that order):
+        itself when already aligned; an error naming ``param`` when a transaction has no
+        sequence or ids repeat, so a misordered set can never be scored against the wrong
+        labels."""
+        want = np.asarray(txn_id)
+        if len(want) == len(self.txn_id) and np.array_equal(want, self.txn_id):
+            return self
+        index = pd.Index(self.txn_id)
+        if not index.is_unique:
+            raise InputError(param, f"{len(index) - index.nunique()} repeated txn_id",
+                             "sequences with one row per transaction")
+        pos = index.get_indexer(want)
+        if (pos < 0).any():
+            raise InputError(param, f"{int((pos < 0).sum())} of {len(want)} transactions without a sequence",
+                             "sequences for every transaction asked for (built from the same rows)")
+        return self.take(pos)
 
 
 def _windows(values: np.ndarray, entity: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,3 +111,35 @@ def build_sequences(con: duckdb.DuckDBPyConnection, relation: str, columns: list
         pos += m
     x.flush(), mask.flush(), ids.flush()
     return Sequences(x, mask, ids, list(columns))
+
+
+def frame_sequences(frame: pd.DataFrame, columns: list[str], k: int = 5, entity: str = "card_id") -> Sequences:
+    """Each row of ``frame`` with its ``entity``'s previous ``k - 1`` rows (ordered by ``ts``
+    then ``txn_id``), returned **in the frame's row order** (row i is the sequence ending at
+    ``frame`` row i). The frame needs ``txn_id``, ``ts``, ``entity`` and ``columns``."""
+    need = ["txn_id", "ts", entity, *columns]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise InputError("frame", missing, "a frame with the columns " + ", ".join(need))
+    con = duckdb.connect()
+    con.register("frame_rows", frame[list(dict.fromkeys(need))])
+    seqs = build_sequences(con, "frame_rows", list(columns), k, entity)
+    con.close()
+    return seqs.aligned(frame["txn_id"].to_numpy(), "frame.txn_id")
+
+
+class LastRows:
+    """The input builder "the last ``k`` rows of each card (or ``entity``)" for the evaluation
+    protocols: called with a boolean row mask of ``frame``, it returns the sequences of those
+    rows in the frame's order. Histories reach back before the mask (earlier rows of the same
+    entity, point in time), never forward. The sequences are built once, at construction."""
+
+    def __init__(self, frame: pd.DataFrame, columns: list[str], k: int = 5, entity: str = "card_id") -> None:
+        self.k, self.entity, self.columns = check_int("k", k, 1, 1000), entity, list(columns)
+        self.sequences = frame_sequences(frame, self.columns, self.k, entity)
+
+    def __call__(self, mask: np.ndarray) -> Sequences:
+        mask = np.asarray(mask)
+        if mask.dtype != bool or len(mask) != len(self.sequences):
+            raise InputError("mask", f"{mask.dtype} of {len(mask)}", f"a boolean mask of {len(self.sequences)} rows")
+        return self.sequences.take(mask)

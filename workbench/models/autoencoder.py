@@ -1,5 +1,6 @@
 """Autoencoder (Keras on TensorFlow): reconstruction error as the fraud score, trained on
-legitimate rows only (an unsupervised detector that uses labels only to pick what is normal)."""
+legitimate rows only (an unsupervised detector that uses labels only to pick what is normal).
+TensorFlow is imported when a model is fitted (or loaded), not with the module."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from workbench.models.base import Detector
-from workbench.models.keras_util import keras, seeded
 from workbench.validation import check_float, check_int
 
 
@@ -31,6 +31,8 @@ class AutoencoderDetector(Detector):
 
     def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> AutoencoderDetector:
         """Fit on the legitimate rows of ``X`` (all rows when ``y`` is None)."""
+        from workbench.models.keras_util import keras, seeded
+
         if y is not None:
             X = X[np.asarray(y) == 0]
         values = np.clip(self._matrix(X, fitting=True), -10, 10).astype(np.float32)

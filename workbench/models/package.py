@@ -124,8 +124,8 @@ def load_package(path: str | os.PathLike, features: list[str] | None = None) -> 
         raise InputError("features", f"{len(features)} columns", f"the package's {len(stored)} features in order (missing {missing[:5]}, extra {extra[:5]})")
     detector = joblib.load(root / "detector.joblib")
     if (root / "model.keras").exists():
-        import workbench.models.sequence  # noqa: F401 -- registers the custom attention layer
-        from workbench.models.keras_util import keras
+        # keras_parts registers the custom attention layer before the model is read
+        from workbench.models.keras_parts import keras
 
         setattr(detector, detector.keras_attr, keras.models.load_model(root / "model.keras"))
     return detector

@@ -1,7 +1,8 @@
 """Supervised tabular detectors with an imbalance strategy from imbalanced-learn.
 
-Models: logistic regression (``lr``), random forest (``rf``), histogram gradient boosting
-(``hgb``). Strategies: ``none``, ``class_weight``, ``undersample`` (random undersampling),
+Models: logistic regression (``lr``), random forest (``rf``), scikit-learn's histogram
+gradient boosting (``hgb``) and LightGBM (``lgbm``, the gradient-boosting library the field's
+baselines use). Strategies: ``none``, ``class_weight``, ``undersample`` (random undersampling),
 ``smote``, ``smote_enn``, ``balanced_bagging`` and ``balanced_rf`` (its own forest; model
 ``rf`` only). Resampling runs inside an imbalanced-learn pipeline, so only training rows are
 ever resampled. Every strategy but ``none`` trains as if fraud were far more common than it
@@ -20,6 +21,7 @@ from imblearn.ensemble import BalancedBaggingClassifier, BalancedRandomForestCla
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler
+from lightgbm import LGBMClassifier
 from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -28,17 +30,21 @@ from workbench.models.base import Detector
 from workbench.models.trees import compile_hgb
 from workbench.validation import InputError, check_choice, check_int
 
-MODELS = ("lr", "rf", "hgb")
+MODELS = ("lr", "rf", "hgb", "lgbm")
 STRATEGIES = ("none", "class_weight", "undersample", "smote", "smote_enn", "balanced_bagging", "balanced_rf")
 CLASSIFIERS = {"lr": LogisticRegression, "rf": RandomForestClassifier,
-               "hgb": HistGradientBoostingClassifier}
+               "hgb": HistGradientBoostingClassifier, "lgbm": LGBMClassifier}
 SAMPLERS = {"undersample": RandomUnderSampler, "smote": SMOTE, "smote_enn": SMOTEENN,
             "balanced_bagging": BalancedBaggingClassifier}
 # the workbench's defaults where they differ from scikit-learn's / imbalanced-learn's (any of
 # them can be overridden through estimator_params / sampler_params)
 DEFAULTS = {"lr": {"max_iter": 1000},
             "rf": {"n_estimators": 200, "min_samples_leaf": 2, "n_jobs": 2},
-            "hgb": {}, "balanced_rf": {"n_estimators": 200, "sampling_strategy": "all",
+            "hgb": {},
+            # two threads (the machine's cores), no training log; deterministic and row-wise
+            # histograms so the same seed gives the same trees on every run
+            "lgbm": {"n_jobs": 2, "verbose": -1, "deterministic": True, "force_row_wise": True},
+            "balanced_rf": {"n_estimators": 200, "sampling_strategy": "all",
                                        "replacement": True, "bootstrap": False, "n_jobs": 2}}
 SAMPLER_DEFAULTS = {"balanced_bagging": {"n_estimators": 10, "n_jobs": 1}}
 RESERVED = ("class_weight", "random_state")  # set from strategy and seed
@@ -48,7 +54,7 @@ class SupervisedDetector(Detector):
     """A tabular classifier with an imbalance strategy; score = (calibrated) fraud probability.
 
     ``estimator_params`` sets any parameter of the classifier (``LogisticRegression``,
-    ``RandomForestClassifier``, ``HistGradientBoostingClassifier``, or for
+    ``RandomForestClassifier``, ``HistGradientBoostingClassifier``, ``LGBMClassifier``, or for
     ``balanced_rf`` the ``BalancedRandomForestClassifier``; for ``balanced_bagging`` the
     bagged classifier); ``sampler_params`` any parameter of the resampler (or of the
     ``BalancedBaggingClassifier``). Extra keyword arguments are merged into
