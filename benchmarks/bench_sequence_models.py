@@ -51,6 +51,9 @@ MODELS = {
     "lstm": (lambda s: SequenceDetector(seed=s), True),
     "lstm_standard": (lambda s: SequenceDetector(transform="standard", seed=s), True),
     "lstm_lr2e-3": (lambda s: SequenceDetector(learning_rate=2e-3, seed=s), True),
+    "lstm_lr1e-3": (lambda s: SequenceDetector(learning_rate=1e-3, seed=s), True),
+    "lstm_lr1e-3_standard": (lambda s: SequenceDetector(learning_rate=1e-3, transform="standard",
+                                                        seed=s), True),
     "lstm_balanced": (lambda s: SequenceDetector(class_weight="balanced", seed=s), True),
 }
 METRICS = ("average_precision", "roc_auc", "card_precision_at_k", "fit_seconds",

@@ -16,5 +16,6 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "frame": ["external_frame", "label_frame", "model_names", "read_scores", "scores_frame"],
     "conclusions": ["conclusion", "metrics_document", "report_parameters"],
     "tables": ["budget_view", "prequential_view", "ranking_view"],
+    "ablation": ["ablation", "recall_at_top", "sequence_against_tabular"],
     "study": ["EvaluationInputs", "default_folds", "evaluation_inputs"],
 })

@@ -9,7 +9,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "consistency": ["check_registry"],
     "roles": ["column_roles", "feature_columns", "feature_names", "role"],
     "splits": ["Split", "prequential_folds", "time_split", "train_delay_test"],
-    "sequences": ["Sequences", "build_sequences"],
+    "sequences": ["LastRows", "Sequences", "build_sequences", "frame_sequences"],
     "external": ["EXAMPLE_MAPPING", "EXAMPLE_TABLE", "load_mapping"],
     "online": ["OnlineState", "write_online_features"],
 })

@@ -10,6 +10,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "isolation_forest": ["IsolationForestDetector"],
     "supervised": ["SupervisedDetector"],
     "autoencoder": ["AutoencoderDetector"],
+    "feedforward": ["FeedForwardDetector"],
     "sequence": ["SequenceDetector"],
     "ensemble": ["Stacker", "weighted_average"],
     "package": ["load_package", "read_manifest", "save_package"],
