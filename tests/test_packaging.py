@@ -95,6 +95,10 @@ def _public_modules() -> set[str]:
     return {"workbench", "workbench.notebook", *subpackages}
 
 
+def _in_workbench(module: str | None) -> bool:
+    return (module or "").split(".")[0] == "workbench"
+
+
 def non_public_imports(code: str, where: str) -> list[str]:
     """Imports from workbench in ``code`` that do not go through a public name."""
     found, public = [], _public_modules()
@@ -102,7 +106,7 @@ def non_public_imports(code: str, where: str) -> list[str]:
         if isinstance(node, ast.Import):
             found += [f"{where}: import {a.name}" for a in node.names
                       if a.name.startswith("workbench.")]
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "workbench":
+        elif isinstance(node, ast.ImportFrom) and _in_workbench(node.module):
             if node.module not in public:
                 found.append(f"{where}: from {node.module} import ...")
                 continue
@@ -137,7 +141,8 @@ def test_the_public_names_check_catches_a_private_import():
     assert non_public_imports("from workbench.models.data import model_frame", "x")
     assert non_public_imports("from workbench.models import _not_there", "x")
     assert non_public_imports("import workbench.graph.detect", "x")
-    assert not non_public_imports("import workbench\nfrom workbench.models import model_frame", "x")
+    public = "import workbench\nfrom workbench.models import model_frame"
+    assert not non_public_imports(public, "x")
 
 
 def test_every_public_name_resolves_and_import_workbench_stays_light():
@@ -153,7 +158,8 @@ def test_every_public_name_resolves_and_import_workbench_stays_light():
     assert out.strip() == "[]", out
     for module in sorted(_public_modules()):
         package = importlib.import_module(module)
-        # the Keras detectors are checked by the model tests (loading TensorFlow takes seconds)
-        names = [n for n in package.__all__ if n not in ("AutoencoderDetector", "SequenceDetector")]
+        # the Keras detectors are checked by the model tests (TensorFlow takes seconds to load)
+        keras = ("AutoencoderDetector", "SequenceDetector")
+        names = [n for n in package.__all__ if n not in keras]
         missing = [n for n in names if not hasattr(package, n)]
         assert not missing, (module, missing)
