@@ -57,6 +57,17 @@ def test_the_package_has_no_import_cycle():
 
 
 def test_the_simulator_takes_fraud_through_its_declared_hook():
+    import subprocess
+    import sys
+
+    # whatever is imported first, the package registers the scenario library
+    probe = ("from workbench.simulate import SimulationConfig, fraud_layer; "
+             "from workbench.fraud import SCENARIO_LIBRARY; "
+             "assert fraud_layer() is SCENARIO_LIBRARY; "
+             "print(SimulationConfig(customers=20, days=5).mix().total_prevalence > 0)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.strip() == "True"
     from workbench.fraud import SCENARIO_LIBRARY, FraudPlan
     from workbench.simulate import FraudLayer, PlannedFraud, SimulationConfig, fraud_layer
     from workbench.simulate.world_plan import make_plan
@@ -80,7 +91,7 @@ def test_without_a_fraud_layer_only_fraud_free_configs(monkeypatch):
     try:
         SimulationConfig(customers=20, days=5)
     except InputError as exc:
-        assert "scenarios" in str(exc) and "import workbench.fraud" in str(exc)
+        assert "scenarios" in str(exc) and "register_fraud_layer" in str(exc)
     else:
         raise AssertionError("a fraud mix without a registered fraud layer was accepted")
     assert _registered  # the process-wide registration is untouched

@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "generate":
-            from workbench import SimulationConfig, generate
+            from workbench.simulate import SimulationConfig, generate
 
             config = SimulationConfig(customers=args.customers, days=args.days, start=args.start, seed=args.seed,
                                       market=args.market, shard_size=args.shard_size, scenarios=args.scenarios,

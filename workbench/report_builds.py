@@ -50,7 +50,7 @@ def check_report_parameters(customers: int = 800, days: int = 60, seed: int = 7,
     normalised to plain Python values for papermill."""
     from workbench.evaluate.protocol import EvaluationConfig
     from workbench.fraud.mix import load_mix
-    from workbench import SimulationConfig
+    from workbench.simulate import SimulationConfig
 
     sim = SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios)
     if label_delay_days is not None:
