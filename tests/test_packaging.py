@@ -7,6 +7,8 @@ import ast
 import importlib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -56,18 +58,19 @@ def test_the_package_has_no_import_cycle():
     assert not graph.has_edge("simulate", "fraud")
 
 
-def test_the_simulator_takes_fraud_through_its_declared_hook():
-    import subprocess
-    import sys
+def _fresh_python(code: str) -> str:
+    """What ``code`` prints in a new interpreter (nothing of this test session imported)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120).stdout.strip()
 
+
+def test_the_simulator_takes_fraud_through_its_declared_hook():
     # whatever is imported first, the package registers the scenario library
     probe = ("from workbench.simulate import SimulationConfig, fraud_layer; "
              "from workbench.fraud import SCENARIO_LIBRARY; "
              "assert fraud_layer() is SCENARIO_LIBRARY; "
              "print(SimulationConfig(customers=20, days=5).mix().total_prevalence > 0)")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, timeout=120).stdout
-    assert out.strip() == "True"
+    assert _fresh_python(probe) == "True"
     from workbench.fraud import SCENARIO_LIBRARY, FraudPlan
     from workbench.simulate import FraudLayer, PlannedFraud, SimulationConfig, fraud_layer
     from workbench.simulate.world_plan import make_plan
@@ -157,16 +160,11 @@ def test_the_public_names_check_catches_a_private_import():
 
 
 def test_every_public_name_resolves_and_import_workbench_stays_light():
-    import subprocess
-    import sys
-
     probe = ("import sys, workbench, workbench.simulate, workbench.features, workbench.models, "
              "workbench.evaluate, workbench.graph, workbench.dataset\n"
              "print(sorted(m for m in ('pandas', 'duckdb', 'tensorflow', 'keras', 'numba') "
              "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, timeout=120).stdout
-    assert out.strip() == "[]", out
+    assert _fresh_python(probe) == "[]"
     for module in sorted(_public_modules()):
         package = importlib.import_module(module)
         # the Keras detectors are checked by the model tests (TensorFlow takes seconds to load)

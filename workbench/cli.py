@@ -18,10 +18,16 @@ def _defaults(function) -> dict:
             if p.default is not inspect.Parameter.empty}
 
 
-def _parser() -> argparse.ArgumentParser:
-    from workbench.simulate import BACKENDS, SimulationConfig, available_markets, generate
+def _options(parser: argparse.ArgumentParser, defaults: dict, options: dict[str, str]) -> None:
+    """Add ``options`` (flag -> help) whose defaults are ``defaults[name]`` (``--shard-size``
+    reads ``shard_size``)."""
+    for flag, text in options.items():
+        parser.add_argument(flag, default=defaults[flag[2:].replace("-", "_")], help=text)
 
+
+def _parser() -> argparse.ArgumentParser:
     from workbench.report_builds import check_report_parameters
+    from workbench.simulate import BACKENDS, SimulationConfig, available_markets, generate
 
     # the defaults are those of the config and of the functions the commands call
     sim = {f.name: f.default for f in fields(SimulationConfig)}
@@ -29,17 +35,21 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workbench", description="fraud-workbench command line")
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="generate a synthetic dataset")
-    gen.add_argument("--customers", default=sim["customers"], help="number of customers (default %(default)s)")
-    gen.add_argument("--days", default=sim["days"], help="length of the window in days (default %(default)s)")
-    gen.add_argument("--start", default=sim["start"], help="first day, YYYY-MM-DD (default %(default)s)")
-    gen.add_argument("--seed", default=sim["seed"], help="random seed (default %(default)s)")
-    gen.add_argument("--market", default=sim["market"], help=f"market profile: {', '.join(available_markets())} or a YAML path")
-    gen.add_argument("--shard-size", default=sim["shard_size"], help="customers per shard (default %(default)s)")
-    gen.add_argument("--scenarios", default=sim["scenarios"], help="fraud mix: default, none, or a mix YAML file")
-    gen.add_argument("--fraud-rate", default=sim["fraud_rate"], help="rescale the mix's scenario prevalences to this total share of customers (rings keep the mix's rates; 0: no fraud at all)")
+    _options(gen, sim, {
+        "--customers": "number of customers (default %(default)s)",
+        "--days": "length of the window in days (default %(default)s)",
+        "--start": "first day, YYYY-MM-DD (default %(default)s)",
+        "--seed": "random seed (default %(default)s)",
+        "--market": f"market profile: {', '.join(available_markets())} or a YAML path",
+        "--shard-size": "customers per shard (default %(default)s)",
+        "--scenarios": "fraud mix: default, none, or a mix YAML file",
+        "--fraud-rate": "rescale the mix's scenario prevalences to this total share of "
+                        "customers (rings keep the mix's rates; 0: no fraud at all)",
+    })
     gen.add_argument("--out", required=True, help="output dataset directory")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
-    gen.add_argument("--backend", default=_defaults(generate)["backend"], help=f"where shards run: {', '.join(BACKENDS)}")
+    gen.add_argument("--backend", default=_defaults(generate)["backend"],
+                     help=f"where shards run: {', '.join(BACKENDS)}")
     gen.add_argument("--workers", default=None, help="parallel workers (default: CPU count)")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     st = sub.add_parser("stats", help="print a summary of a dataset")
@@ -57,16 +67,18 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument("--engine", default="auto", help="auto (default), online (the compiled state; a workbench dataset) or duckdb (the SQL windows)")
     rep = sub.add_parser("report", help="build an evaluation report (papermill) for one setting")
     rep.add_argument("--out", required=True, help="output report directory (evaluation.html, metrics.json)")
-    rep.add_argument("--customers", default=report["customers"], help="customers of the generated dataset (default %(default)s)")
-    rep.add_argument("--days", default=report["days"], help="days of the generated dataset (default %(default)s)")
-    rep.add_argument("--seed", default=report["seed"], help="random seed (default %(default)s)")
-    rep.add_argument("--fraud-rate", default=report["fraud_rate"], help="share of customers with a fraud episode (default %(default)s)")
-    rep.add_argument("--scenarios", default=report["scenarios"], help="fraud mix: default, none, or a mix YAML file")
-    rep.add_argument("--label-delay-days", default=report["label_delay_days"], help="mean label delay in days (default: the mix's)")
-    rep.add_argument("--k", default=report["k"], help="daily alert budget (default %(default)s)")
-    rep.add_argument("--fee", default=report["fee"], help="investigation cost per alert (default %(default)s)")
-    rep.add_argument("--replicates", default=report["replicates"], help="bootstrap replicates (default %(default)s)")
-    rep.add_argument("--folds", default=report["n_folds"], help="prequential folds (default %(default)s)")
+    _options(rep, {**report, "folds": report["n_folds"]}, {
+        "--customers": "customers of the generated dataset (default %(default)s)",
+        "--days": "days of the generated dataset (default %(default)s)",
+        "--seed": "random seed (default %(default)s)",
+        "--fraud-rate": "share of customers with a fraud episode (default %(default)s)",
+        "--scenarios": "fraud mix: default, none, or a mix YAML file",
+        "--label-delay-days": "mean label delay in days (default: the mix's)",
+        "--k": "daily alert budget (default %(default)s)",
+        "--fee": "investigation cost per alert (default %(default)s)",
+        "--replicates": "bootstrap replicates (default %(default)s)",
+        "--folds": "prequential folds (default %(default)s)",
+    })
     rep.add_argument("--overwrite", action="store_true", help="replace an existing report directory at --out")
     book = sub.add_parser("book", help="build the tutorial book: the pipeline's executed notebooks as a static site")
     book.add_argument("--pipeline", default=None, help="Ploomber pipeline file (default: the project's pipeline.yaml)")

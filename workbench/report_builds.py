@@ -79,7 +79,8 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
             print(f"building report {out} with {params}", flush=True)
         papermill.execute_notebook(str(EVALUATION_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
                                    parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
-                                   cwd=str(Path.cwd()), stdout_file=sys.stdout if progress else None)
+                                   cwd=str(Path.cwd()),
+                                   stdout_file=sys.stdout if progress else None)
         export_html(executed, tmp / "evaluation.html")
     return out
 

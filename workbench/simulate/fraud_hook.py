@@ -67,8 +67,8 @@ class NoFraud:
                                  "(a dataset without fraud)")
             return None
         raise InputError("scenarios", scenarios, "none (no fraud layer is registered: "
-                         "workbench.simulate.register_fraud_layer(workbench.fraud.SCENARIO_LIBRARY)"
-                         " registers the scenario library)")
+                         "workbench.simulate.register_fraud_layer("
+                         "workbench.fraud.SCENARIO_LIBRARY) registers the scenario library)")
 
     def summary(self, mix: Any | None) -> None:
         """No mix, nothing to record."""
