@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import PeakRSS, bench_parser, write_results  # noqa: E402
 
 from workbench.graph.detect import detect_rings  # noqa: E402
-from workbench.graph._ring_metrics import fraud_customers, planted_rings, ring_metrics  # noqa: E402
+from workbench.graph import fraud_customers, planted_rings, ring_metrics  # noqa: E402
 from workbench.graph.source import graph_source  # noqa: E402
 from workbench import SimulationConfig, generate  # noqa: E402
 

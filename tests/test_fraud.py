@@ -196,7 +196,8 @@ def test_compromised_merchant(tx, fraud_config):
     from workbench.simulate.world_plan import make_plan
 
     plan = make_plan(fraud_config)
-    comp = plan.fraud.compromised.assign(merchant_id=lambda d: plan.merchants["merchant_id"].to_numpy()[d["merchant"]])
+    merchant_ids = plan.merchants["merchant_id"].to_numpy()
+    comp = plan.fraud.compromised.assign(merchant_id=lambda d: merchant_ids[d["merchant"]])
     eps = tx[tx["fraud_type"] == "compromised_merchant"]
     assert eps["fraud_episode_id"].nunique() >= 3
     first = eps.groupby("fraud_episode_id").agg(acc=("account_id", "first"), t=("timestamp", "min")).reset_index()

@@ -13,7 +13,8 @@ import yaml
 from workbench.graph.detect import (RingConfig, combine, count_rounds, detect_rings, jaccard, money_cycles, mule_flows,
                                     shared_attribute_rings)
 from workbench.graph.entity import degree_table, entity_graph, transfer_graph
-from workbench.graph._ring_metrics import best_matches, fraud_customers, planted_rings, recall_by_size, ring_metrics
+from workbench.graph._ring_metrics import (best_matches, fraud_customers, planted_rings,
+                                           recall_by_size, ring_metrics)
 from workbench.graph.graph_features import GRAPH_FEATURES, graph_features, transaction_graph_features
 from workbench.graph.projection import flag_bursts, shared_pairs
 from workbench.graph.source import US_PER_HOUR, GraphSource, graph_source

@@ -7,6 +7,8 @@ import ast
 import importlib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -56,7 +58,19 @@ def test_the_package_has_no_import_cycle():
     assert not graph.has_edge("simulate", "fraud")
 
 
+def _fresh_python(code: str) -> str:
+    """What ``code`` prints in a new interpreter (nothing of this test session imported)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120).stdout.strip()
+
+
 def test_the_simulator_takes_fraud_through_its_declared_hook():
+    # whatever is imported first, the package registers the scenario library
+    probe = ("from workbench.simulate import SimulationConfig, fraud_layer; "
+             "from workbench.fraud import SCENARIO_LIBRARY; "
+             "assert fraud_layer() is SCENARIO_LIBRARY; "
+             "print(SimulationConfig(customers=20, days=5).mix().total_prevalence > 0)")
+    assert _fresh_python(probe) == "True"
     from workbench.fraud import SCENARIO_LIBRARY, FraudPlan
     from workbench.simulate import FraudLayer, PlannedFraud, SimulationConfig, fraud_layer
     from workbench.simulate.world_plan import make_plan
@@ -80,7 +94,7 @@ def test_without_a_fraud_layer_only_fraud_free_configs(monkeypatch):
     try:
         SimulationConfig(customers=20, days=5)
     except InputError as exc:
-        assert "scenarios" in str(exc) and "import workbench.fraud" in str(exc)
+        assert "scenarios" in str(exc) and "register_fraud_layer" in str(exc)
     else:
         raise AssertionError("a fraud mix without a registered fraud layer was accepted")
     assert _registered  # the process-wide registration is untouched
@@ -95,6 +109,10 @@ def _public_modules() -> set[str]:
     return {"workbench", "workbench.notebook", *subpackages}
 
 
+def _in_workbench(module: str | None) -> bool:
+    return (module or "").split(".")[0] == "workbench"
+
+
 def non_public_imports(code: str, where: str) -> list[str]:
     """Imports from workbench in ``code`` that do not go through a public name."""
     found, public = [], _public_modules()
@@ -102,7 +120,7 @@ def non_public_imports(code: str, where: str) -> list[str]:
         if isinstance(node, ast.Import):
             found += [f"{where}: import {a.name}" for a in node.names
                       if a.name.startswith("workbench.")]
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "workbench":
+        elif isinstance(node, ast.ImportFrom) and _in_workbench(node.module):
             if node.module not in public:
                 found.append(f"{where}: from {node.module} import ...")
                 continue
@@ -137,23 +155,20 @@ def test_the_public_names_check_catches_a_private_import():
     assert non_public_imports("from workbench.models.data import model_frame", "x")
     assert non_public_imports("from workbench.models import _not_there", "x")
     assert non_public_imports("import workbench.graph.detect", "x")
-    assert not non_public_imports("import workbench\nfrom workbench.models import model_frame", "x")
+    public = "import workbench\nfrom workbench.models import model_frame"
+    assert not non_public_imports(public, "x")
 
 
 def test_every_public_name_resolves_and_import_workbench_stays_light():
-    import subprocess
-    import sys
-
     probe = ("import sys, workbench, workbench.simulate, workbench.features, workbench.models, "
              "workbench.evaluate, workbench.graph, workbench.dataset\n"
              "print(sorted(m for m in ('pandas', 'duckdb', 'tensorflow', 'keras', 'numba') "
              "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, timeout=120).stdout
-    assert out.strip() == "[]", out
+    assert _fresh_python(probe) == "[]"
     for module in sorted(_public_modules()):
         package = importlib.import_module(module)
-        # the Keras detectors are checked by the model tests (loading TensorFlow takes seconds)
-        names = [n for n in package.__all__ if n not in ("AutoencoderDetector", "SequenceDetector")]
+        # the Keras detectors are checked by the model tests (TensorFlow takes seconds to load)
+        keras = ("AutoencoderDetector", "SequenceDetector")
+        names = [n for n in package.__all__ if n not in keras]
         missing = [n for n in names if not hasattr(package, n)]
         assert not missing, (module, missing)

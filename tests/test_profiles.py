@@ -49,20 +49,22 @@ def test_behaviour_profile():
     (lambda r: r.pop("rates"), "rates"),
 ])
 def test_bad_behaviour_rates_name_the_field(tmp_path, mutate, field):
-    raw = yaml.safe_load((DATA_DIR / "behaviour.yaml").read_text())
-    mutate(raw)
-    path = tmp_path / f"bad-{abs(hash(field))}.yaml"
-    path.write_text(yaml.safe_dump(raw))
     with pytest.raises(InputError) as err:
-        load_behaviour(str(path))
+        load_behaviour(str(_mutated(DATA_DIR / "behaviour.yaml", mutate, tmp_path / "bad.yaml")))
     assert err.value.param.endswith(field)
 
 
-def test_behaviour_rates_drive_the_simulation(tmp_path):
-    raw = yaml.safe_load((DATA_DIR / "behaviour.yaml").read_text())
-    raw["rates"]["p2p_same_city"] = 1.0
-    path = tmp_path / "local.yaml"
+def _mutated(source, mutate, path):
+    """A copy of the profile ``source`` changed by ``mutate``, written to ``path``."""
+    raw = yaml.safe_load(source.read_text())
+    mutate(raw)
     path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_behaviour_rates_drive_the_simulation(tmp_path):
+    path = _mutated(DATA_DIR / "behaviour.yaml", lambda r: r["rates"].update(p2p_same_city=1.0),
+                    tmp_path / "local.yaml")
     out = generate(SimulationConfig(customers=150, days=10, behaviour=str(path), scenarios="none"),
                    tmp_path / "ds", backend="serial")
     ds = open_dataset(out)
@@ -103,12 +105,10 @@ def test_us_market_generates(tmp_path):
     (lambda r: r["categories"]["fuel"].update(sigma=-1), "categories.fuel.sigma"),
 ])
 def test_bad_market_file_names_the_field(tmp_path, mutate, field):
-    raw = yaml.safe_load((MARKETS_DIR / "india.yaml").read_text())
-    mutate(raw)
+    # a name per case: load_market caches by path
     path = tmp_path / f"bad-{abs(hash(field))}.yaml"
-    path.write_text(yaml.safe_dump(raw))
     with pytest.raises(InputError) as err:
-        load_market(str(path))
+        load_market(str(_mutated(MARKETS_DIR / "india.yaml", mutate, path)))
     assert field in err.value.param
 
 

@@ -43,7 +43,8 @@ def require(module: str, purpose: str | None = None) -> ModuleType:
     """
     top = module.split(".")[0]
     if top not in EXTRA_OF:
-        raise ValueError(f"{module!r} is not an optional dependency: {', '.join(sorted(EXTRA_OF))}")
+        known = ", ".join(sorted(EXTRA_OF))
+        raise ValueError(f"{module!r} is not an optional dependency: {known}")
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:

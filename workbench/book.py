@@ -35,7 +35,8 @@ PIPELINE = ROOT / "pipeline.yaml"
 OUT = ROOT / "build" / "book"
 TITLE = "fraud-workbench tutorials"
 # the built site (out/_build/html): a directory product the book replaces as a whole
-SITE = register_kind(Kind("book-site", "index.html", lambda root: {p.name for p in root.iterdir()}))
+SITE = register_kind(Kind("book-site", "index.html",
+                          lambda root: {p.name for p in root.iterdir()}))
 # Jupyter Book's Sphinx extensions without those that load from the internet (thebe's live
 # kernels from a CDN, intersphinx inventories); comment widgets stay off but configured
 EXTENSIONS = ("sphinx_togglebutton", "sphinx_copybutton", "myst_nb", "jupyter_book",

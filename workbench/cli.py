@@ -3,29 +3,53 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 
+from workbench._extras import MissingExtra
 from workbench.validation import InputError
 
 
-def _parser() -> argparse.ArgumentParser:
-    from workbench.simulate import BACKENDS, available_markets
+def _defaults(function) -> dict:
+    """The keyword defaults of ``function``."""
+    return {k: p.default for k, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
 
+
+def _options(parser: argparse.ArgumentParser, defaults: dict, options: dict[str, str]) -> None:
+    """Add ``options`` (flag -> help) whose defaults are ``defaults[name]`` (``--shard-size``
+    reads ``shard_size``)."""
+    for flag, text in options.items():
+        parser.add_argument(flag, default=defaults[flag[2:].replace("-", "_")], help=text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from workbench.report_builds import check_report_parameters
+    from workbench.simulate import BACKENDS, SimulationConfig, available_markets, generate
+
+    # the defaults are those of the config and of the functions the commands call
+    sim = {f.name: f.default for f in fields(SimulationConfig)}
+    report = _defaults(check_report_parameters)
     parser = argparse.ArgumentParser(prog="python -m workbench", description="fraud-workbench command line")
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="generate a synthetic dataset")
-    gen.add_argument("--customers", default=1000, help="number of customers (default 1000)")
-    gen.add_argument("--days", default=90, help="length of the window in days (default 90)")
-    gen.add_argument("--start", default="2025-01-01", help="first day, YYYY-MM-DD (default 2025-01-01)")
-    gen.add_argument("--seed", default=42, help="random seed (default 42)")
-    gen.add_argument("--market", default="india", help=f"market profile: {', '.join(available_markets())} or a YAML path")
-    gen.add_argument("--shard-size", default=2000, help="customers per shard (default 2000)")
-    gen.add_argument("--scenarios", default="default", help="fraud mix: default, none, or a mix YAML file")
-    gen.add_argument("--fraud-rate", default=None, help="rescale the mix's scenario prevalences to this total share of customers (rings keep the mix's rates; 0: no fraud at all)")
+    _options(gen, sim, {
+        "--customers": "number of customers (default %(default)s)",
+        "--days": "length of the window in days (default %(default)s)",
+        "--start": "first day, YYYY-MM-DD (default %(default)s)",
+        "--seed": "random seed (default %(default)s)",
+        "--market": f"market profile: {', '.join(available_markets())} or a YAML path",
+        "--shard-size": "customers per shard (default %(default)s)",
+        "--scenarios": "fraud mix: default, none, or a mix YAML file",
+        "--fraud-rate": "rescale the mix's scenario prevalences to this total share of "
+                        "customers (rings keep the mix's rates; 0: no fraud at all)",
+    })
     gen.add_argument("--out", required=True, help="output dataset directory")
     gen.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
-    gen.add_argument("--backend", default="processes", help=f"where shards run: {', '.join(BACKENDS)}")
+    gen.add_argument("--backend", default=_defaults(generate)["backend"],
+                     help=f"where shards run: {', '.join(BACKENDS)}")
     gen.add_argument("--workers", default=None, help="parallel workers (default: CPU count)")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     st = sub.add_parser("stats", help="print a summary of a dataset")
@@ -49,16 +73,18 @@ def _parser() -> argparse.ArgumentParser:
                          "label delay, 7 for a table)")
     rep = sub.add_parser("report", help="build an evaluation report (papermill) for one setting")
     rep.add_argument("--out", required=True, help="output report directory (evaluation.html, metrics.json)")
-    rep.add_argument("--customers", default=800, help="customers of the generated dataset (default 800)")
-    rep.add_argument("--days", default=60, help="days of the generated dataset (default 60)")
-    rep.add_argument("--seed", default=7, help="random seed (default 7)")
-    rep.add_argument("--fraud-rate", default=0.05, help="share of customers with a fraud episode (default 0.05)")
-    rep.add_argument("--scenarios", default="default", help="fraud mix: default, none, or a mix YAML file")
-    rep.add_argument("--label-delay-days", default=None, help="mean label delay in days (default: the mix's)")
-    rep.add_argument("--k", default=25, help="daily alert budget (default 25)")
-    rep.add_argument("--fee", default=250.0, help="investigation cost per alert (default 250)")
-    rep.add_argument("--replicates", default=200, help="bootstrap replicates (default 200)")
-    rep.add_argument("--folds", default=3, help="prequential folds (default 3)")
+    _options(rep, {**report, "folds": report["n_folds"]}, {
+        "--customers": "customers of the generated dataset (default %(default)s)",
+        "--days": "days of the generated dataset (default %(default)s)",
+        "--seed": "random seed (default %(default)s)",
+        "--fraud-rate": "share of customers with a fraud episode (default %(default)s)",
+        "--scenarios": "fraud mix: default, none, or a mix YAML file",
+        "--label-delay-days": "mean label delay in days (default: the mix's)",
+        "--k": "daily alert budget (default %(default)s)",
+        "--fee": "investigation cost per alert (default %(default)s)",
+        "--replicates": "bootstrap replicates (default %(default)s)",
+        "--folds": "prequential folds (default %(default)s)",
+    })
     rep.add_argument("--overwrite", action="store_true", help="replace an existing report directory at --out")
     book = sub.add_parser("book", help="build the tutorial book: the pipeline's executed notebooks as a static site")
     book.add_argument("--pipeline", default=None, help="Ploomber pipeline file (default: the project's pipeline.yaml)")
@@ -73,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "generate":
-            from workbench import SimulationConfig, generate
+            from workbench.simulate import SimulationConfig, generate
 
             config = SimulationConfig(customers=args.customers, days=args.days, start=args.start, seed=args.seed,
                                       market=args.market, shard_size=args.shard_size, scenarios=args.scenarios,
@@ -141,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from workbench.dataset.schema import markdown
 
             print(markdown())
-    except InputError as exc:
+    except (InputError, MissingExtra) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

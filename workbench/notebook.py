@@ -168,7 +168,7 @@ def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate
     from workbench.fraud.mix import mix_with_label_delay
     from workbench.graph.graph_features import write_graph_features
     from workbench.graph.source import graph_source
-    from workbench import SimulationConfig, generate
+    from workbench.simulate import SimulationConfig, generate
 
     study = _use(scratch_study(customers, days, seed, fraud_rate, scenarios, label_delay_days))
     paths = {"study": study, "data": study_products(study, "generate")["data"]}

@@ -50,7 +50,7 @@ def check_report_parameters(customers: int = 800, days: int = 60, seed: int = 7,
     normalised to plain Python values for papermill."""
     from workbench.evaluate.protocol import EvaluationConfig
     from workbench.fraud.mix import load_mix
-    from workbench import SimulationConfig
+    from workbench.simulate import SimulationConfig
 
     sim = SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios)
     if label_delay_days is not None:
@@ -79,7 +79,8 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
             print(f"building report {out} with {params}", flush=True)
         papermill.execute_notebook(str(EVALUATION_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
                                    parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
-                                   cwd=str(Path.cwd()), stdout_file=sys.stdout if progress else None)
+                                   cwd=str(Path.cwd()),
+                                   stdout_file=sys.stdout if progress else None)
         export_html(executed, tmp / "evaluation.html")
     return out
 

@@ -19,7 +19,7 @@ from workbench.graph.detect import RingConfig, detect_rings
 from workbench.graph._ring_metrics import planted_rings, ring_metrics
 from workbench.graph.source import graph_source
 from workbench.products import scratch_dir, write_file
-from workbench.simulate import SimulationConfig, generate  # workbench.fraud registered its layer
+from workbench.simulate import SimulationConfig, generate
 from workbench.validation import InputError, check_float, check_int
 
 

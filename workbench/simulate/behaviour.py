@@ -207,7 +207,8 @@ def purchases(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     remote = channel > 0
     n_dev = np.bincount(pop.devices["owner_idx"].to_numpy(), minlength=len(c))
     first_dev = np.cumsum(n_dev) - n_dev
-    dev_k = np.where((channel == 1) & (rng.random(n) < plan.behaviour.rates.online_other_device), rng.integers(0, 3, n) % n_dev[cust], 0)
+    other_device = (channel == 1) & (rng.random(n) < plan.behaviour.rates.online_other_device)
+    dev_k = np.where(other_device, rng.integers(0, 3, n) % n_dev[cust], 0)
     seen = pop.devices["first_seen"].to_numpy().astype("datetime64[us]").astype(np.int64)[first_dev[cust] + dev_k] <= t0_us + sec * 1_000_000
     dev_k = np.where(seen, dev_k, 0)
     device = np.where(remote, pop.devices["device_id"].to_numpy()[first_dev[cust] + dev_k], -1)
@@ -317,14 +318,16 @@ def transfers(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     day = first_alive[sender] + np.floor(rng.random(len(sender)) * n_alive[sender]).astype(np.int64)
     home = c["city_idx"].to_numpy()
     same_city = pick_in_group(rng, home[sender], *group_offsets(home, len(plan.market.cities)))
-    receiver = np.where(rng.random(len(sender)) < plan.behaviour.rates.p2p_same_city, same_city, rng.integers(0, len(c), len(sender)))
+    local = rng.random(len(sender)) < plan.behaviour.rates.p2p_same_city
+    receiver = np.where(local, same_city, rng.integers(0, len(c), len(sender)))
     ok = (receiver != sender) & (receiver >= 0)
     sender, receiver, day = sender[ok], receiver[ok], day[ok]
     ok = alive[receiver, np.minimum(day, cfg.days - 1)] & (day < cfg.days)
     sender, receiver, day = sender[ok], receiver[ok], day[ok]
     n = len(sender)
     sec = day * 86400 + rng.integers(7 * 3600, 23 * 3600, n)
-    amount = np.maximum(np.round(c["monthly_income"].to_numpy()[sender] * plan.behaviour.rates.p2p_income_share * rng.lognormal(0, 0.8, n), 2), 10.0)
+    median = c["monthly_income"].to_numpy()[sender] * plan.behaviour.rates.p2p_income_share
+    amount = np.maximum(np.round(median * rng.lognormal(0, 0.8, n), 2), 10.0)
     mode = sample_payment_mode(plan, rng, np.full(n, CHANNEL["mobile"]), amount, c["savviness_idx"].to_numpy()[sender])
     prim = primary_rows(pop)
     device = entity_id("device", c["customer_id"].to_numpy()[sender], 0)  # the sender's primary (mobile) device
@@ -363,7 +366,8 @@ def redemptions(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_
     opened = (acc["opened_at"].to_numpy().astype("datetime64[us]").astype(np.int64)[row] - t0_us) // 1_000_000
     ok = sec >= opened
     row, own, sec = row[ok], own[ok], sec[ok]
-    amount = np.maximum(np.round(c["monthly_income"].to_numpy()[own] * plan.behaviour.rates.redemption_income_share * rng.lognormal(0, 0.5, len(row)), 2), 1.0)
+    median = c["monthly_income"].to_numpy()[own] * plan.behaviour.rates.redemption_income_share
+    amount = np.maximum(np.round(median * rng.lognormal(0, 0.5, len(row)), 2), 1.0)
     return frame(INTENT_COLUMNS, len(row), cust=own, acc=row, ts=t0_us + sec * 1_000_000, kind=np.full(len(row), KIND["reward_redemption"]),
                  amount_c=np.round(amount * 100), channel=np.full(len(row), CHANNEL["mobile"]), mode=np.full(len(row), -1),
                  city=c["city_idx"].to_numpy()[own], lat=c["home_lat"].to_numpy()[own], lon=c["home_lon"].to_numpy()[own])

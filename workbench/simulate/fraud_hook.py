@@ -3,9 +3,10 @@
 The simulator draws the legitimate world. A fraud layer reads and validates a fraud mix,
 plans fraud once for the whole world (:class:`PlannedFraud`) and acts it out in every shard
 after legitimate behaviour is drawn and before settlement. ``workbench.fraud`` implements the
-layer and registers it when it is imported; ``workbench.generate``, ``workbench.SimulationConfig``
-and the command line import it. The simulator itself never imports a fraud package: without a
-registered layer only datasets without fraud (``scenarios="none"``) can be configured.
+layer; the ``workbench`` package, which every import of the workbench goes through, registers
+it. The simulator itself never imports a fraud package: without a registered layer (after
+another one replaced it, say) only datasets without fraud (``scenarios="none"``) can be
+configured.
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ class NoFraud:
                 raise InputError("fraud_rate", fraud_rate, "None or 0 when scenarios is none "
                                  "(a dataset without fraud)")
             return None
-        raise InputError("scenarios", scenarios, "none (no fraud layer is registered: import "
-                         "workbench.fraud, as workbench.generate and the command line do)")
+        raise InputError("scenarios", scenarios, "none (no fraud layer is registered: "
+                         "workbench.simulate.register_fraud_layer("
+                         "workbench.fraud.SCENARIO_LIBRARY) registers the scenario library)")
 
     def summary(self, mix: Any | None) -> None:
         """No mix, nothing to record."""
