@@ -127,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise RuntimeError(f"the book loads from the internet: {remote}")
                 print(f"wrote {args.screenshot}")
         elif args.command == "serve":
+            from workbench.serve import checked
+
+            checked(args.host, args.port, args.warm_until, args.threshold)  # before the service's imports
             from workbench.serve.app import serve
 
             serve(args.package, args.dataset, args.warm_until, args.host, args.port, args.threshold, args.rules)

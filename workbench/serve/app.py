@@ -5,7 +5,9 @@ Endpoints: ``POST /score`` (one transaction), ``POST /score/batch``, ``POST /eve
 (model loaded and state warm), ``GET /model`` (manifest, features, metrics), ``GET
 /metrics`` (Prometheus text) and the OpenAPI docs at ``/docs``. Request bodies are checked
 against the schemas below before anything changes; a bad request gets 422 with the field,
-the value and what is allowed, and leaves the state as it was.
+the value and what is allowed, and leaves the state as it was. A score at or above the
+package's threshold is decided ``review``, below it ``allow``; with a rule set, the most
+severe of that and the fired rules' actions (flag < review < block) is the decision.
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ from workbench.features.online import Stream, source_stream
 from workbench.features.store import dataset_source
 from workbench.models.package import read_manifest
 from workbench.models.stream import stream_model
+from workbench.serve import checked
 from workbench.serve.state import EVENT_KINDS, LiveState, epoch_us
 from workbench.validation import InputError
 
 MAX_BATCH = 5_000
 MAX_BODY_BYTES = 4 * 2**20
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 API_KEY_HEADER = "x-api-key"
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -159,16 +161,19 @@ class Scorer:
                          "contribution": float(share[r, j])} for j in order[r] if share[r, j] > 0])
         return out
 
-    def score(self, features: np.ndarray, txn_ids: list[int], top: int) -> list[dict]:
-        """The response rows of transactions with these state features."""
+    def score(self, features: np.ndarray, txn_ids: list[int], top: int, show: bool) -> list[dict]:
+        """The response rows of transactions with these state features (all of them in each
+        row with ``show``)."""
         values = self.values(features)
         scores = self.model.score_values(values)
         reasons = self.reasons(values, scores, top)
-        decisions = np.where(scores >= self.threshold, "alert", "allow")
+        decisions = np.where(scores >= self.threshold, "review", "allow")
         fired = self.rules.fired(features) if self.rules is not None else None
         rows = []
         for i, txn in enumerate(txn_ids):
             row = {"txn_id": txn, "score": float(scores[i]), "decision": str(decisions[i]), "reasons": reasons[i]}
+            if show:
+                row["features"] = dict(zip(ONLINE_FEATURES, map(_plain, features[i])))
             if fired is not None:
                 row["rules"] = fired[i]
                 row["decision"] = self.rules.decide(row["decision"], fired[i])
@@ -268,7 +273,10 @@ def create_app(package: str | os.PathLike, dataset: str | os.PathLike | None = N
 
     def warm() -> None:
         try:
-            holder["state"] = LiveState(history(dataset, warm_until), max_rows=MAX_BATCH)
+            state = LiveState(history(dataset, warm_until), max_rows=MAX_BATCH)
+            probe = np.zeros((2, len(ONLINE_FEATURES)))
+            scorer.score(probe, [0, 1], 3, False)  # compiles the model's fast path before /ready
+            holder["state"] = state
         except Exception as exc:  # reported by /ready and /health, not swallowed
             holder["error"] = f"{type(exc).__name__}: {exc}"
 
@@ -283,22 +291,30 @@ def create_app(package: str | os.PathLike, dataset: str | os.PathLike | None = N
                                  "allowed": "requests after GET /ready says ready"}])
         return state
 
-    def top_reasons(request: Request) -> int:
-        value = request.query_params.get("reasons", str(reasons))
+    def options(request: Request) -> tuple[int, bool]:
+        """The query's ``reasons`` (how many reason codes) and ``features`` (0 or 1: the
+        state's features in the response)."""
+        query = request.query_params
+        unknown = sorted(set(query) - {"reasons", "features"})
+        if unknown:
+            raise InputError(unknown[0], query[unknown[0]], "the query parameters reasons and features only")
+        value, show = query.get("reasons", str(reasons)), query.get("features", "0")
         if not value.isdigit() or int(value) > 10:
             raise InputError("reasons", value, "an integer from 0 to 10")
-        return int(value)
+        if show not in ("0", "1"):
+            raise InputError("features", show, "0 or 1")
+        return int(value), show == "1"
 
     def scored(request: Request, txns: list[Transaction], many: bool) -> Response:
         began = time.perf_counter()
         state = live()
         if isinstance(state, JSONResponse):
             return state
-        top = top_reasons(request)
+        top, show = options(request)
         columns = {name: [getattr(t, name) for t in txns] for name in Transaction.model_fields if name != "ts"}
         columns["ts_us"] = [epoch_us(t.ts) for t in txns]
         features = state.add_transactions(columns)
-        rows = scorer.score(features, columns["txn_id"], top)
+        rows = scorer.score(features, columns["txn_id"], top, show)
         metrics.transactions.inc(len(rows))
         for row in rows:
             metrics.scores.observe(row["score"])
@@ -372,29 +388,16 @@ def create_app(package: str | os.PathLike, dataset: str | os.PathLike | None = N
 
 def serve(package: str | os.PathLike, dataset: str | os.PathLike | None = None, warm_until: str | None = None,
           host: str = "127.0.0.1", port: int = 8000, threshold: float | None = None, rules: str | None = None) -> None:
-    """Run the service with uvicorn. A bind address other than the loopback needs an API
-    key in the environment variable WORKBENCH_API_KEY (never logged)."""
-    from workbench.validation import check_float, check_int
-
-    port = check_int("port", port, 0, 65535)
-    api_key = os.environ.get("WORKBENCH_API_KEY") or None
-    if host not in LOCAL_HOSTS and api_key is None:
-        raise InputError("host", host, "127.0.0.1 (the default), or any address with an API key in WORKBENCH_API_KEY")
-    until = None
-    if warm_until is not None:
-        try:
-            until = dt.datetime.fromisoformat(warm_until)
-        except ValueError:
-            raise InputError("warm-until", warm_until, "a time written YYYY-MM-DDTHH:MM:SS") from None
-    if threshold is not None:
-        threshold = check_float("threshold", threshold, 0.0, 1.0)
+    """Run the service with uvicorn (arguments checked by :func:`workbench.serve.checked`)."""
+    options = checked(host, port, warm_until, threshold)
     rule_set = None
     if rules is not None:
         from workbench.rules import load_rules
 
         rule_set = load_rules(rules, ONLINE_FEATURES)
-    app = create_app(package, dataset, until, api_key, threshold, rule_set)
+    app = create_app(package, dataset, options["warm_until"], options["api_key"], options["threshold"], rule_set)
     import uvicorn
 
-    print(f"serving on http://{host}:{port} (docs at /docs; GET /ready says when the state is warm)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    print(f"serving on http://{host}:{options['port']} (docs at /docs; GET /ready says when the state is warm)",
+          flush=True)
+    uvicorn.run(app, host=host, port=options["port"], log_level="warning", access_log=False)
