@@ -161,22 +161,28 @@ class Scorer:
                          "contribution": float(share[r, j])} for j in order[r] if share[r, j] > 0])
         return out
 
-    def score(self, features: np.ndarray, txn_ids: list[int], top: int, show: bool) -> list[dict]:
+    def score(self, features: np.ndarray, txn_ids: list[int], top: int, show: bool,
+              explain_all: bool = True) -> list[dict]:
         """The response rows of transactions with these state features (all of them in each
-        row with ``show``)."""
+        row with ``show``); reason codes for every row, or with ``explain_all`` False only
+        for rows not decided ``allow`` (the others get ``None``)."""
         values = self.values(features)
         scores = self.model.score_values(values)
-        reasons = self.reasons(values, scores, top)
-        decisions = np.where(scores >= self.threshold, "review", "allow")
+        decisions = np.where(scores >= self.threshold, "review", "allow").astype(object)
         fired = self.rules.fired(features) if self.rules is not None else None
+        if fired is not None:
+            decisions = np.array([self.rules.decide(d, f) for d, f in zip(decisions, fired)], dtype=object)
+        explained = np.ones(len(scores), bool) if explain_all else decisions != "allow"
+        reasons = np.full(len(scores), None, dtype=object)
+        for i, r in zip(np.flatnonzero(explained), self.reasons(values[explained], scores[explained], top)):
+            reasons[i] = r
         rows = []
         for i, txn in enumerate(txn_ids):
-            row = {"txn_id": txn, "score": float(scores[i]), "decision": str(decisions[i]), "reasons": reasons[i]}
+            row = {"txn_id": txn, "score": float(scores[i]), "decision": decisions[i], "reasons": reasons[i]}
             if show:
                 row["features"] = dict(zip(ONLINE_FEATURES, map(_plain, features[i])))
             if fired is not None:
                 row["rules"] = fired[i]
-                row["decision"] = self.rules.decide(row["decision"], fired[i])
             rows.append(row)
         return rows
 
@@ -295,26 +301,30 @@ def create_app(package: str | os.PathLike, dataset: str | os.PathLike | None = N
         """The query's ``reasons`` (how many reason codes) and ``features`` (0 or 1: the
         state's features in the response)."""
         query = request.query_params
-        unknown = sorted(set(query) - {"reasons", "features"})
+        unknown = sorted(set(query) - {"reasons", "features", "explain"})
         if unknown:
-            raise InputError(unknown[0], query[unknown[0]], "the query parameters reasons and features only")
-        value, show = query.get("reasons", str(reasons)), query.get("features", "0")
+            raise InputError(unknown[0], query[unknown[0]], "the query parameters reasons, features and explain only")
+        value, show, explain = query.get("reasons", str(reasons)), query.get("features", "0"), query.get("explain")
         if not value.isdigit() or int(value) > 10:
             raise InputError("reasons", value, "an integer from 0 to 10")
         if show not in ("0", "1"):
             raise InputError("features", show, "0 or 1")
-        return int(value), show == "1"
+        if explain not in (None, "all", "alerts"):
+            raise InputError("explain", explain, "all or alerts")
+        return int(value), show == "1", explain
 
     def scored(request: Request, txns: list[Transaction], many: bool) -> Response:
         began = time.perf_counter()
         state = live()
         if isinstance(state, JSONResponse):
             return state
-        top, show = options(request)
+        top, show, explain = options(request)
         columns = {name: [getattr(t, name) for t in txns] for name in Transaction.model_fields if name != "ts"}
         columns["ts_us"] = [epoch_us(t.ts) for t in txns]
         features = state.add_transactions(columns)
-        rows = scorer.score(features, columns["txn_id"], top, show)
+        # batches explain their alerts only unless asked (each explained row costs one model
+        # evaluation per feature)
+        rows = scorer.score(features, columns["txn_id"], top, show, explain == "all" or (explain is None and not many))
         metrics.transactions.inc(len(rows))
         for row in rows:
             metrics.scores.observe(row["score"])
