@@ -14,6 +14,17 @@ from workbench.validation import InputError, check_float, check_int
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 API_KEY_ENV = "WORKBENCH_API_KEY"
 
+__all__ = ["API_KEY_ENV", "LOCAL_HOSTS", "checked", "create_app", "serve"]
+
+
+def __getattr__(name: str):
+    # the app needs FastAPI (the ``service`` extra): loaded only when asked for
+    if name in ("create_app", "serve"):
+        from workbench.serve import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def checked(host: str, port, warm_until: str | None = None, threshold=None) -> dict:
     """The service's options, checked: ``port`` 0-65535, a bind address other than the
