@@ -55,6 +55,10 @@ MODELS = {
     "lstm_lr1e-3_standard": (lambda s: SequenceDetector(learning_rate=1e-3, transform="standard",
                                                         seed=s), True),
     "lstm_balanced": (lambda s: SequenceDetector(class_weight="balanced", seed=s), True),
+    "lstm_standard_lr3e-4": (lambda s: SequenceDetector(transform="standard", learning_rate=3e-4,
+                                                        seed=s), True),
+    "lstm_standard_e40": (lambda s: SequenceDetector(transform="standard", epochs=40, seed=s),
+                          True),
 }
 METRICS = ("average_precision", "roc_auc", "card_precision_at_k", "fit_seconds",
            "score_seconds")

@@ -46,8 +46,9 @@ class SequenceDetector(Detector):
     instead of the last state; ``head_units``: a ReLU dense layer after it (0: none), followed
     by ``dropout``; ``learning_rate`` (Adam), ``batch_size``, ``epochs``, ``patience`` (epochs
     without improvement before early stopping), ``class_weight`` (``"none"``, ``"balanced"``
-    or the fraud rows' weight), ``transform`` (``"log"``: sign-log1p then standardise;
-    ``"standard"``: standardise; ``"none"``), ``holdout`` (share of the last training rows
+    or the fraud rows' weight), ``transform`` (``"standard"``: standardise, the default: on the
+    terminal-grid benchmark it beat ``"log"``, sign-log1p then standardise, by 0.06 AP;
+    ``"none"``), ``holdout`` (share of the last training rows
     held out for early stopping when no validation block is given; 0: none), ``monitor``
     (``"pr_auc"`` or ``"loss"``), ``seed``."""
 
@@ -57,7 +58,7 @@ class SequenceDetector(Detector):
     def __init__(self, cell: str = "lstm", units: int = 100, attention: bool = False,
                  head_units: int = 100, dropout: float = 0.2, learning_rate: float = 1e-4,
                  batch_size: int = 64, epochs: int = 20, patience: int = 3,
-                 class_weight: str | float = "none", transform: str = "log",
+                 class_weight: str | float = "none", transform: str = "standard",
                  holdout: float = 0.0, monitor: str = "pr_auc", seed: int = 0) -> None:
         self.cell = check_choice("cell", cell, ("lstm", "gru"))
         self.units = check_int("units", units, 1, 4096)
