@@ -53,6 +53,7 @@ MODELS = {
     "lstm_lr2e-3": (lambda s: SequenceDetector(learning_rate=2e-3, seed=s), True),
     "lstm_lr1e-3": (lambda s: SequenceDetector(learning_rate=1e-3, seed=s), True),
     "lstm_balanced": (lambda s: SequenceDetector(class_weight="balanced", seed=s), True),
+    "lstm_head500": (lambda s: SequenceDetector(head_units=500, seed=s), True),
     "lstm_lr1e-4_e40": (lambda s: SequenceDetector(learning_rate=1e-4, epochs=40, seed=s), True),
 }
 METRICS = ("average_precision", "roc_auc", "card_precision_at_k", "fit_seconds",
