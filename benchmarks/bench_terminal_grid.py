@@ -21,9 +21,9 @@ table). Models, each with the workbench's defaults: logistic regression, random 
 LightGBM (the field's gradient boosting), scikit-learn's histogram gradient boosting and the
 default sequence model (an LSTM over each card's last 5 transactions of the same features,
 the reference's length). Prints the two feature sets side by side and writes
-benchmarks/results/bench_terminal_grid.json. Runs in about 9 minutes on 2 cores (the
-random forest on the workbench's features is 2.5 of them); ``--terminal-risk`` adds a
-third set, the workbench's features plus the reference's six delayed terminal features.
+benchmarks/results/bench_terminal_grid.json. ``--terminal-risk`` adds a third set, the
+workbench's features plus the reference's six delayed terminal features. Measured with it:
+33 minutes on the 2 shared cores (load about 10; the five LSTM fits are half of it).
 """
 
 from __future__ import annotations
