@@ -44,14 +44,16 @@ from workbench.terminal_grid import (BASELINE_FEATURES, baseline_features,  # no
 MODELS = {
     "lgbm": (lambda s: SupervisedDetector("lgbm", "none", seed=s), False),
     "ffn": (lambda s: FeedForwardDetector(seed=s), False),
-    "ffn_lr1e-3": (lambda s: FeedForwardDetector(learning_rate=1e-3, seed=s), False),
-    "ffn_100_lr1e-3": (lambda s: FeedForwardDetector(hidden=(100,), learning_rate=1e-3,
-                                                     seed=s), False),
+    "ffn_lr1e-4": (lambda s: FeedForwardDetector(learning_rate=1e-4, seed=s), False),
+    "ffn_100": (lambda s: FeedForwardDetector(hidden=(100,), seed=s), False),
     "ffn_log": (lambda s: FeedForwardDetector(transform="log", seed=s), False),
     "lstm": (lambda s: SequenceDetector(seed=s), True),
-    "lstm_standard": (lambda s: SequenceDetector(transform="standard", seed=s), True),
+    "lstm_log": (lambda s: SequenceDetector(transform="log", seed=s), True),
+    "lstm_lr1e-4": (lambda s: SequenceDetector(learning_rate=1e-4, seed=s), True),
     "lstm_lr2e-3": (lambda s: SequenceDetector(learning_rate=2e-3, seed=s), True),
+    "lstm_lr1e-3": (lambda s: SequenceDetector(learning_rate=1e-3, seed=s), True),
     "lstm_balanced": (lambda s: SequenceDetector(class_weight="balanced", seed=s), True),
+    "lstm_lr1e-4_e40": (lambda s: SequenceDetector(learning_rate=1e-4, epochs=40, seed=s), True),
 }
 METRICS = ("average_precision", "roc_auc", "card_precision_at_k", "fit_seconds",
            "score_seconds")

@@ -661,3 +661,31 @@ def test_readable_tables_put_intervals_beside_estimates_and_money_without_decima
     assert pre.loc["hgb", "average precision"] == "0.435 ± 0.138"
     assert pre.loc["hgb", "savings"] == "2,421,669 ± 1,730,930"
     assert list(pre.columns) == ["average precision", "savings"]
+
+
+def test_ablation_changes_one_choice_at_a_time_and_the_verdict_is_computed():
+    from workbench.evaluate.ablation import ablation, recall_at_top, sequence_against_tabular
+
+    seen = []
+
+    def run(params):
+        seen.append(dict(params))
+        return params["lr"] * 10 + params["k"]
+
+    table = ablation(run, {"lr": 0.01, "k": 5}, {"faster": {"lr": 0.02}, "longer": {"k": 10}})
+    assert seen == [{"lr": 0.01, "k": 5}, {"lr": 0.02, "k": 5}, {"lr": 0.01, "k": 10}]
+    assert table.loc["longer", "difference"] == pytest.approx(5.0)
+    assert table.loc["faster", "setting"] == "lr=0.02"
+    with pytest.raises(InputError, match="changes.empty"):
+        ablation(run, {"lr": 0.01, "k": 5}, {"empty": {}})
+    y = np.array([1, 1, 0, 0, 1, 0, 0, 0])
+    groups = np.array(["burst", "burst", "none", "none", "theft", "none", "none", "none"])
+    recall = recall_at_top({"seq": np.array([0.9, 0.8, 0.1, 0.1, 0.0, 0.2, 0.3, 0.1]),
+                            "tab": np.array([0.1, 0.0, 0.2, 0.1, 0.9, 0.3, 0.2, 0.1])},
+                           y, groups, share=0.25)
+    assert recall.loc["burst"].tolist() == [1.0, 0.0] and recall.loc["theft"].tolist() == [0.0, 1.0]
+    versus, text = sequence_against_tabular(recall, {"seq": 0.6, "tab": 0.5}, ["seq"], ["tab"])
+    assert versus.loc["burst", "gain"] == 1.0 and text.startswith("A sequence model catches more")
+    assert "burst (seq: 1.00 against 0.00)" in text and "beats the best tabular" in text
+    _, none = sequence_against_tabular(recall.assign(seq=0.0), {"seq": 0.1, "tab": 0.5}, ["seq"], ["tab"])
+    assert none.startswith("No sequence model catches more") and "does not beat" in none

@@ -91,7 +91,9 @@ def iter_sequence_chunks(con: duckdb.DuckDBPyConnection, relation: str, columns:
 
 def build_sequences(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], k: int = 10, entity: str = "customer_id",
                     chunk_rows: int = 500_000, out_dir: str | os.PathLike | None = None) -> Sequences:
-    """All sequences, in memory or (with ``out_dir``) as memory-mapped ``.npy`` files."""
+    """All sequences, in memory or (with ``out_dir``) as memory-mapped ``.npy`` files, in
+    (entity, time) order, not the relation's: :func:`frame_sequences` returns a frame's rows
+    in its own order, and :meth:`Sequences.aligned` reorders to any list of ``txn_id``."""
     n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     if out_dir is None:
         parts = list(iter_sequence_chunks(con, relation, columns, k, entity, chunk_rows))

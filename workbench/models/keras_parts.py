@@ -5,6 +5,7 @@ without TensorFlow)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,8 @@ import numpy as np
 from workbench.models.keras_util import keras, seeded
 
 MONITORS = {"loss": "min", "pr_auc": "max"}  # early-stopping metric -> direction
+IN_MEMORY_BYTES = 256 * 2**20  # training inputs up to this size are transformed at once
+logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices per new model
 
 
 @keras.saving.register_keras_serializable(package="workbench")
@@ -84,6 +87,19 @@ class Batches(keras.utils.PyDataset):
         self.epoch += 1
         self.order = self._order()
 
+    def arrays(self, limit: int = IN_MEMORY_BYTES) -> tuple | None:
+        """All rows at once as (inputs, labels, weights) when their model inputs take at most
+        ``limit`` bytes (else None): Keras then batches and shuffles them itself (seeded),
+        about twice as fast per step as reading each batch through Python."""
+        one = self.read(self.rows[:1])
+        parts = list(one) if isinstance(one, (list, tuple)) else [one]
+        if sum(np.asarray(p).nbytes for p in parts) * len(self.rows) > limit or self.y is None:
+            return None
+        inputs = self.read(self.rows)
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else inputs
+        y = self.y[self.rows]
+        return inputs, y, self.weights[y.astype(np.int64)]
+
 
 def compile_binary(model: keras.Model, learning_rate: float) -> keras.Model:
     """Adam at ``learning_rate`` on the binary cross-entropy (weighted by the batches'
@@ -97,7 +113,9 @@ def compile_binary(model: keras.Model, learning_rate: float) -> keras.Model:
 def train(build: Callable[[], keras.Model], train_batches: Batches, val_batches: Batches | None,
           epochs: int, patience: int, monitor: str, seed: int) -> tuple[keras.Model, dict]:
     """Build (seeded) and fit a model; with validation batches, early stopping on the
-    validation ``monitor`` restores the best epoch's weights. (model, history)."""
+    validation ``monitor`` restores the best epoch's weights. Inputs that fit in
+    :data:`IN_MEMORY_BYTES` are handed to Keras whole (:meth:`Batches.arrays`), larger ones
+    batch by batch. (model, history)."""
     with seeded(seed):
         model = build()
         callbacks = []
@@ -105,8 +123,15 @@ def train(build: Callable[[], keras.Model], train_batches: Batches, val_batches:
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor=f"val_{monitor}", mode=MONITORS[monitor], patience=patience,
                 restore_best_weights=True))
-        history = model.fit(train_batches, validation_data=val_batches, epochs=epochs,
-                            callbacks=callbacks, verbose=0).history
+        data = train_batches.arrays()
+        val = None if val_batches is None else val_batches.arrays()
+        if data is not None and (val_batches is None or val is not None):
+            history = model.fit(*data[:2], sample_weight=data[2], batch_size=train_batches.batch_size,
+                                shuffle=True, validation_data=val, epochs=epochs,
+                                callbacks=callbacks, verbose=0).history
+        else:  # larger than memory allows (memory-mapped sequences): batch by batch
+            history = model.fit(train_batches, validation_data=val_batches, epochs=epochs,
+                                callbacks=callbacks, verbose=0).history
     return model, history
 
 
