@@ -21,9 +21,9 @@ table). Models, each with the workbench's defaults: logistic regression, random 
 LightGBM (the field's gradient boosting), scikit-learn's histogram gradient boosting and the
 default sequence model (an LSTM over each card's last 5 transactions of the same features,
 the reference's length). Prints the two feature sets side by side and writes
-benchmarks/results/bench_terminal_grid.json. Runs in about 9 minutes on 2 cores (the
-random forest on the workbench's features is 2.5 of them); ``--terminal-risk`` adds a
-third set, the workbench's features plus the reference's six delayed terminal features.
+benchmarks/results/bench_terminal_grid.json. ``--terminal-risk`` adds a third set, the
+workbench's features plus the reference's six delayed terminal features. Measured with it:
+33 minutes on the 2 shared cores (load about 10; the five LSTM fits are half of it).
 """
 
 from __future__ import annotations
@@ -105,13 +105,13 @@ def sequence_builder(frame: pd.DataFrame, columns: list[str], needed: np.ndarray
     return lambda rows: kept.aligned(frame_ids[rows], "rows")
 
 
-def run_set(frame: pd.DataFrame, columns: list[str], start: str,
-            config: EvaluationConfig) -> dict[str, dict]:
+def run_set(frame: pd.DataFrame, columns: list[str], start: str, config: EvaluationConfig,
+            models: list[str]) -> dict[str, dict]:
     """Every model on one feature set: its metrics, recall at the budget per scenario, and
     its fit and score seconds (inputs built outside them)."""
     split = reference_split(frame, start)
     build = sequence_builder(frame, columns, split.train | split.test)
-    factories = {**TABULAR, **SEQUENCE}
+    factories = {m: f for m, f in {**TABULAR, **SEQUENCE}.items() if m in models}
     out = {}
     for name, factory in factories.items():
         inputs = {name: build} if name in SEQUENCE else None
@@ -136,8 +136,16 @@ def main() -> None:
     parser = bench_parser(__doc__, "bench_terminal_grid")
     parser.add_argument("--terminal-risk", action="store_true",
                         help="also the workbench's features plus the reference's six delayed "
-                             "terminal features (about 4 more minutes)")
+                             "terminal features")
+    choices = [*TABULAR, *SEQUENCE]
+    parser.add_argument("--models", default=",".join(choices),
+                        help="comma-separated models to run (default: all of "
+                             + ", ".join(choices) + ")")
     args = parser.parse_args()
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models or set(models) - set(choices):
+        parser.error(f"invalid --models={args.models!r}: allowed is a comma-separated list of "
+                     + ", ".join(choices))
     p = SMOKE if args.smoke else FULL
     config = EvaluationConfig(k=100)
     started = time.perf_counter()
@@ -152,7 +160,7 @@ def main() -> None:
     results = {}
     for name, (frame, columns) in frames.items():
         print(f"{name} features ({len(columns)}):", flush=True)
-        results[name] = run_set(frame, columns, p["train_start"], config)
+        results[name] = run_set(frame, columns, p["train_start"], config, models)
     splits = {name: r.pop("_split") for name, r in results.items()}
     models = list(results["reference"])
     heads = "".join(f" {f'{n} ({len(frames[n][1])})':>22}" for n in results)
@@ -170,7 +178,8 @@ def main() -> None:
                                      "lgbm": "SupervisedDetector('lgbm', 'none') (LightGBM)",
                                      "hgb": "SupervisedDetector('hgb', 'none') (scikit-learn)",
                                      "lstm": "SequenceDetector() over LastRows-style "
-                                             f"sequences, k={SEQUENCE_STEPS}"}},
+                                             f"sequences, k={SEQUENCE_STEPS}"},
+                          "lstm_params": SEQUENCE["lstm"]().get_params()},
            "dataset": {"transactions": len(tx),
                        "fraud_rate": round(float(tx["TX_FRAUD"].mean()), 5),
                        "by_scenario": {int(k): int(v) for k, v in scenario.items()},
