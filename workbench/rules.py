@@ -64,12 +64,12 @@ def _compile(rule: str, text: Any, features: list[str]):
             inner = build(node.operand)
             return lambda cols: np.logical_not(inner(cols))
         if isinstance(node, ast.Compare):
-            terms = [build_term(node.left)] + [build_term(c) for c in node.comparators]
             ops = []
             for op in node.ops:
                 if type(op) not in COMPARE:
                     raise InputError(param, text, "comparisons with < <= > >= == != only")
                 ops.append(COMPARE[type(op)])
+            terms = [build_term(node.left)] + [build_term(c) for c in node.comparators]
             return lambda cols: _reduce(np.logical_and, [op(terms[i](cols), terms[i + 1](cols)) for i, op in enumerate(ops)])
         raise InputError(param, text, f"comparisons joined by and / or / not (not {ast.dump(node)[:40]})")
 
