@@ -25,7 +25,7 @@ VICTIM_SCENARIOS = ("account_takeover", "sleeper_ato", "stolen_card", "card_clon
                     "card_testing", "compromised_merchant", "transaction_replay")
 UNCONFIRMED_WAIT_WEEKS = 8.0
 NEW_CUSTOMER_DAYS = 180
-WINDOW_DAYS = 30
+WINDOW_DAYS = 90  # declines weigh on a customer for months
 
 
 def drivers_off(behaviour: str | None = None) -> dict:

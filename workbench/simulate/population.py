@@ -45,14 +45,18 @@ def _slug(values: np.ndarray) -> np.ndarray:
     return np.array([re.sub(r"[^a-z]", "", v.lower()) or "user" for v in values], dtype=object)
 
 
+FADING_QUANTILE = 0.674  # the standard normal's upper quartile: a quarter fade
+
+
 def engagement_drift(plan: GlobalPlan, shard: int, n: int) -> np.ndarray:
-    """Per customer, the log-activity lost per 30 days: half of the customers drift away at
-    their own pace, the others keep their level (own seed: the other draws do not move)."""
+    """Per customer, the log-activity lost per 30 days: a quarter of the customers drift
+    away at their own pace, the others keep their level (own seed: the other draws do not
+    move)."""
     sd = plan.config.churn_model().engagement_drift_sd
     if sd == 0:
         return np.zeros(n)
     z = np.random.default_rng(seed_sequence(plan.config.seed, 4, shard)).normal(size=n)
-    return np.minimum(z, 0.0) * sd
+    return np.minimum(z + FADING_QUANTILE, 0.0) * sd
 
 
 def make_population(plan: GlobalPlan, shard: int, rng: np.random.Generator) -> Population:
