@@ -29,6 +29,51 @@ class CustomerFeature:
     definition: str
 
 
+# (name, family, definition) of the features without a window family or a mix
+FIXED = [
+    ("recency_days", "recency", "Days from the last approved purchase to the "
+     "cut (the history length without one)."),
+    ("login_recency_days", "recency", "Days from the last login to the cut "
+     "(the history length without one)."),
+    ("spend_trend", "trend", "Spend of the last 30 days over the mean 30-day "
+     "spend of the last 90 (1 = steady, < 1 fading)."),
+    ("purchase_trend", "trend", "Purchases of the last 30 days over the mean "
+     "30-day count of the last 90."),
+    ("spend_7d_vs_30d", "trend", "Spend of the last 7 days over a quarter "
+     "of the last 30 days' spend."),
+    ("declines_bank_30d", "experience", "Payments declined for technical or "
+     "card-verification reasons in the last 30 days."),
+    ("declines_bank_90d", "experience", "The same over 90 days."),
+    ("declines_funds_30d", "experience", "Payments returned for insufficient "
+     "funds in the last 30 days."),
+    ("declines_funds_90d", "experience", "The same over 90 days."),
+    ("decline_rate_90d", "experience", "Declined over attempted debits in the "
+     "last 90 days."),
+    ("fraud_confirmed", "experience", "Frauds on the customer's accounts the "
+     "bank had confirmed before the cut."),
+    ("fraud_days_since", "experience", "Days since the first confirmed fraud "
+     "(-1 without one)."),
+    ("refunds_90d", "experience", "Refunds and chargebacks credited in the "
+     "last 90 days."),
+    ("tenure_days", "profile", "Days from signup to the cut."),
+    ("age", "profile", "Age in years (from the customer record)."),
+    ("monthly_income", "profile", "Declared monthly income."),
+    ("accounts", "profile", "Accounts and cards held."),
+    ("has_credit_card", "profile", "1 if the customer holds a credit card."),
+    ("balance_last", "balance", "Sum over the customer's debit accounts of "
+     "the last balance before the cut."),
+    ("balance_mean_30d", "balance", "Mean balance after the debit-account "
+     "rows of the last 30 days."),
+    ("balance_std_30d", "balance", "Standard deviation of those balances "
+     "(volatility)."),
+    ("salary_30d", "income", "Salary credits in the last 30 days."),
+    ("p2p_out_30d", "income", "Transfers sent in the last 30 days."),
+    ("logins_30d", "engagement", "Logins in the last 30 days."),
+    ("logins_trend", "engagement", "Logins of the last 30 days over the mean "
+     "30-day count of the last 90."),
+]
+
+
 def _windowed() -> list[CustomerFeature]:
     out = []
     for w in WINDOWS:
@@ -49,48 +94,7 @@ def customer_catalogue(market: str = "india") -> list[CustomerFeature]:
     """Every customer feature for a dataset of ``market`` (its categories and payment modes
     name the share features)."""
     profile = load_market(market)
-    fixed = [
-        CustomerFeature("recency_days", "recency", "Days from the last approved purchase to the "
-                        "cut (the history length without one)."),
-        CustomerFeature("login_recency_days", "recency", "Days from the last login to the cut "
-                        "(the history length without one)."),
-        CustomerFeature("spend_trend", "trend", "Spend of the last 30 days over the mean 30-day "
-                        "spend of the last 90 (1 = steady, < 1 fading)."),
-        CustomerFeature("purchase_trend", "trend", "Purchases of the last 30 days over the mean "
-                        "30-day count of the last 90."),
-        CustomerFeature("spend_7d_vs_30d", "trend", "Spend of the last 7 days over a quarter "
-                        "of the last 30 days' spend."),
-        CustomerFeature("declines_bank_30d", "experience", "Payments declined for technical or "
-                        "card-verification reasons in the last 30 days."),
-        CustomerFeature("declines_bank_90d", "experience", "The same over 90 days."),
-        CustomerFeature("declines_funds_30d", "experience", "Payments returned for insufficient "
-                        "funds in the last 30 days."),
-        CustomerFeature("declines_funds_90d", "experience", "The same over 90 days."),
-        CustomerFeature("decline_rate_90d", "experience", "Declined over attempted debits in the "
-                        "last 90 days."),
-        CustomerFeature("fraud_confirmed", "experience", "Frauds on the customer's accounts the "
-                        "bank had confirmed before the cut."),
-        CustomerFeature("fraud_days_since", "experience", "Days since the first confirmed fraud "
-                        "(-1 without one)."),
-        CustomerFeature("refunds_90d", "experience", "Refunds and chargebacks credited in the "
-                        "last 90 days."),
-        CustomerFeature("tenure_days", "profile", "Days from signup to the cut."),
-        CustomerFeature("age", "profile", "Age in years (from the customer record)."),
-        CustomerFeature("monthly_income", "profile", "Declared monthly income."),
-        CustomerFeature("accounts", "profile", "Accounts and cards held."),
-        CustomerFeature("has_credit_card", "profile", "1 if the customer holds a credit card."),
-        CustomerFeature("balance_last", "balance", "Sum over the customer's debit accounts of "
-                        "the last balance before the cut."),
-        CustomerFeature("balance_mean_30d", "balance", "Mean balance after the debit-account "
-                        "rows of the last 30 days."),
-        CustomerFeature("balance_std_30d", "balance", "Standard deviation of those balances "
-                        "(volatility)."),
-        CustomerFeature("salary_30d", "income", "Salary credits in the last 30 days."),
-        CustomerFeature("p2p_out_30d", "income", "Transfers sent in the last 30 days."),
-        CustomerFeature("logins_30d", "engagement", "Logins in the last 30 days."),
-        CustomerFeature("logins_trend", "engagement", "Logins of the last 30 days over the mean "
-                        "30-day count of the last 90."),
-    ]
+    fixed = [CustomerFeature(*row) for row in FIXED]
     identity = [CustomerFeature(f"{e}_90d", "identity", f"{e.replace('_', ' ').capitalize()} "
                                 "events in the last 90 days.") for e in IDENTITY_EVENTS]
     channels = [CustomerFeature(f"channel_share_{c}", "mix", f"Share of the 90-day purchases "

@@ -53,8 +53,9 @@ def _fit(method: str, k: int, X: np.ndarray, seed: int) -> tuple[np.ndarray, flo
     return gm.predict(X), float(gm.bic(X))
 
 
-def segment_customers(features: pd.DataFrame, truth: pd.Series, ks: tuple[int, ...] = (4, 5, 6,
-                      7, 8, 9), seed: int = 0, market: str = "india") -> Segmentation:
+def segment_customers(features: pd.DataFrame, truth: pd.Series,
+                      ks: tuple[int, ...] = (5, 6, 7, 8), seed: int = 0,
+                      market: str = "india") -> Segmentation:
     """Cluster ``features`` with every method for each k in ``ks``, pick k (silhouette for
     k-means, BIC for the mixture) and score the chosen clustering against ``truth``."""
     if len(ks) == 0 or min(ks) < 2:
@@ -74,8 +75,9 @@ def segment_customers(features: pd.DataFrame, truth: pd.Series, ks: tuple[int, .
             rows.append({"method": method, "k": k, "silhouette": sil, "bic": bic})
             fits[method, k] = labels
     search = pd.DataFrame(rows)
-    chosen = {"kmeans": int(search.loc[search[search.method == "kmeans"].silhouette.idxmax(), "k"]),
-              "gmm": int(search.loc[search[search.method == "gmm"].bic.idxmin(), "k"])}
+    kmeans, gmm = search[search.method == "kmeans"], search[search.method == "gmm"]
+    chosen = {"kmeans": int(kmeans.loc[kmeans.silhouette.idxmax(), "k"]),
+              "gmm": int(gmm.loc[gmm.bic.idxmin(), "k"])}
     labels = pd.DataFrame({m: fits[m, k] for m, k in chosen.items()}, index=features.index)
     y = truth.to_numpy()
     scores = pd.DataFrame([{

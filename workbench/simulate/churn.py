@@ -28,14 +28,18 @@ NEW_CUSTOMER_DAYS = 180
 WINDOW_DAYS = 90  # declines weigh on a customer for months
 
 
-def drivers_off(behaviour: str | None = None) -> dict:
-    """``churn_drivers`` for a SimulationConfig that keeps the base hazard and the noise but
-    switches every observable driver off (the control world of the churn study)."""
+def drivers_off(behaviour: str | None = None, base_daily_hazard: float | None = None) -> dict:
+    """``churn_drivers`` for a SimulationConfig that switches every observable driver off
+    and keeps the noise (the control world of the churn study); ``base_daily_hazard``, when
+    given, replaces the base hazard (to match the churn rate of the world with drivers)."""
     from workbench.simulate.profiles import CHURN_DRIVERS, load_behaviour
 
     names = [s.name for s in load_behaviour(behaviour).segments]
-    return {"coefficients": dict.fromkeys(CHURN_DRIVERS, 0.0),
-            "segments": dict.fromkeys(names, 0.0), "engagement_drift_sd": 0.0}
+    out = {"coefficients": dict.fromkeys(CHURN_DRIVERS, 0.0),
+           "segments": dict.fromkeys(names, 0.0), "engagement_drift_sd": 0.0}
+    if base_daily_hazard is not None:
+        out["base_daily_hazard"] = base_daily_hazard
+    return out
 
 
 def _per_day(cust: np.ndarray, day: np.ndarray, mask: np.ndarray, n: int, days: int) -> np.ndarray:
@@ -66,7 +70,8 @@ def driver_matrices(world, model: ChurnModel) -> dict[str, np.ndarray]:
     bank = declined & np.isin(st.reason, [DECLINE["technical"], DECLINE["card_verification"]])
     nsf = declined & (st.reason == DECLINE["insufficient_funds"])
     victim_codes = [i for i, name in enumerate(world.fraud_types) if name in VICTIM_SCENARIOS]
-    hit = st.happened & it["is_fraud"].to_numpy() & np.isin(it["fraud_type"].to_numpy(), victim_codes)
+    hit = (st.happened & it["is_fraud"].to_numpy()
+           & np.isin(it["fraud_type"].to_numpy(), victim_codes))
     victim = np.cumsum(_per_day(cust, day, hit, n, days), axis=1) > 0
     wait = np.zeros(n)
     for ep in world.episodes:
