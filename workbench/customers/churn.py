@@ -5,7 +5,8 @@ Time split without leakage: a training cut-off's outcome window must end by the 
 (``train_cut + horizon <= test_cut``), so nothing after the test cut reaches the model.
 With ``before_wind_down`` the test customers who had already decided to leave at the cut
 (their fading is visible) are set aside and counted in the notes: the model must predict
-from causes, not from a departure already under way.
+from causes, not from a departure already under way (possible only with a horizon longer
+than the wind-down).
 """
 
 from __future__ import annotations
@@ -107,10 +108,12 @@ def _metrics(y: np.ndarray, s: np.ndarray, probability: bool) -> dict[str, float
 
 
 def churn_study(data: str | os.PathLike | Dataset, horizon_days: int = 30,
-                train_cuts: int = 2, before_wind_down: bool = True, seed: int = 0,
+                train_cuts: int = 2, before_wind_down: bool | None = None, seed: int = 0,
                 models: tuple[str, ...] = CHURN_MODELS) -> ChurnStudy:
     """Train the churn models on the training cut-offs and score the test cut-off (see the
-    module docstring); the naive baseline is the falling purchase trend."""
+    module docstring); the naive baseline is the falling purchase trend. ``before_wind_down``
+    None sets the fading customers aside (in training too) when test churners remain without
+    them, and says so in the notes either way."""
     for m in models:
         if m not in CHURN_MODELS:
             raise InputError("models", list(models), "models among " + ", ".join(CHURN_MODELS))
@@ -120,12 +123,18 @@ def churn_study(data: str | os.PathLike | Dataset, horizon_days: int = 30,
     test = churn_frames(ds, test_cut, horizon_days)
     features = [c for c in customer_features_names(test) if c in train.columns]
     notes = []
+    fading = test["fading"].to_numpy()
+    kept = test["churned"].to_numpy()[~fading]
+    if before_wind_down is None:
+        before_wind_down = bool(kept.any())
+        if not before_wind_down:
+            notes.append("no test churner decided after the cut (the horizon is not longer "
+                         "than the wind-down): fading customers stay in the test")
     if before_wind_down:
-        fading = test["fading"].to_numpy()
         notes.append(f"{int(fading.sum())} test customers already fading at the cut set aside "
                      f"({int(test['churned'][fading].sum())} of them churned)")
         test = test[~fading]
-        train = train[~train["fading"].to_numpy()]
+        train = train[~train["fading"].to_numpy()]  # the same population in training
     for name, part in (("train", train), ("test", test)):
         if part["churned"].nunique() < 2:
             raise InputError("horizon_days", horizon_days,
