@@ -14,7 +14,7 @@
 from workbench.customers.catalogue import catalogue_frame, customer_catalogue
 from workbench.customers.churn import (ChurnStudy, campaign_curve, churn_cutoffs, churn_study,
                                         lift_at)
-from workbench.customers.explain import global_importance, reason_codes, tree_contributions
+from workbench.customers.explain import boosted_model, global_importance, reason_codes, tree_contributions
 from workbench.customers.features import customer_features, usable_horizon
 from workbench.customers.forecast import Forecast, spend_forecast
 from workbench.customers.fraud_reasons import FraudReasons, fraud_reasons
@@ -23,7 +23,7 @@ from workbench.customers.report import study_record, write_study
 from workbench.customers.segments import Segmentation, cluster_profile, segment_customers
 
 __all__ = [
-    "ChurnStudy", "Forecast", "FraudReasons", "Segmentation", "campaign_curve",
+    "boosted_model", "ChurnStudy", "Forecast", "FraudReasons", "Segmentation", "campaign_curve",
     "catalogue_frame", "churn_cutoffs", "churn_outcome", "churn_study", "cluster_profile",
     "customer_catalogue", "customer_features", "fraud_reasons", "global_importance", "lift_at",
     "next_spend", "reason_codes", "segment_customers", "spend_forecast", "study_record",

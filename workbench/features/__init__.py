@@ -11,5 +11,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "splits": ["Split", "prequential_folds", "time_split", "train_delay_test"],
     "sequences": ["LastRows", "Sequences", "build_sequences", "frame_sequences"],
     "external": ["EXAMPLE_MAPPING", "EXAMPLE_TABLE", "load_mapping"],
-    "online": ["OnlineState", "write_online_features"],
+    "online": ["ONLINE_FEATURES", "OnlineState", "write_online_features"],
 })

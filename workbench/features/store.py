@@ -414,7 +414,7 @@ def write_features(source: Source, out: str | os.PathLike, overwrite: bool = Fal
     if labels and source.kind != "table":
         raise InputError("labels", labels, "False for a workbench dataset (its labels and "
                          "evaluation columns are in the dataset: "
-                         "workbench.evaluate.frame.study_frame joins them)")
+                         "workbench.models.model_frame joins them)")
     out = check_target(out, overwrite)
     keep, skipped = _prepare(source)
     registered = [f.name for f in keep if not f.online]
