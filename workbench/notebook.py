@@ -50,8 +50,6 @@ PRODUCTS: dict[str, dict[str, str]] = {
     "sequence_models": {"models": "data/models/sequence",
                         "scores": "data/scores/sequence.parquet"},
     "evaluation": {"metrics": "reports/metrics.json"},
-    "customers": {"summary": "reports/customers.json",
-                  "features": "data/customer_features.parquet"},
     "sweep_summary": {"table": "reports/sweep/summary.csv"},  # pipeline.sweep.yaml
 }
 

@@ -38,8 +38,6 @@ SCHEMA: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("digital_savviness", S, "low, medium or high; drives channel and payment-mode mix."),
         ("signup_date", T, "When the customer joined (may precede the window)."),
         ("churn_date", T, "When a churning customer left; null for customers who did not churn."),
-        ("churn_decided_at", T, "When a churning customer decided to leave: activity fades from "
-                                "then until churn_date; null for customers who did not churn."),
         ("shard", I, "Generation shard of the customer."),
     ],
     "accounts": [
@@ -140,7 +138,7 @@ SCHEMA: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("members", S, "Member customer ids, comma-separated, in ring order."),
     ],
 }
-NULLABLE = {("customers", "churn_date"), ("customers", "churn_decided_at"), ("labels", "fraud_confirmed_at"), ("labels", "days_to_fraud"),
+NULLABLE = {("customers", "churn_date"), ("labels", "fraud_confirmed_at"), ("labels", "days_to_fraud"),
             ("episodes", "first_fraud_at"), ("episodes", "last_fraud_at"), ("episodes", "fraud_confirmed_at")}
 TABLES = tuple(SCHEMA)
 

@@ -51,14 +51,13 @@ def day_calendar(plan: GlobalPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 def alive_matrix(pop: Population, days: int) -> np.ndarray:
     """(customers, days) activity factor: 0 before signup and after churn, winding down 30 days
-    before churn, fading with the customer's engagement drift. Computed once while the
-    legitimate world is drawn (before fraud hooks)."""
+    before churn. Computed once while the legitimate world is drawn (before fraud hooks)."""
     if pop.alive is not None:
         return pop.alive
     c = pop.customers
     d = np.arange(days)[None, :]
     signup, churn = c["signup_day"].to_numpy()[:, None], c["churn_day"].to_numpy()[:, None]
-    alive = (d >= signup) * np.exp(c["engagement_drift"].to_numpy()[:, None] * d / 30.0)
+    alive = (d >= signup).astype(float)
     wind = np.clip((churn - d) / 30.0, 0.0, 1.0)
     pop.alive = np.where(churn >= 0, alive * wind, alive)
     return pop.alive

@@ -33,9 +33,6 @@ class SimulationConfig:
     shard_size: int = 2000
     segment_shares: dict[str, float] | None = None
     churn_rate: float = 0.04          # share of customers who wind down and leave in the window
-    # replaces settings, coefficients or segment effects of the behaviour profile's churn
-    # hazard (see its `churn:` section); {"base_daily_hazard": 0} leaves random churn only
-    churn_drivers: dict[str, Any] | None = None
     new_customer_share: float = 0.05  # share who sign up during the window
     refund_rate: float = 0.008        # per approved purchase
     chargeback_rate: float = 0.0015   # per approved purchase (genuine disputes)
@@ -80,7 +77,6 @@ class SimulationConfig:
             if sum(shares.values()) <= 0:
                 raise InputError("segment_shares", self.segment_shares, "shares with a positive sum")
             set_("segment_shares", shares)
-        self.churn_model()  # raises InputError naming churn_drivers.<key>
         known = {"login", "email_change", "phone_change", "address_change", "password_reset", "bank_link"}
         if not isinstance(self.event_rates, dict) or set(self.event_rates) != known:
             raise InputError("event_rates", self.event_rates, "a mapping with exactly the keys " + ", ".join(sorted(known)))
@@ -95,12 +91,6 @@ class SimulationConfig:
         """The validated fraud mix of this config, read by the registered fraud layer
         (None without fraud)."""
         return fraud_layer().load(self.scenarios, self.fraud_rate)
-
-    def churn_model(self):  # -> ChurnModel
-        """The churn hazard of this config: the behaviour profile's, with ``churn_drivers``."""
-        behaviour = load_behaviour(self.behaviour)
-        names = {s.name for s in behaviour.segments}
-        return behaviour.churn.with_overrides(self.churn_drivers, names)
 
     @property
     def end(self) -> dt.date:

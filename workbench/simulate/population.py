@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
-from workbench.simulate.world_plan import (HOME_IP_BASE, GlobalPlan, entity_id, ipv4_strings,
-                                           seed_sequence)
+from workbench.simulate.world_plan import HOME_IP_BASE, GlobalPlan, entity_id, ipv4_strings
 from workbench.simulate.profiles import SAVVINESS
 from workbench.simulate.sampling import categorical
 
@@ -43,20 +42,6 @@ def pii_pools(locale: str, seed: int, size: int = 1000) -> tuple[np.ndarray, np.
 
 def _slug(values: np.ndarray) -> np.ndarray:
     return np.array([re.sub(r"[^a-z]", "", v.lower()) or "user" for v in values], dtype=object)
-
-
-FADING_QUANTILE = 0.674  # the standard normal's upper quartile: a quarter fade
-
-
-def engagement_drift(plan: GlobalPlan, shard: int, n: int) -> np.ndarray:
-    """Per customer, the log-activity lost per 30 days: a quarter of the customers drift
-    away at their own pace, the others keep their level (own seed: the other draws do not
-    move)."""
-    sd = plan.config.churn_model().engagement_drift_sd
-    if sd == 0:
-        return np.zeros(n)
-    z = np.random.default_rng(seed_sequence(plan.config.seed, 4, shard)).normal(size=n)
-    return np.minimum(z + FADING_QUANTILE, 0.0) * sd
 
 
 def make_population(plan: GlobalPlan, shard: int, rng: np.random.Generator) -> Population:
@@ -122,12 +107,8 @@ def make_population(plan: GlobalPlan, shard: int, rng: np.random.Generator) -> P
         "digital_savviness": np.array(SAVVINESS, dtype=object)[sav],
         "signup_date": (start + signup_day).astype("datetime64[us]"),
         "churn_date": np.where(churn_day >= 0, start + churn_day, np.datetime64("NaT")).astype("datetime64[us]"),
-        # random churners fade over the 30 days before they leave
-        "churn_decided_at": np.where(churn_day >= 0, start + churn_day - 30,
-                                     np.datetime64("NaT")).astype("datetime64[us]"),
         "segment_idx": seg, "occupation_idx": occ, "savviness_idx": sav, "city_idx": city,
         "signup_day": signup_day, "churn_day": churn_day, "activity": activity,
-        "engagement_drift": engagement_drift(plan, shard, n),
         "budget_share": rng.uniform(0.5, 0.95, n),  # share of income spent on card/UPI purchases
     })
 

@@ -8,7 +8,6 @@ customer segments and occupations, which are market-independent.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -132,67 +131,6 @@ class Segment:
     credit_card: float
 
 
-# Churn-hazard coefficients (log-hazard per unit of each driver) and their ranges; see the
-# `churn:` section of workbench/data/behaviour.yaml for what each unit is.
-CHURN_DRIVERS = ("declines", "insufficient_funds", "fraud_victim", "refund_wait_weeks",
-                 "engagement_fade", "new_customer", "age_decades")
-CHURN_SETTINGS = {"base_daily_hazard": (0.0, 0.5), "wind_down_days": (1.0, 365.0),
-                  "engagement_drift_sd": (0.0, 5.0), "noise_sd": (0.0, 5.0)}
-
-
-@dataclass(frozen=True)
-class ChurnModel:
-    """The churn hazard: a daily base hazard scaled by exp(drivers . coefficients + segment
-    effect + unobserved noise); a customer who decides to leave fades out over
-    ``wind_down_days`` and closes the accounts."""
-
-    base_daily_hazard: float
-    wind_down_days: float
-    engagement_drift_sd: float
-    noise_sd: float
-    coefficients: dict[str, float]
-    segments: dict[str, float]
-
-    def with_overrides(self, overrides: dict[str, Any] | None, segment_names: set[str],
-                       where: str = "churn_drivers") -> "ChurnModel":
-        """This model with some settings, coefficients or segment effects replaced."""
-        if not overrides:
-            return self
-        if not isinstance(overrides, dict):
-            raise InputError(where, overrides, "a mapping of churn settings")
-        raw = {**dataclasses.asdict(self), **{k: v for k, v in overrides.items()
-                                              if k not in ("coefficients", "segments")}}
-        raw["coefficients"] = {**self.coefficients, **dict(overrides.get("coefficients", {}))}
-        raw["segments"] = {**self.segments, **dict(overrides.get("segments", {}))}
-        return churn_model(raw, segment_names, where)
-
-
-def churn_model(raw: Any, segment_names: set[str], where: str) -> ChurnModel:
-    """Validate a churn section (settings, ``coefficients`` per driver, ``segments``)."""
-    known = (*CHURN_SETTINGS, "coefficients", "segments")
-    if not isinstance(raw, dict) or set(raw) - set(known):
-        raise InputError(where, raw, "a mapping with keys among " + ", ".join(known))
-    settings = {k: check_float(f"{where}.{k}", _get(raw, k, where), lo, hi)
-                for k, (lo, hi) in CHURN_SETTINGS.items()}
-    coefs = raw.get("coefficients", {})
-    if not isinstance(coefs, dict) or set(coefs) - set(CHURN_DRIVERS):
-        raise InputError(f"{where}.coefficients", coefs,
-                         "a mapping with keys among " + ", ".join(CHURN_DRIVERS))
-    segs = raw.get("segments", {}) or {}
-    if not isinstance(segs, dict) or set(segs) - segment_names:
-        raise InputError(f"{where}.segments", segs,
-                         "a mapping with keys among " + ", ".join(sorted(segment_names)))
-    return ChurnModel(
-        **settings,
-        coefficients={k: check_float(f"{where}.coefficients.{k}", coefs.get(k, 0.0), -10, 10)
-                      for k in CHURN_DRIVERS},
-        segments={k: check_float(f"{where}.segments.{k}", v, -10, 10) for k, v in segs.items()},
-    )
-
-
-NO_CHURN_MODEL = ChurnModel(0.0, 14.0, 0.0, 0.0, dict.fromkeys(CHURN_DRIVERS, 0.0), {})
-
-
 @dataclass(frozen=True)
 class Behaviour:
     """A validated behaviour profile."""
@@ -203,7 +141,6 @@ class Behaviour:
     salary_cycle_tail: float
     default_category_weight: float
     rates: BehaviourRates
-    churn: ChurnModel = NO_CHURN_MODEL  # a profile without a churn section: random churn only
 
 
 @dataclass(frozen=True)
@@ -418,6 +355,4 @@ def load_behaviour(path: str | None = None) -> Behaviour:
         salary_cycle_tail=check_float(f"{where}.salary_cycle_tail", _get(raw, "salary_cycle_tail", where), 0),
         default_category_weight=check_float(f"{where}.default_category_weight", raw.get("default_category_weight", 0.5), 0),
         rates=_rates(raw, where),
-        churn=(churn_model(raw["churn"], {s.name for s in segments}, f"{where}.churn")
-               if "churn" in raw else NO_CHURN_MODEL),
     )

@@ -16,7 +16,6 @@ import pyarrow as pa
 
 from workbench.dataset.schema import conform
 from workbench.simulate import behaviour as bh
-from workbench.simulate.churn import apply_churn
 from workbench.simulate.events import account_events
 from workbench.simulate.intents import CHANNELS, EVENT_TYPES, KIND, TXN_TYPES, US_PER_DAY, concat
 from workbench.simulate.labels import Episode, label_tables
@@ -71,7 +70,6 @@ def simulate_shard(plan: GlobalPlan, shard: int, hooks: Sequence[Hook] = ()) -> 
         plan.fraud.apply(world)
     for hook in hooks:
         hook(world)
-    apply_churn(world)  # last: it reads what the customers went through, fraud included
     return finalize(world)
 
 
