@@ -264,14 +264,6 @@ def load_rules(source: str | os.PathLike | dict, columns: list[str]) -> RuleSet:
     )
 
 
-def _check_columns(X: pd.DataFrame, fitted: list[str]) -> None:
-    """``X`` must have the fitted columns in order."""
-    if list(X.columns) != fitted:
-        raise InputError(
-            "X.columns", list(X.columns)[:5], f"the fitted columns in order ({fitted[:5]}...)"
-        )
-
-
 class RulesDetector(Detector):
     """A rule set as a detector: a row's score is the highest score of the rules that fire
     on it (0 when none does); ``predict`` flags rows where any rule fires. ``fit`` learns
@@ -294,7 +286,12 @@ class RulesDetector(Detector):
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """The rules' score per row (see the class docstring)."""
-        _check_columns(X, self.features_)
+        if list(X.columns) != self.features_:
+            raise InputError(
+                "X.columns",
+                list(X.columns)[:5],
+                f"the fitted columns in order ({self.features_[:5]}...)",
+            )
         return self.score_values(X.to_numpy(np.float64, na_value=np.nan))
 
     def score_values(self, values: np.ndarray) -> np.ndarray:
@@ -342,7 +339,12 @@ class RulesModelDetector(Detector):
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """The combined score per row (see the class docstring)."""
-        _check_columns(X, self.features_)
+        if list(X.columns) != self.features_:
+            raise InputError(
+                "X.columns",
+                list(X.columns)[:5],
+                f"the fitted columns in order ({self.features_[:5]}...)",
+            )
         if self.mode == "features":
             return self.model_.score(self._with_rules(X))
         return np.maximum(

@@ -168,7 +168,7 @@ class Scorer:
     def reasons(self, values: np.ndarray, scores: np.ndarray, top: int) -> list[list[dict]]:
         """The ``top`` features that raise each row's score most (positive shares only)."""
         k, f = values.shape
-        if top == 0 or k == 0 or self.reference is None:
+        if top == 0 or self.reference is None:
             return [[] for _ in range(k)]
         probe = np.repeat(values, f, axis=0)
         probe[np.arange(k * f), np.tile(np.arange(f), k)] = np.tile(self.reference, k)
