@@ -5,17 +5,15 @@
 
 A dataset is generated and an HGB package trained on its online features (not timed); the
 service starts as a subprocess warmed with the whole dataset, and a load client on
-127.0.0.1 (asyncio, one kept-alive connection per concurrent request) replays the
-dataset's transactions: single-transaction ``POST /score`` at concurrency 1, 8 and 32
-(100,000 requests in all, each level bounded in count and time), then ``POST
-/score/batch`` with 1,000 transactions per request (3 reason codes for the alerts only,
-the default, and for every row). Each run replays the rows shifted past the state's clock
-(new txn ids, times after the previous run), with the times of every 2,048 consecutive
-rows set to the first one's: requests in flight at once share an instant, which the
-service accepts in any order (a request out of time order would be refused; the count is
-reported). Latency is the client's, request sent to reply read. Targets: >= 2,000
-requests/s at concurrency 8 with p99 <= 10 ms; >= 50,000 transactions/s in batches of
-1,000. Writes
+127.0.0.1 (asyncio, one kept-alive connection per concurrent request) replays the dataset's transactions: single-transaction ``POST
+/score`` at concurrency 1, 8 and 32 (100,000 requests in all, each level bounded in count
+and time), then ``POST /score/batch`` with 1,000 transactions per request (with the default
+3 reason codes for the alerts, and for every row). Each run replays the rows shifted past the state's clock (new
+txn ids, times after the previous run), with the times of every 2,048 consecutive rows set to
+the first one's: requests in flight at once share an instant, which the service accepts in
+any order (a request out of time order would be refused; the count is reported). Latency is
+the client's, request sent to reply read. Targets: >= 2,000 requests/s at concurrency 8 with
+p99 <= 10 ms; >= 50,000 transactions/s in batches of 1,000. Writes
 benchmarks/results/bench_serve.json.
 """
 
@@ -56,15 +54,11 @@ def _bodies(stream, rows: np.ndarray, shift_us: int, id_offset: int) -> list[dic
     r, vocab = stream.rows, stream.vocab
     ts = r["ts_us"][rows]
     ts = ts[(np.arange(len(rows)) // INSTANT) * INSTANT] + shift_us
-    frame = pd.DataFrame(
-        {c: r[c][rows] for c in ("customer_id", "card_id", "merchant_id", "device_id", "ip_id")}
-    )
+    frame = pd.DataFrame({c: r[c][rows] for c in ("customer_id", "card_id", "merchant_id", "device_id", "ip_id")})
     out = []
     for i, row in enumerate(rows):
-        body = {
-            "txn_id": int(r["txn_id"][row]) + id_offset,
-            "ts": (EPOCH + dt.timedelta(microseconds=int(ts[i]))).isoformat(),
-        }
+        body = {"txn_id": int(r["txn_id"][row]) + id_offset,
+                "ts": (EPOCH + dt.timedelta(microseconds=int(ts[i]))).isoformat()}
         for c in frame.columns:
             v = int(frame[c].iat[i])
             body[c] = None if v < 0 else v
@@ -91,10 +85,8 @@ async def _post(reader, writer, request: bytes) -> int:
 
 def _request(path: str, body) -> bytes:
     payload = json.dumps(body).encode()
-    return (
-        f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(payload)}\r\n\r\n"
-    ).encode() + payload
+    return (f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(payload)}\r\n\r\n").encode() + payload
 
 
 async def _load(port: int, path: str, bodies: list, concurrency: int, seconds: float) -> dict:
@@ -123,15 +115,9 @@ async def _load(port: int, path: str, bodies: list, concurrency: int, seconds: f
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - began
     ms = np.array(latencies) * 1000
-    return {
-        "requests": len(latencies),
-        "seconds": round(wall, 3),
-        "requests_per_s": round(len(latencies) / wall, 1),
-        "p50_ms": round(float(np.percentile(ms, 50)), 3),
-        "p95_ms": round(float(np.percentile(ms, 95)), 3),
-        "p99_ms": round(float(np.percentile(ms, 99)), 3),
-        "statuses": statuses,
-    }
+    return {"requests": len(latencies), "seconds": round(wall, 3), "requests_per_s": round(len(latencies) / wall, 1),
+            "p50_ms": round(float(np.percentile(ms, 50)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3),
+            "p99_ms": round(float(np.percentile(ms, 99)), 3), "statuses": statuses}
 
 
 def _free_port() -> int:
@@ -147,20 +133,12 @@ def main() -> None:
     batch_requests = 3 if args.smoke else 40
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        data = generate(
-            SimulationConfig(customers=customers, days=days, seed=11, fraud_rate=0.05),
-            root / "data",
-            backend="serial",
-            progress=False,
-        )
+        data = generate(SimulationConfig(customers=customers, days=days, seed=11, fraud_rate=0.05), root / "data",
+                        backend="serial", progress=False)
         online = replay(data)
-        y = pd.read_parquet(data / "transactions", columns=["txn_id", "is_fraud"]).set_index(
-            "txn_id"
-        )
+        y = pd.read_parquet(data / "transactions", columns=["txn_id", "is_fraud"]).set_index("txn_id")
         y = y.loc[online["txn_id"], "is_fraud"].to_numpy()
-        model = SupervisedDetector(model="hgb", strategy="class_weight", seed=1).fit(
-            online[ONLINE_FEATURES], y
-        )
+        model = SupervisedDetector(model="hgb", strategy="class_weight", seed=1).fit(online[ONLINE_FEATURES], y)
         package = save_package(model, root / "package", dataset=data)
         stream = source_stream(dataset_source(data))
         n = len(stream)
@@ -168,52 +146,26 @@ def main() -> None:
         port = _free_port()
         log = (root / "server.log").open("w")
         began = time.perf_counter()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "workbench",
-                "serve",
-                "--package",
-                str(package),
-                "--dataset",
-                str(data),
-                "--port",
-                str(port),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--package", str(package),
+                                   "--dataset", str(data), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
         try:
             while not _ready(port):
                 if server.poll() is not None:
                     raise RuntimeError((root / "server.log").read_text())
                 time.sleep(0.2)
             ready = time.perf_counter() - began
-            results = {
-                "transactions_in_dataset": n,
-                "warm_rows": n,
-                "startup_to_ready_s": round(ready, 2),
-                "single": {},
-                "batch": {},
-            }
+            results = {"transactions_in_dataset": n, "warm_rows": n, "startup_to_ready_s": round(ready, 2), "single": {}, "batch": {}}
             run = 0
             for concurrency, count in levels.items():
                 run += 1
-                stats = asyncio.run(
-                    _load(port, "/score", _run(stream, count, run, span), concurrency, 120)
-                )
+                stats = asyncio.run(_load(port, "/score", _run(stream, count, run, span), concurrency, 120))
                 results["single"][f"concurrency_{concurrency}"] = stats
                 print(f"single, concurrency {concurrency}: {stats}", flush=True)
             for explain in ("alerts", "all"):
                 run += 1
                 bodies = _run(stream, batch_requests * 1000, run, span)
-                batches = [
-                    {"transactions": bodies[i : i + 1000]} for i in range(0, len(bodies), 1000)
-                ]
-                stats = asyncio.run(
-                    _load(port, f"/score/batch?explain={explain}", batches, 1, 300)
-                )
+                batches = [{"transactions": bodies[i: i + 1000]} for i in range(0, len(bodies), 1000)]
+                stats = asyncio.run(_load(port, f"/score/batch?explain={explain}", batches, 1, 300))
                 stats["transactions_per_s"] = round(stats["requests_per_s"] * 1000, 1)
                 results["batch"][f"explain_{explain}"] = stats
                 print(f"batch of 1,000, explain={explain}: {stats}", flush=True)

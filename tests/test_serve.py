@@ -45,40 +45,16 @@ def _iso(us: int) -> str:
 class Server:
     """A ``python -m workbench serve`` subprocess and a client for it."""
 
-    def __init__(
-        self,
-        root: Path,
-        name: str,
-        args: list[str],
-        key: str | None = None,
-        host: str = "127.0.0.1",
-    ):
+    def __init__(self, root: Path, name: str, args: list[str], key: str | None = None, host: str = "127.0.0.1"):
         self.port, self.log = _port(), root / f"{name}.log"
         env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_API_KEY"}
         if key:
             env["WORKBENCH_API_KEY"] = key
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "workbench",
-                "serve",
-                *args,
-                "--host",
-                host,
-                "--port",
-                str(self.port),
-            ],
-            env=env,
-            cwd=root,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        self.client = httpx.Client(
-            base_url=f"http://127.0.0.1:{self.port}",
-            timeout=30,
-            headers={"x-api-key": key} if key else {},
-        )
+        self.proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", *args, "--host", host,
+                                      "--port", str(self.port)], env=env, cwd=root,
+                                     stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30,
+                                   headers={"x-api-key": key} if key else {})
 
     def wait(self, seconds: float = 180) -> None:
         end = time.monotonic() + seconds
@@ -107,36 +83,16 @@ def served(tmp_path_factory):
     started together: warm to the middle of the data (parity), warm with all of it and the
     baseline rules (the other tests), and cold on 0.0.0.0 with an API key."""
     root = tmp_path_factory.mktemp("serve")
-    data = generate(
-        SimulationConfig(customers=150, days=30, seed=5, fraud_rate=0.15),
-        root / "data",
-        backend="serial",
-    )
+    data = generate(SimulationConfig(customers=150, days=30, seed=5, fraud_rate=0.15), root / "data", backend="serial")
     online = replay(data)
-    y = (
-        pd.read_parquet(data / "transactions", columns=["txn_id", "is_fraud"])
-        .set_index("txn_id")
-        .loc[online["txn_id"], "is_fraud"]
-    )
-    det = SupervisedDetector(model="hgb", strategy="class_weight", seed=1).fit(
-        online[ONLINE_FEATURES], y.to_numpy()
-    )
+    y = pd.read_parquet(data / "transactions", columns=["txn_id", "is_fraud"]).set_index("txn_id").loc[online["txn_id"], "is_fraud"]
+    det = SupervisedDetector(model="hgb", strategy="class_weight", seed=1).fit(online[ONLINE_FEATURES], y.to_numpy())
     package = save_package(det, root / "package", dataset=data, metrics={"note": "test"})
     ts = source_stream(dataset_source(data)).rows["ts_us"]
     middle = _iso(ts[len(ts) // 2])
-    servers = {
-        "parity": Server(
-            root,
-            "parity",
-            ["--package", str(package), "--dataset", str(data), "--warm-until", middle],
-        ),
-        "main": Server(
-            root,
-            "main",
-            ["--package", str(package), "--dataset", str(data), "--rules", "baseline"],
-        ),
-        "keyed": Server(root, "keyed", ["--package", str(package)], key=KEY, host="0.0.0.0"),
-    }
+    servers = {"parity": Server(root, "parity", ["--package", str(package), "--dataset", str(data), "--warm-until", middle]),
+               "main": Server(root, "main", ["--package", str(package), "--dataset", str(data), "--rules", "baseline"]),
+               "keyed": Server(root, "keyed", ["--package", str(package)], key=KEY, host="0.0.0.0")}
     try:
         for server in servers.values():
             server.wait()
@@ -172,22 +128,12 @@ def test_scores_over_http_equal_the_replay(served):
     warm = server.state()
     assert warm["warm_transactions"] == warm["transactions"] > 0
     start, end = warm["warm_transactions"], int(ts[warm["warm_transactions"] - 1])
-    items = [
-        (int(t), 0, {"customer_id": int(c), "event_type": e, "ts": _iso(t)})
-        for t, c, e in stream.events[["ts_us", "customer_id", "event_type"]].itertuples(
-            index=False
-        )
-        if t > end
-    ]
-    items += [
-        (int(t), 1, {"txn_id": int(stream.rows["txn_id"][row]), "confirmed_at": _iso(t)})
-        for t, row in stream.labels[["confirmed_us", "row"]].itertuples(index=False)
-        if t > end
-    ]
+    items = [(int(t), 0, {"customer_id": int(c), "event_type": e, "ts": _iso(t)})
+             for t, c, e in stream.events[["ts_us", "customer_id", "event_type"]].itertuples(index=False) if t > end]
+    items += [(int(t), 1, {"txn_id": int(stream.rows["txn_id"][row]), "confirmed_at": _iso(t)})
+              for t, row in stream.labels[["confirmed_us", "row"]].itertuples(index=False) if t > end]
     starts = np.flatnonzero(np.diff(ts[start:], prepend=ts[start] - 1)) + start
-    items += [
-        (int(ts[a]), 2, (int(a), int(b))) for a, b in zip(starts, np.append(starts[1:], len(ts)))
-    ]
+    items += [(int(ts[a]), 2, (int(a), int(b))) for a, b in zip(starts, np.append(starts[1:], len(ts)))]
     assert sum(k == 0 for _, k, _ in items) >= 3 and sum(k == 1 for _, k, _ in items) >= 10
     scores, features = {}, {}
     for _, kind, item in sorted(items, key=lambda x: (x[0], x[1])):
@@ -204,14 +150,10 @@ def test_scores_over_http_equal_the_replay(served):
                 got = server.client.post("/score/batch?features=1", json={"transactions": bodies})
                 results = got.json()["results"]
             assert got.status_code == 200, got.text
-            assert got.json()["processing_ms"] > 0 and got.json()["model_version"].startswith(
-                "hgb"
-            )
+            assert got.json()["processing_ms"] > 0 and got.json()["model_version"].startswith("hgb")
             for res in results:
                 scores[res["txn_id"]] = res["score"]
-                features[res["txn_id"]] = [
-                    np.nan if v is None else v for v in res["features"].values()
-                ]
+                features[res["txn_id"]] = [np.nan if v is None else v for v in res["features"].values()]
                 assert res["decision"] in ("allow", "review") and isinstance(res["reasons"], list)
     expected = replay(data, served["package"]).iloc[start:]
     assert len(scores) == len(expected) > 1000
@@ -224,17 +166,9 @@ def test_scores_over_http_equal_the_replay(served):
 
 def _probe(state: dict, seconds: float, txn_id: int, customer: int = 5, **extra) -> dict:
     clock = dt.datetime.fromisoformat(state["clock"])
-    return {
-        "txn_id": txn_id,
-        "ts": (clock + dt.timedelta(seconds=seconds)).isoformat(),
-        "customer_id": customer,
-        "card_id": 900_000 + customer,
-        "amount": 120.5,
-        "merchant_id": 3,
-        "channel": "online",
-        "txn_type": "purchase",
-        **extra,
-    }
+    return {"txn_id": txn_id, "ts": (clock + dt.timedelta(seconds=seconds)).isoformat(), "customer_id": customer,
+            "card_id": 900_000 + customer, "amount": 120.5, "merchant_id": 3, "channel": "online",
+            "txn_type": "purchase", **extra}
 
 
 def test_bad_requests_get_4xx_naming_the_field_and_leave_the_state(served):
@@ -253,26 +187,11 @@ def test_bad_requests_get_4xx_naming_the_field_and_leave_the_state(served):
         ("/score?reasons=many", good, 422, "reasons"),
         ("/score?verbose=1", good, 422, "verbose"),
         ("/score/batch", {"transactions": []}, 422, "transactions"),
-        (
-            "/score/batch",
-            {"transactions": [good, earlier | {"txn_id": 10**9 + 2}]},
-            422,
-            "transactions[1].ts",
-        ),
+        ("/score/batch", {"transactions": [good, earlier | {"txn_id": 10**9 + 2}]}, 422, "transactions[1].ts"),
         ("/score/batch", {"transactions": [good, good]}, 422, "txn_id"),
-        (
-            "/events",
-            {"customer_id": 5, "event_type": "sim_swap", "ts": good["ts"]},
-            422,
-            "event_type",
-        ),
+        ("/events", {"customer_id": 5, "event_type": "sim_swap", "ts": good["ts"]}, 422, "event_type"),
         ("/events", {"customer_id": 5, "event_type": "bank_link", "ts": earlier["ts"]}, 422, "ts"),
-        (
-            "/events",
-            {"customer": 5, "event_type": "bank_link", "ts": good["ts"]},
-            422,
-            "customer_id",
-        ),
+        ("/events", {"customer": 5, "event_type": "bank_link", "ts": good["ts"]}, 422, "customer_id"),
         ("/labels", {"txn_id": -42, "confirmed_at": good["ts"]}, 422, "txn_id"),
         ("/labels", {"txn_id": 10**9}, 422, "confirmed_at"),
         ("/score", "not json at all", 422, "body"),
@@ -307,19 +226,12 @@ def test_concurrent_requests_lose_no_update(served):
     event = {"customer_id": customer, "event_type": "bank_link", "ts": at}
     bodies = [_probe(state, 3601, 2 * 10**9 + i, customer) for i in range(30)]
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        events = list(
-            pool.map(lambda _: server.client.post("/events", json=event).status_code, range(40))
-        )
+        events = list(pool.map(lambda _: server.client.post("/events", json=event).status_code, range(40)))
         scores = list(pool.map(lambda b: server.client.post("/score", json=b).status_code, bodies))
     assert events == [200] * 40 and scores == [200] * 30
     after = server.state()
-    assert (
-        after["events"] == state["events"] + 40
-        and after["transactions"] == state["transactions"] + 30
-    )
-    last = server.client.post(
-        "/score?features=1", json=_probe(state, 3602, 3 * 10**9, customer)
-    ).json()
+    assert after["events"] == state["events"] + 40 and after["transactions"] == state["transactions"] + 30
+    last = server.client.post("/score?features=1", json=_probe(state, 3602, 3 * 10**9, customer)).json()
     assert last["features"]["bank_links_24h"] == 40
     assert last["features"]["cust_n_1h"] == 31
     # every transaction of the customer's burst was seen by the ones after it: 1..30
@@ -331,29 +243,13 @@ def test_rules_combine_with_scores(served):
     state = server.state()
     # a burst of bank links fires the baseline's block rule
     for i in range(5):
-        assert (
-            server.client.post(
-                "/events",
-                json={
-                    "customer_id": 31,
-                    "event_type": "bank_link",
-                    "ts": _probe(state, 10 + i, 0)["ts"],
-                },
-            ).status_code
-            == 200
-        )
+        assert server.client.post("/events", json={"customer_id": 31, "event_type": "bank_link",
+                                                   "ts": _probe(state, 10 + i, 0)["ts"]}).status_code == 200
     got = server.client.post("/score", json=_probe(state, 20, 4 * 10**9, 31)).json()
     assert "bank_link_burst" in got["rules"] and got["decision"] == "block"
     model = server.client.get("/model").json()
-    assert [r["id"] for r in model["rules"]["rules"]][:2] == [
-        "night_amount_spike",
-        "bank_link_burst",
-    ]
-    assert (
-        model["features"] == ONLINE_FEATURES
-        and model["manifest"]["name"]
-        and model["metrics"] == {"note": "test"}
-    )
+    assert [r["id"] for r in model["rules"]["rules"]][:2] == ["night_amount_spike", "bank_link_burst"]
+    assert model["features"] == ONLINE_FEATURES and model["manifest"]["name"] and model["metrics"] == {"note": "test"}
     plain = served["parity"].client.get("/model").json()
     assert plain["rules"] is None and 0 < plain["threshold"] <= 1
 
@@ -371,59 +267,29 @@ def test_api_key_is_required_off_loopback_and_never_logged(served):
     assert scored.status_code == 200 and 0 <= scored.json()["score"] <= 1
     assert KEY not in server.log.read_text()
     env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_API_KEY"}
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workbench",
-            "serve",
-            "--package",
-            str(served["package"]),
-            "--host",
-            "0.0.0.0",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    cli = subprocess.run([sys.executable, "-m", "workbench", "serve", "--package", str(served["package"]),
+                          "--host", "0.0.0.0"], capture_output=True, text=True, env=env, timeout=120)
     assert cli.returncode == 2 and "host" in cli.stderr and "WORKBENCH_API_KEY" in cli.stderr
 
 
-@pytest.mark.parametrize(
-    "args, word",
-    [
-        (["--port", "http"], "port"),
-        (["--warm-until", "yesterday"], "warm-until"),
-        (["--threshold", "2"], "threshold"),
-    ],
-)
+@pytest.mark.parametrize("args, word", [(["--port", "http"], "port"), (["--warm-until", "yesterday"], "warm-until"),
+                                        (["--threshold", "2"], "threshold")])
 def test_serve_bad_arguments_exit_2(served, args, word):
-    cli = subprocess.run(
-        [sys.executable, "-m", "workbench", "serve", "--package", str(served["package"]), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    cli = subprocess.run([sys.executable, "-m", "workbench", "serve", "--package", str(served["package"]), *args],
+                         capture_output=True, text=True, timeout=120)
     assert cli.returncode == 2 and f"invalid {word}=" in cli.stderr, cli.stderr
 
 
 def test_metrics_docs_and_probes(served):
     client = served["main"].client
     text = client.get("/metrics").text
-    for name in (
-        "workbench_requests_total",
-        "workbench_request_seconds_bucket",
-        "workbench_score_bucket",
-        "workbench_transactions_scored_total",
-    ):
+    for name in ("workbench_requests_total", "workbench_request_seconds_bucket", "workbench_score_bucket",
+                 "workbench_transactions_scored_total"):
         assert name in text, name
     assert re.search(r'workbench_requests_total\{endpoint="/score",status="200"\} [1-9]', text)
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/score", "/score/batch", "/events", "/labels", "/health", "/ready", "/model"} <= set(
-        paths
-    )
+    assert {"/score", "/score/batch", "/events", "/labels", "/health", "/ready", "/model"} <= set(paths)
     assert "amount" in json.dumps(paths["/score"])
     assert client.get("/ready").json()["ready"] is True
 
@@ -434,11 +300,7 @@ def test_readme_curl_example_runs(served):
     section = readme.split("## Scoring service", 1)[1].split("\n## ", 1)[0]
     block = next(b for b in re.findall(r"```bash\n(.*?)```", section, re.S) if "curl" in b)
     script = block.replace("127.0.0.1:8000", f"127.0.0.1:{served['main'].port}")
-    out = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60
-    )
+    out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     replies = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    assert any(
-        "score" in r and r["decision"] in ("allow", "flag", "review", "block") for r in replies
-    ), out.stdout
+    assert any("score" in r and r["decision"] in ("allow", "flag", "review", "block") for r in replies), out.stdout

@@ -31,14 +31,8 @@ from workbench.validation import InputError, check_float
 
 ACTIONS = ("flag", "review", "block")  # in rising severity; "allow" is below them all
 DECISIONS = ("allow", *ACTIONS)
-COMPARE = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-}
+COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+           ast.Eq: operator.eq, ast.NotEq: operator.ne}
 RULE_KEYS = {"id", "when", "score", "action", "description"}
 SET_KEYS = {"name", "description", "rules"}
 
@@ -46,9 +40,7 @@ SET_KEYS = {"name", "description", "rules"}
 def shipped_rule_sets() -> list[str]:
     """Names of the rule sets shipped with the package (``workbench/data/rules``)."""
     folder = resources.files("workbench") / "data" / "rules"
-    return sorted(
-        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
-    )
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def _compile(rule: str, text: Any, features: list[str]):
@@ -60,9 +52,7 @@ def _compile(rule: str, text: Any, features: list[str]):
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError as exc:
-        raise InputError(
-            param, text, f"a well-formed condition ({exc.msg} at column {exc.offset})"
-        ) from None
+        raise InputError(param, text, f"a well-formed condition ({exc.msg} at column {exc.offset})") from None
     known = set(features)
 
     def build(node):
@@ -74,41 +64,24 @@ def _compile(rule: str, text: Any, features: list[str]):
             inner = build(node.operand)
             return lambda cols: np.logical_not(inner(cols))
         if isinstance(node, ast.Compare):
+            terms = [build_term(node.left)] + [build_term(c) for c in node.comparators]
             ops = []
             for op in node.ops:
                 if type(op) not in COMPARE:
                     raise InputError(param, text, "comparisons with < <= > >= == != only")
                 ops.append(COMPARE[type(op)])
-            terms = [build_term(node.left)] + [build_term(c) for c in node.comparators]
-            return lambda cols: _reduce(
-                np.logical_and,
-                [op(terms[i](cols), terms[i + 1](cols)) for i, op in enumerate(ops)],
-            )
-        raise InputError(
-            param, text, f"comparisons joined by and / or / not (not {ast.dump(node)[:40]})"
-        )
+            return lambda cols: _reduce(np.logical_and, [op(terms[i](cols), terms[i + 1](cols)) for i, op in enumerate(ops)])
+        raise InputError(param, text, f"comparisons joined by and / or / not (not {ast.dump(node)[:40]})")
 
     def build_term(node):
         if isinstance(node, ast.Name):
             if node.id not in known:
-                raise InputError(
-                    param,
-                    node.id,
-                    "a feature of the catalogue (unknown feature); e.g. "
-                    + ", ".join(sorted(known)[:8]),
-                )
+                raise InputError(param, node.id, "a feature of the catalogue (unknown feature); e.g. "
+                                 + ", ".join(sorted(known)[:8]))
             return lambda cols, name=node.id: cols[name]
-        if (
-            isinstance(node, ast.UnaryOp)
-            and isinstance(node.op, ast.USub)
-            and isinstance(node.operand, ast.Constant)
-        ):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
             node = ast.Constant(-node.operand.value)
-        if (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, (int, float))
-            and not isinstance(node.value, bool)
-        ):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             return lambda cols, value=float(node.value): value
         raise InputError(param, text, "feature names and numbers on either side of a comparison")
 
@@ -135,9 +108,7 @@ class Rule:
 
     def features(self) -> list[str]:
         """The feature names the condition reads."""
-        return sorted(
-            {n.id for n in ast.walk(ast.parse(self.when, mode="eval")) if isinstance(n, ast.Name)}
-        )
+        return sorted({n.id for n in ast.walk(ast.parse(self.when, mode="eval")) if isinstance(n, ast.Name)})
 
 
 @dataclass(frozen=True)
@@ -154,11 +125,7 @@ class RuleSet:
         rule set's ``columns``)."""
         values = np.asarray(values, np.float64)
         if values.ndim != 2 or values.shape[1] != len(self.columns):
-            raise InputError(
-                "values",
-                values.shape,
-                f"a (rows, {len(self.columns)}) matrix of the rule set's columns",
-            )
+            raise InputError("values", values.shape, f"a (rows, {len(self.columns)}) matrix of the rule set's columns")
         cols = {c: values[:, i] for i, c in enumerate(self.columns)}
         out = np.zeros((len(values), len(self.rules)), dtype=bool)
         for j, rule in enumerate(self.rules):
@@ -182,20 +149,9 @@ class RuleSet:
 
     def describe(self) -> dict:
         """The rule set as data (what the service's /model shows)."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "rules": [
-                {
-                    "id": r.id,
-                    "when": r.when,
-                    "score": r.score,
-                    "action": r.action,
-                    "description": r.description,
-                }
-                for r in self.rules
-            ],
-        }
+        return {"name": self.name, "description": self.description,
+                "rules": [{"id": r.id, "when": r.when, "score": r.score, "action": r.action,
+                           "description": r.description} for r in self.rules]}
 
 
 def load_rules(source: str | os.PathLike | dict, columns: list[str]) -> RuleSet:
@@ -210,25 +166,17 @@ def load_rules(source: str | os.PathLike | dict, columns: list[str]) -> RuleSet:
         if text in shipped_rule_sets():
             path = Path(str(resources.files("workbench") / "data" / "rules" / f"{text}.yaml"))
         if not path.is_file():
-            raise InputError(
-                "rules",
-                text,
-                "a YAML rule-set file or a shipped rule set: " + ", ".join(shipped_rule_sets()),
-            )
+            raise InputError("rules", text, "a YAML rule-set file or a shipped rule set: " + ", ".join(shipped_rule_sets()))
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as exc:
             raise InputError("rules", text, f"valid YAML ({str(exc).splitlines()[0]})") from None
         where = text
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list) or not data["rules"]:
-        raise InputError(
-            "rules", where, "a mapping with name, description and a non-empty list 'rules'"
-        )
+        raise InputError("rules", where, "a mapping with name, description and a non-empty list 'rules'")
     extra = sorted(set(data) - SET_KEYS)
     if extra:
-        raise InputError(
-            f"rules.{extra[0]}", data[extra[0]], "only the keys " + ", ".join(sorted(SET_KEYS))
-        )
+        raise InputError(f"rules.{extra[0]}", data[extra[0]], "only the keys " + ", ".join(sorted(SET_KEYS)))
     rules, seen = [], set()
     for i, item in enumerate(data["rules"]):
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
@@ -237,31 +185,17 @@ def load_rules(source: str | os.PathLike | dict, columns: list[str]) -> RuleSet:
         unknown = sorted(set(item) - RULE_KEYS)
         missing = sorted(RULE_KEYS - {"description"} - set(item))
         if unknown or missing:
-            raise InputError(
-                f"rules[{rid}]",
-                unknown or missing,
-                "the keys "
-                + ", ".join(sorted(RULE_KEYS))
-                + (" (missing)" if missing else " only"),
-            )
+            raise InputError(f"rules[{rid}]", unknown or missing, "the keys " + ", ".join(sorted(RULE_KEYS))
+                             + (" (missing)" if missing else " only"))
         if rid in seen:
             raise InputError(f"rules[{rid}].id", rid, "an id used once in the set")
         seen.add(rid)
         score = check_float(f"rules[{rid}].score", item["score"], 0.0, 1.0)
         if item["action"] not in ACTIONS:
-            raise InputError(
-                f"rules[{rid}].action", item["action"], "one of " + ", ".join(ACTIONS)
-            )
+            raise InputError(f"rules[{rid}].action", item["action"], "one of " + ", ".join(ACTIONS))
         test = _compile(rid, item["when"], list(columns))
-        rules.append(
-            Rule(rid, item["when"], score, item["action"], str(item.get("description", "")), test)
-        )
-    return RuleSet(
-        str(data.get("name", where)),
-        str(data.get("description", "")),
-        tuple(rules),
-        tuple(columns),
-    )
+        rules.append(Rule(rid, item["when"], score, item["action"], str(item.get("description", "")), test))
+    return RuleSet(str(data.get("name", where)), str(data.get("description", "")), tuple(rules), tuple(columns))
 
 
 class RulesDetector(Detector):
@@ -287,11 +221,7 @@ class RulesDetector(Detector):
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """The rules' score per row (see the class docstring)."""
         if list(X.columns) != self.features_:
-            raise InputError(
-                "X.columns",
-                list(X.columns)[:5],
-                f"the fitted columns in order ({self.features_[:5]}...)",
-            )
+            raise InputError("X.columns", list(X.columns)[:5], f"the fitted columns in order ({self.features_[:5]}...)")
         return self.score_values(X.to_numpy(np.float64, na_value=np.nan))
 
     def score_values(self, values: np.ndarray) -> np.ndarray:
@@ -307,9 +237,7 @@ class RulesModelDetector(Detector):
 
     name = "rules+model"
 
-    def __init__(
-        self, model: Detector | None = None, rules: str | dict = "baseline", mode: str = "override"
-    ) -> None:
+    def __init__(self, model: Detector | None = None, rules: str | dict = "baseline", mode: str = "override") -> None:
         self.model = model
         self.rules = rules
         self.mode = mode
@@ -320,9 +248,7 @@ class RulesModelDetector(Detector):
 
     def _with_rules(self, X: pd.DataFrame) -> pd.DataFrame:
         fired = self.rule_set_.matches(X.to_numpy(np.float64, na_value=np.nan)).astype(np.float64)
-        return X.assign(
-            **{f"rule:{r.id}": fired[:, j] for j, r in enumerate(self.rule_set_.rules)}
-        )
+        return X.assign(**{f"rule:{r.id}": fired[:, j] for j, r in enumerate(self.rule_set_.rules)})
 
     def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> RulesModelDetector:
         """Fit a clone of ``model`` (on ``X``, or with the rule columns in features mode)."""
@@ -340,13 +266,7 @@ class RulesModelDetector(Detector):
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """The combined score per row (see the class docstring)."""
         if list(X.columns) != self.features_:
-            raise InputError(
-                "X.columns",
-                list(X.columns)[:5],
-                f"the fitted columns in order ({self.features_[:5]}...)",
-            )
+            raise InputError("X.columns", list(X.columns)[:5], f"the fitted columns in order ({self.features_[:5]}...)")
         if self.mode == "features":
             return self.model_.score(self._with_rules(X))
-        return np.maximum(
-            self.model_.score(X), self.rule_set_.scores(X.to_numpy(np.float64, na_value=np.nan))
-        )
+        return np.maximum(self.model_.score(X), self.rule_set_.scores(X.to_numpy(np.float64, na_value=np.nan)))

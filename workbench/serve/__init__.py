@@ -32,22 +32,12 @@ def checked(host: str, port, warm_until: str | None = None, threshold=None) -> d
     never logged), ``warm_until`` an ISO time, ``threshold`` in [0, 1]."""
     api_key = os.environ.get(API_KEY_ENV) or None
     if host not in LOCAL_HOSTS and api_key is None:
-        raise InputError(
-            "host",
-            host,
-            f"127.0.0.1 (the default), or any address with an API key in {API_KEY_ENV}",
-        )
+        raise InputError("host", host, f"127.0.0.1 (the default), or any address with an API key in {API_KEY_ENV}")
     until = None
     if warm_until is not None:
         try:
             until = dt.datetime.fromisoformat(warm_until)
         except ValueError:
-            raise InputError(
-                "warm-until", warm_until, "a time written YYYY-MM-DDTHH:MM:SS"
-            ) from None
-    return {
-        "port": check_int("port", port, 0, 65535),
-        "api_key": api_key,
-        "warm_until": until,
-        "threshold": None if threshold is None else check_float("threshold", threshold, 0.0, 1.0),
-    }
+            raise InputError("warm-until", warm_until, "a time written YYYY-MM-DDTHH:MM:SS") from None
+    return {"port": check_int("port", port, 0, 65535), "api_key": api_key, "warm_until": until,
+            "threshold": None if threshold is None else check_float("threshold", threshold, 0.0, 1.0)}

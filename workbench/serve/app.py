@@ -24,13 +24,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from workbench.features.online import ONLINE_FEATURES
@@ -55,9 +49,7 @@ class _Timed(BaseModel):
     @classmethod
     def _naive(cls, value: dt.datetime) -> dt.datetime:
         if value.tzinfo is not None:
-            raise ValueError(
-                "a timestamp without a time zone (the market's local time, as stored)"
-            )
+            raise ValueError("a timestamp without a time zone (the market's local time, as stored)")
         return value
 
 
@@ -118,14 +110,9 @@ def _invalid(exc: ValidationError | InputError) -> JSONResponse:
     """422 naming each bad field, its value and what is allowed."""
     if isinstance(exc, InputError):
         return _error(422, [{"field": exc.param, "value": exc.value, "allowed": exc.allowed}])
-    detail = [
-        {
-            "field": ".".join(str(p) for p in e["loc"]) or "body",
-            "value": e.get("input") if e["type"] != "missing" else None,
-            "allowed": e["msg"],
-        }
-        for e in exc.errors(include_url=False)
-    ]
+    detail = [{"field": ".".join(str(p) for p in e["loc"]) or "body",
+               "value": e.get("input") if e["type"] != "missing" else None, "allowed": e["msg"]}
+              for e in exc.errors(include_url=False)]
     return _error(422, json.loads(json.dumps(detail, default=str)))
 
 
@@ -144,21 +131,15 @@ class Scorer:
     and reason codes (each feature's share of the score: the score minus the score with that
     feature at its training median, the largest first)."""
 
-    def __init__(
-        self, package: str | os.PathLike, threshold: float | None = None, rules=None
-    ) -> None:
+    def __init__(self, package: str | os.PathLike, threshold: float | None = None, rules=None) -> None:
         self.model, self.columns = stream_model(package)
         self.manifest = read_manifest(package)
         self.metrics = json.loads((Path(package) / "metrics.json").read_text())
         self.features = list(self.model.features_)
-        self.threshold = float(
-            threshold if threshold is not None else self.model.threshold_ or 0.5
-        )
+        self.threshold = float(threshold if threshold is not None else self.model.threshold_ or 0.5)
         self.version = f"{self.manifest['name']}-{self.manifest['files']['detector.joblib'][:12]}"
         preprocess = getattr(self.model, "preprocess_", None)
-        self.reference = (
-            None if preprocess is None else np.asarray(preprocess[0].statistics_, float)
-        )
+        self.reference = None if preprocess is None else np.asarray(preprocess[0].statistics_, float)
         self.rules = rules
 
     def values(self, features: np.ndarray) -> np.ndarray:
@@ -176,27 +157,12 @@ class Scorer:
         order = np.argsort(-share, axis=1, kind="stable")[:, :top]
         out = []
         for r in range(k):
-            out.append(
-                [
-                    {
-                        "feature": self.features[j],
-                        "value": _plain(values[r, j]),
-                        "contribution": float(share[r, j]),
-                    }
-                    for j in order[r]
-                    if share[r, j] > 0
-                ]
-            )
+            out.append([{"feature": self.features[j], "value": _plain(values[r, j]),
+                         "contribution": float(share[r, j])} for j in order[r] if share[r, j] > 0])
         return out
 
-    def score(
-        self,
-        features: np.ndarray,
-        txn_ids: list[int],
-        top: int,
-        show: bool,
-        explain_all: bool = True,
-    ) -> list[dict]:
+    def score(self, features: np.ndarray, txn_ids: list[int], top: int, show: bool,
+              explain_all: bool = True) -> list[dict]:
         """The response rows of transactions with these state features (all of them in each
         row with ``show``); reason codes for every row, or with ``explain_all`` False only
         for rows not decided ``allow`` (the others get ``None``)."""
@@ -205,23 +171,14 @@ class Scorer:
         decisions = np.where(scores >= self.threshold, "review", "allow").astype(object)
         fired = self.rules.fired(features) if self.rules is not None else None
         if fired is not None:
-            decisions = np.array(
-                [self.rules.decide(d, f) for d, f in zip(decisions, fired)], dtype=object
-            )
+            decisions = np.array([self.rules.decide(d, f) for d, f in zip(decisions, fired)], dtype=object)
         explained = np.ones(len(scores), bool) if explain_all else decisions != "allow"
         reasons = np.full(len(scores), None, dtype=object)
-        for i, r in zip(
-            np.flatnonzero(explained), self.reasons(values[explained], scores[explained], top)
-        ):
+        for i, r in zip(np.flatnonzero(explained), self.reasons(values[explained], scores[explained], top)):
             reasons[i] = r
         rows = []
         for i, txn in enumerate(txn_ids):
-            row = {
-                "txn_id": txn,
-                "score": float(scores[i]),
-                "decision": decisions[i],
-                "reasons": reasons[i],
-            }
+            row = {"txn_id": txn, "score": float(scores[i]), "decision": decisions[i], "reasons": reasons[i]}
             if show:
                 row["features"] = dict(zip(ONLINE_FEATURES, map(_plain, features[i])))
             if fired is not None:
@@ -239,34 +196,19 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "workbench_requests", "HTTP requests", ["endpoint", "status"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "workbench_request_seconds",
-            "request latency",
-            ["endpoint"],
-            registry=self.registry,
-            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5),
-        )
-        self.scores = Histogram(
-            "workbench_score",
-            "scores returned",
-            registry=self.registry,
-            buckets=tuple(round(0.1 * i, 1) for i in range(1, 11)),
-        )
-        self.transactions = Counter(
-            "workbench_transactions_scored", "transactions scored", registry=self.registry
-        )
+        self.requests = Counter("workbench_requests", "HTTP requests", ["endpoint", "status"], registry=self.registry)
+        self.latency = Histogram("workbench_request_seconds", "request latency", ["endpoint"], registry=self.registry,
+                                 buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5))
+        self.scores = Histogram("workbench_score", "scores returned", registry=self.registry,
+                                buckets=tuple(round(0.1 * i, 1) for i in range(1, 11)))
+        self.transactions = Counter("workbench_transactions_scored", "transactions scored", registry=self.registry)
 
 
 class Guard:
     """ASGI middleware: the API key (when one is set), the body size limit and the request
     metrics, before the app sees a request."""
 
-    def __init__(
-        self, app, api_key: str | None, max_body: int, metrics: Metrics, endpoints: set[str]
-    ) -> None:
+    def __init__(self, app, api_key: str | None, max_body: int, metrics: Metrics, endpoints: set[str]) -> None:
         self.app, self.key, self.max_body, self.metrics = app, api_key, max_body, metrics
         self.endpoints = endpoints
 
@@ -293,16 +235,8 @@ class Guard:
         if self.key is not None:
             given = dict(scope["headers"]).get(API_KEY_HEADER.encode(), b"")
             if not hmac.compare_digest(given, self.key.encode()):
-                await _error(
-                    401,
-                    [
-                        {
-                            "field": f"header {API_KEY_HEADER}",
-                            "value": None,
-                            "allowed": "the service's API key",
-                        }
-                    ],
-                )(scope, receive, send)
+                await _error(401, [{"field": f"header {API_KEY_HEADER}", "value": None,
+                                    "allowed": "the service's API key"}])(scope, receive, send)
                 return
         chunks, size, more = [], 0, True
         while more:
@@ -313,16 +247,8 @@ class Guard:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > self.max_body:
-                await _error(
-                    413,
-                    [
-                        {
-                            "field": "body",
-                            "value": f"over {self.max_body} bytes",
-                            "allowed": f"a body of at most {self.max_body} bytes",
-                        }
-                    ],
-                )(scope, receive, send)
+                await _error(413, [{"field": "body", "value": f"over {self.max_body} bytes",
+                                    "allowed": f"a body of at most {self.max_body} bytes"}])(scope, receive, send)
                 return
         body = b"".join(chunks)
 
@@ -332,16 +258,10 @@ class Guard:
         await self.app(scope, replay, send)
 
 
-def create_app(
-    package: str | os.PathLike,
-    dataset: str | os.PathLike | None = None,
-    warm_until: dt.datetime | None = None,
-    api_key: str | None = None,
-    threshold: float | None = None,
-    rules=None,
-    max_body: int = MAX_BODY_BYTES,
-    reasons: int = 3,
-) -> FastAPI:
+def create_app(package: str | os.PathLike, dataset: str | os.PathLike | None = None,
+               warm_until: dt.datetime | None = None, api_key: str | None = None,
+               threshold: float | None = None, rules=None, max_body: int = MAX_BODY_BYTES,
+               reasons: int = 3) -> FastAPI:
     """The service over ``package``; the state warms (in the background, ``/ready`` says
     when) from ``dataset`` (default: the package's training dataset) up to ``warm_until``
     (default: all of it). With ``api_key`` every request needs it in the X-API-Key header."""
@@ -349,16 +269,11 @@ def create_app(
     if dataset is None:
         dataset = (scorer.manifest.get("dataset") or {}).get("path")
         if dataset is None:
-            raise InputError(
-                "dataset", None, "a dataset directory (the package names no training dataset)"
-            )
+            raise InputError("dataset", None, "a dataset directory (the package names no training dataset)")
         warm_until = dt.datetime(1, 1, 1) if warm_until is None else warm_until
     dataset_source(dataset)  # fails now, not in the background, on a bad path
-    app = FastAPI(
-        title="fraud-workbench scoring service",
-        version=scorer.version,
-        description="Scores transactions with a model package over the online feature state.",
-    )
+    app = FastAPI(title="fraud-workbench scoring service", version=scorer.version,
+                  description="Scores transactions with a model package over the online feature state.")
     holder: dict[str, Any] = {"state": None, "error": None}
     metrics = Metrics()
 
@@ -378,16 +293,8 @@ def create_app(
     def live() -> LiveState | JSONResponse:
         state = holder["state"]
         if state is None:
-            return _error(
-                503,
-                [
-                    {
-                        "field": "state",
-                        "value": holder["error"] or "warming",
-                        "allowed": "requests after GET /ready says ready",
-                    }
-                ],
-            )
+            return _error(503, [{"field": "state", "value": holder["error"] or "warming",
+                                 "allowed": "requests after GET /ready says ready"}])
         return state
 
     def options(request: Request) -> tuple[int, bool]:
@@ -396,16 +303,8 @@ def create_app(
         query = request.query_params
         unknown = sorted(set(query) - {"reasons", "features", "explain"})
         if unknown:
-            raise InputError(
-                unknown[0],
-                query[unknown[0]],
-                "the query parameters reasons, features and explain only",
-            )
-        value, show, explain = (
-            query.get("reasons", str(reasons)),
-            query.get("features", "0"),
-            query.get("explain"),
-        )
+            raise InputError(unknown[0], query[unknown[0]], "the query parameters reasons, features and explain only")
+        value, show, explain = query.get("reasons", str(reasons)), query.get("features", "0"), query.get("explain")
         if not value.isdigit() or int(value) > 10:
             raise InputError("reasons", value, "an integer from 0 to 10")
         if show not in ("0", "1"):
@@ -420,22 +319,12 @@ def create_app(
         if isinstance(state, JSONResponse):
             return state
         top, show, explain = options(request)
-        columns = {
-            name: [getattr(t, name) for t in txns]
-            for name in Transaction.model_fields
-            if name != "ts"
-        }
+        columns = {name: [getattr(t, name) for t in txns] for name in Transaction.model_fields if name != "ts"}
         columns["ts_us"] = [epoch_us(t.ts) for t in txns]
         features = state.add_transactions(columns)
         # batches explain their alerts only unless asked (each explained row costs one model
         # evaluation per feature)
-        rows = scorer.score(
-            features,
-            columns["txn_id"],
-            top,
-            show,
-            explain == "all" or (explain is None and not many),
-        )
+        rows = scorer.score(features, columns["txn_id"], top, show, explain == "all" or (explain is None and not many))
         metrics.transactions.inc(len(rows))
         for row in rows:
             metrics.scores.observe(row["score"])
@@ -459,63 +348,45 @@ def create_app(
     async def score(request: Request) -> Response:
         return scored(request, [await parsed(request, single)], many=False)
 
-    @app.post(
-        "/score/batch", openapi_extra=_doc(Batch), summary="Score transactions in time order"
-    )
+    @app.post("/score/batch", openapi_extra=_doc(Batch), summary="Score transactions in time order")
     async def score_batch(request: Request) -> Response:
         return scored(request, (await parsed(request, batch)).transactions, many=True)
 
-    async def side(request: Request, adapter: TypeAdapter, apply) -> Response:
-        """A label or an account event: parsed, then applied to the warm state."""
-        item = await parsed(request, adapter)
+    @app.post("/labels", openapi_extra=_doc(Label), summary="A confirmed fraud")
+    async def labels(request: Request) -> Response:
+        label = await parsed(request, label_type)
         state = live()
         if isinstance(state, JSONResponse):
             return state
-        apply(state, item)
-        return JSONResponse({"accepted": True, "labels": state.n_labels, "events": state.n_events})
-
-    @app.post("/labels", openapi_extra=_doc(Label), summary="A confirmed fraud")
-    async def labels(request: Request) -> Response:
-        return await side(
-            request, label_type, lambda s, x: s.add_label(x.txn_id, epoch_us(x.confirmed_at))
-        )
+        state.add_label(label.txn_id, epoch_us(label.confirmed_at))
+        return JSONResponse({"accepted": True, "labels": state.n_labels})
 
     @app.post("/events", openapi_extra=_doc(Event), summary="An account event")
     async def events(request: Request) -> Response:
-        return await side(
-            request,
-            event_type,
-            lambda s, x: s.add_event(x.customer_id, x.event_type, epoch_us(x.ts)),
-        )
+        event = await parsed(request, event_type)
+        state = live()
+        if isinstance(state, JSONResponse):
+            return state
+        state.add_event(event.customer_id, event.event_type, epoch_us(event.ts))
+        return JSONResponse({"accepted": True, "events": state.n_events})
 
     @app.get("/health", summary="The process is up; the state's counts")
     async def health() -> dict:
         state = holder["state"]
-        return {
-            "status": "ok",
-            "model_version": scorer.version,
-            "warm_error": holder["error"],
-            "state": None if state is None else state.summary(),
-        }
+        return {"status": "ok", "model_version": scorer.version, "warm_error": holder["error"],
+                "state": None if state is None else state.summary()}
 
     @app.get("/ready", summary="Model loaded and state warm")
     async def ready() -> JSONResponse:
         if holder["state"] is None:
-            return JSONResponse(
-                {"ready": False, "reason": holder["error"] or "warming"}, status_code=503
-            )
+            return JSONResponse({"ready": False, "reason": holder["error"] or "warming"}, status_code=503)
         return JSONResponse({"ready": True, "model_version": scorer.version})
 
     @app.get("/model", summary="The package's manifest, features, threshold and metrics")
     async def model() -> dict:
-        return {
-            "version": scorer.version,
-            "manifest": scorer.manifest,
-            "features": scorer.features,
-            "threshold": scorer.threshold,
-            "metrics": scorer.metrics,
-            "rules": None if rules is None else rules.describe(),
-        }
+        return {"version": scorer.version, "manifest": scorer.manifest, "features": scorer.features,
+                "threshold": scorer.threshold, "metrics": scorer.metrics,
+                "rules": None if rules is None else rules.describe()}
 
     @app.get("/metrics", summary="Prometheus metrics")
     async def prometheus() -> Response:
@@ -525,15 +396,8 @@ def create_app(
     return Guard(app, api_key, max_body, metrics, endpoints)
 
 
-def serve(
-    package: str | os.PathLike,
-    dataset: str | os.PathLike | None = None,
-    warm_until: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    threshold: float | None = None,
-    rules: str | None = None,
-) -> None:
+def serve(package: str | os.PathLike, dataset: str | os.PathLike | None = None, warm_until: str | None = None,
+          host: str = "127.0.0.1", port: int = 8000, threshold: float | None = None, rules: str | None = None) -> None:
     """Run the service with uvicorn (arguments checked by :func:`workbench.serve.checked`)."""
     options = checked(host, port, warm_until, threshold)
     rule_set = None
@@ -541,14 +405,9 @@ def serve(
         from workbench.rules import load_rules
 
         rule_set = load_rules(rules, ONLINE_FEATURES)
-    app = create_app(
-        package, dataset, options["warm_until"], options["api_key"], options["threshold"], rule_set
-    )
+    app = create_app(package, dataset, options["warm_until"], options["api_key"], options["threshold"], rule_set)
     import uvicorn
 
-    print(
-        f"serving on http://{host}:{options['port']} "
-        "(docs at /docs; GET /ready says when the state is warm)",
-        flush=True,
-    )
+    print(f"serving on http://{host}:{options['port']} (docs at /docs; GET /ready says when the state is warm)",
+          flush=True)
     uvicorn.run(app, host=host, port=options["port"], log_level="warning", access_log=False)

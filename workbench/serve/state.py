@@ -23,44 +23,19 @@ import threading
 
 import numpy as np
 
-from workbench.features.online import (
-    CODED_COLUMNS,
-    FLOAT_COLUMNS,
-    OnlineState,
-    Stream,
-    StreamInputs,
-    _calendar_table,
-    stream_inputs,
-)
-from workbench.features.online_state import (
-    BANK_LINK,
-    CARD,
-    CHARGEBACK,
-    CUST,
-    DAY,
-    DEVICE,
-    EMAIL,
-    IP,
-    KIND,
-    MERCHANT,
-    MERCHANT_CARD,
-    PAIRS,
-    PHONE,
-    PURCHASE,
-    REFUND,
-)
+from workbench.features.online import (CODED_COLUMNS, FLOAT_COLUMNS, ID_COLUMNS,
+                                       OnlineState, Stream, StreamInputs,
+                                       _calendar_table, stream_inputs)
+from workbench.features.online_state import (BANK_LINK, CARD, CHARGEBACK, CUST, DAY, DEVICE,
+                                             EMAIL, IP, KIND, MERCHANT, MERCHANT_CARD, PAIRS,
+                                             PHONE, PURCHASE, REFUND)
 from workbench.validation import InputError
 
 EPOCH = dt.datetime(1970, 1, 1)
 EVENT_KINDS = {"email_change": EMAIL, "phone_change": PHONE, "bank_link": BANK_LINK}
 TXN_KINDS = {"purchase": PURCHASE, "refund": REFUND, "chargeback": CHARGEBACK}
-ENTITY_COLUMNS = (
-    ("customer_id", CUST),
-    ("card_id", CARD),
-    ("merchant_id", MERCHANT),
-    ("device_id", DEVICE),
-    ("ip_id", IP),
-)
+ENTITY_COLUMNS = (("customer_id", CUST), ("card_id", CARD), ("merchant_id", MERCHANT),
+                  ("device_id", DEVICE), ("ip_id", IP))
 # the first-use flags' (customer, value) pairs, in the order of the PAIRS columns
 PAIR_FIELDS = ("merchant_id", "device_id", "ip_id", "city", "channel")
 CALENDAR_DAYS = 366  # the calendar table grows a year at a time
@@ -124,11 +99,8 @@ class LiveState:
             raw, codes = rows[field], inputs.ids[:, column]
             self.entity[field] = dict(zip(raw[codes >= 0].tolist(), codes[codes >= 0].tolist()))
         customers = self.entity["customer_id"]
-        customers.update(
-            zip(
-                stream.events["customer_id"].astype("int64").tolist(), inputs.events[:, 1].tolist()
-            )
-        )
+        customers.update(zip(stream.events["customer_id"].astype("int64").tolist(),
+                             inputs.events[:, 1].tolist()))
         self.pair = {}
         for f, field in enumerate(PAIR_FIELDS):
             keys = zip(inputs.ids[:, CUST].tolist(), rows[field].tolist())
@@ -138,34 +110,20 @@ class LiveState:
         self.pair["merchant_card"] = dict(zip(keys, inputs.ids[present, MERCHANT_CARD].tolist()))
         self.rows_of = dict(zip(rows["txn_id"].tolist(), range(len(stream))))
 
-    def _reserve(
-        self,
-        rows: int,
-        codes: int,
-        pairs: int,
-        labels: int = 0,
-        events: int = 0,
-        day: int | None = None,
-    ) -> None:
+    def _reserve(self, rows: int, codes: int, pairs: int, labels: int = 0, events: int = 0,
+                 day: int | None = None) -> None:
         """Room for ``rows`` rows, ``codes`` entity codes, ``pairs`` pairs, ``labels`` labels,
         ``events`` events and a calendar through ``day``: arrays grow by doubling, and a
         grown state takes over the old state's arrays (the same values, in a larger
         shape)."""
         size = len(self.ids) if self.state is not None else 0
-        need = (
-            rows > size
-            or codes > self.template.codes
-            or pairs > self.template.pairs
-            or labels > len(self.labels)
-            or events > len(self.events)
-        )
+        need = (rows > size or codes > self.template.codes or pairs > self.template.pairs
+                or labels > len(self.labels) or events > len(self.events))
         if need or self.state is None:
             x = self.template
-            rows_cap, codes_cap, pairs_cap = (
-                max(rows, 2 * size),
-                max(codes, 2 * x.codes) if codes > x.codes else x.codes,
-                max(pairs, 2 * x.pairs) if pairs > x.pairs else x.pairs,
-            )
+            rows_cap, codes_cap, pairs_cap = (max(rows, 2 * size),
+                                              max(codes, 2 * x.codes) if codes > x.codes else x.codes,
+                                              max(pairs, 2 * x.pairs) if pairs > x.pairs else x.pairs)
             if self.state is None:
                 codes_cap, pairs_cap = codes, pairs
             self.ts = _grown(self.ts, rows_cap, np.iinfo(np.int64).max)
@@ -175,27 +133,18 @@ class LiveState:
             self.events = _grown(self.events, max(events, 2 * len(self.events), 64), 0)
             # one code space for all entities (customers index the per-customer arrays, customers
             # and cards the recent-row rings) and one for all pairs
-            self.template = dataclasses.replace(
-                x,
-                ts=self.ts,
-                ids=self.ids,
-                vals=self.vals,
-                labels=self.labels,
-                events=self.events,
-                codes=codes_cap,
-                customers=codes_cap,
-                histories=codes_cap,
-                pairs=pairs_cap,
-                shared_pairs=pairs_cap,
-            )
+            self.template = dataclasses.replace(x, ts=self.ts, ids=self.ids, vals=self.vals,
+                                                labels=self.labels, events=self.events,
+                                                codes=codes_cap, customers=codes_cap,
+                                                histories=codes_cap, pairs=pairs_cap,
+                                                shared_pairs=pairs_cap)
             old, self.state = self.state, OnlineState(self.template, buffer_rows=self.max_rows)
             if old is not None:
                 for name, array in vars(old).items():
                     if isinstance(array, np.ndarray):
                         getattr(self.state, name)[tuple(slice(0, s) for s in array.shape)] = array
-        if day is not None and (
-            self.first_day is None or day - self.first_day >= len(self.template.calendar)
-        ):
+        if day is not None and (self.first_day is None
+                                or day - self.first_day >= len(self.template.calendar)):
             first = self.first_day if self.first_day is not None else day
             self.first_day = first
             table = _calendar_table(first, day + CALENDAR_DAYS, self.params)
@@ -205,30 +154,28 @@ class LiveState:
         """Advance the state over the filled prefix from ``start`` (at most ``rows`` rows
         and the rest of their last instant)."""
         self.state.inputs = dataclasses.replace(
-            self.template,
-            ts=self.ts[: self.n],
-            ids=self.ids[: self.n],
-            vals=self.vals[: self.n],
-            labels=self.labels[: self.n_labels],
-            events=self.events[: self.n_events],
-        )
+            self.template, ts=self.ts[: self.n], ids=self.ids[: self.n], vals=self.vals[: self.n],
+            labels=self.labels[: self.n_labels], events=self.events[: self.n_events])
         return self.state.advance(start, rows)
 
     def _check_time(self, param: str, first_us: int) -> None:
         if first_us < self.clock:
             clock = (EPOCH + dt.timedelta(microseconds=self.clock)).isoformat()
-            raise InputError(
-                param,
-                (EPOCH + dt.timedelta(microseconds=first_us)).isoformat(),
-                f"a time at or after the state's clock {clock} (time order)",
-            )
+            raise InputError(param, (EPOCH + dt.timedelta(microseconds=first_us)).isoformat(),
+                             f"a time at or after the state's clock {clock} (time order)")
 
-    def _code(self, table: dict, key, space: str = "codes") -> int:
-        """``key``'s code in ``table``, a new one of the ``space`` (codes or pairs) if unseen."""
+    def _code(self, table: dict, key) -> int:
         code = table.get(key)
         if code is None:
-            code = table[key] = getattr(self, space)
-            setattr(self, space, code + 1)
+            code = table[key] = self.codes
+            self.codes += 1
+        return code
+
+    def _pair(self, table: dict, key) -> int:
+        code = table.get(key)
+        if code is None:
+            code = table[key] = self.pairs
+            self.pairs += 1
         return code
 
     def add_transactions(self, columns: dict[str, list]) -> np.ndarray:
@@ -241,65 +188,42 @@ class LiveState:
             txn = columns["txn_id"]
             k = len(txn)
             if not 1 <= k <= self.max_rows:
-                raise InputError(
-                    "transactions", f"{k} rows", f"1 to {self.max_rows} rows per call"
-                )
+                raise InputError("transactions", f"{k} rows", f"1 to {self.max_rows} rows per call")
             ts = np.asarray(columns["ts_us"], dtype=np.int64)
             self._check_time("ts", int(ts[0]))
             if k > 1 and (np.diff(ts) < 0).any():
                 bad = int(np.flatnonzero(np.diff(ts) < 0)[0]) + 1
-                raise InputError(
-                    f"transactions[{bad}].ts",
-                    "earlier than the row before it",
-                    "rows in time order",
-                )
+                raise InputError(f"transactions[{bad}].ts", "earlier than the row before it",
+                                 "rows in time order")
             seen = [t for t in txn if t in self.rows_of]
             if seen or len(set(txn)) < k:
-                raise InputError(
-                    "txn_id",
-                    seen[0] if seen else "repeated in the request",
-                    "a txn_id the state has not seen",
-                )
+                raise InputError("txn_id", seen[0] if seen else "repeated in the request",
+                                 "a txn_id the state has not seen")
             for field in ("customer_id", "card_id"):
                 if any(v is None for v in columns[field]):
                     raise InputError(field, None, "an id on every transaction")
-            self._reserve(
-                self.n + k, self.codes + 5 * k, self.pairs + 6 * k, day=int(ts[-1]) // DAY
-            )
+            self._reserve(self.n + k, self.codes + 5 * k, self.pairs + 6 * k,
+                          day=int(ts[-1]) // DAY)
             n = self.n
-            ids = self.ids[n : n + k]
+            ids = self.ids[n: n + k]
             for field, column in ENTITY_COLUMNS:
                 table = self.entity[field]
-                ids[:, column] = [
-                    -1 if v is None else self._code(table, v) for v in columns[field]
-                ]
+                ids[:, column] = [-1 if v is None else self._code(table, v) for v in columns[field]]
             coded = {}
             for c in CODED_COLUMNS:
                 vocab = self.vocab[c]
-                coded[c] = [
-                    -1 if v is None else vocab.setdefault(v, len(vocab)) for v in columns[c]
-                ]
+                coded[c] = [-1 if v is None else vocab.setdefault(v, len(vocab)) for v in columns[c]]
             ids[:, KIND] = [TXN_KINDS.get(v, 0) for v in columns["txn_type"]]
             customers = ids[:, CUST].tolist()
             for f, field in enumerate(PAIR_FIELDS):
                 table = self.pair[field]
-                values = (
-                    coded[field]
-                    if field in coded
-                    else [-1 if v is None else v for v in columns[field]]
-                )
-                ids[:, PAIRS + f] = [
-                    self._code(table, key, "pairs") for key in zip(customers, values)
-                ]
+                values = coded[field] if field in coded else [-1 if v is None else v for v in columns[field]]
+                ids[:, PAIRS + f] = [self._pair(table, key) for key in zip(customers, values)]
             table = self.pair["merchant_card"]
-            ids[:, MERCHANT_CARD] = [
-                -1 if m < 0 else self._code(table, (m, c), "pairs")
-                for m, c in zip(ids[:, MERCHANT].tolist(), ids[:, CARD].tolist())
-            ]
-            self.ts[n : n + k] = ts
-            self.vals[n : n + k] = np.array(
-                [columns[c] for c in FLOAT_COLUMNS], dtype=np.float64
-            ).T
+            ids[:, MERCHANT_CARD] = [-1 if m < 0 else self._pair(table, (m, c))
+                                     for m, c in zip(ids[:, MERCHANT].tolist(), ids[:, CARD].tolist())]
+            self.ts[n: n + k] = ts
+            self.vals[n: n + k] = np.array([columns[c] for c in FLOAT_COLUMNS], dtype=np.float64).T
             self.rows_of.update(zip(txn, range(n, n + k)))
             self.n = n + k
             self.clock = int(ts[-1])
@@ -339,16 +263,6 @@ class LiveState:
 
     def summary(self) -> dict:
         """Counts and clock of the state (what /health reports)."""
-        clock = (
-            None
-            if self.clock < -(2**61)
-            else (EPOCH + dt.timedelta(microseconds=self.clock)).isoformat()
-        )
-        return {
-            "transactions": self.n,
-            "warm_transactions": self.warm_rows,
-            "labels": self.n_labels,
-            "events": self.n_events,
-            "entities": self.codes,
-            "clock": clock,
-        }
+        clock = None if self.clock < -(2**61) else (EPOCH + dt.timedelta(microseconds=self.clock)).isoformat()
+        return {"transactions": self.n, "warm_transactions": self.warm_rows, "labels": self.n_labels,
+                "events": self.n_events, "entities": self.codes, "clock": clock}
