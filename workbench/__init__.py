@@ -27,6 +27,5 @@ _names, __getattr__, __dir__ = lazy_exports(__name__, {
                  "single_split"],
     "report_builds": ["build_report", "sweep_conclusion", "sweep_files", "sweep_table"],
     "io": ["write_csv", "write_json", "write_parquet"],
-    "rules": ["RulesDetector", "RulesModelDetector", "load_rules", "shipped_rule_sets"],
 })
 __all__ = [*_names, "__version__"]

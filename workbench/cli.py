@@ -1,4 +1,4 @@
-"""Command line: ``python -m workbench generate|stats|verify|schema|features|report|book|serve``."""
+"""Command line: ``python -m workbench generate|stats|verify|schema|features|report|book``."""
 
 from __future__ import annotations
 
@@ -91,14 +91,6 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--out", default=None, help="book directory (default build/book); the site is OUT/_build/html")
     book.add_argument("--rerun", action="store_true", help="execute notebooks again even when their executed copy is newer")
     book.add_argument("--screenshot", default=None, help="also save a PNG of the book's first page (headless Chromium)")
-    srv = sub.add_parser("serve", help="score transactions over HTTP with a model package (FastAPI on uvicorn)")
-    srv.add_argument("--package", required=True, help="model package directory")
-    srv.add_argument("--dataset", default=None, help="dataset whose history warms the state (default: the package's, cold)")
-    srv.add_argument("--warm-until", default=None, help="warm with the history up to this time (default: all of it)")
-    srv.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; others need WORKBENCH_API_KEY)")
-    srv.add_argument("--port", default=8000, help="port (default 8000)")
-    srv.add_argument("--threshold", default=None, help="decision threshold (default: the package's)")
-    srv.add_argument("--rules", default=None, help="rule set combined with the scores: a shipped name (baseline) or YAML")
     return parser
 
 
@@ -171,13 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if remote:
                     raise RuntimeError(f"the book loads from the internet: {remote}")
                 print(f"wrote {args.screenshot}")
-        elif args.command == "serve":
-            from workbench.serve import checked
-
-            checked(args.host, args.port, args.warm_until, args.threshold)  # before the service's imports
-            from workbench.serve.app import serve
-
-            serve(args.package, args.dataset, args.warm_until, args.host, args.port, args.threshold, args.rules)
         else:
             from workbench.dataset.schema import markdown
 
