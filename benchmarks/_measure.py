@@ -48,21 +48,34 @@ class PeakRSS:
 def bench_parser(doc: str | None, name: str) -> argparse.ArgumentParser:
     """The common command line of the benchmarks: ``--smoke`` (a tiny run that checks the
     script works) and ``--out`` (the JSON results path)."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="a tiny run that only checks the script works")
-    parser.add_argument("--out", default=None, help=f"JSON results path (default benchmarks/results/{name}.json)")
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="a tiny run that only checks the script works"
+    )
+    parser.add_argument(
+        "--out", default=None, help=f"JSON results path (default benchmarks/results/{name}.json)"
+    )
     return parser
 
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    return {"cpus": psutil.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpus": psutil.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def write_results(name: str, results: dict[str, Any], path: str | Path | None = None) -> Path:
     """Write ``results`` as JSON (default benchmarks/results/<name>.json) and return the path."""
     path = Path(path) if path else RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **results}, indent=2, default=str) + "\n")
+    path.write_text(
+        json.dumps({"benchmark": name, "machine": machine(), **results}, indent=2, default=str)
+        + "\n"
+    )
     return path

@@ -17,14 +17,16 @@ import pytest
 
 os.environ.setdefault("PLOOMBER_STATS_ENABLED", "false")
 
+from workbench import SimulationConfig, generate  # noqa: E402
 from workbench.dataset.reader import open_dataset  # noqa: E402
 from workbench.dataset.schema import TABLES  # noqa: E402
-from workbench import SimulationConfig, generate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # a legitimate-only world for the behaviour tests
-SMALL = dict(customers=1500, days=75, seed=11, shard_size=500, start="2025-01-01", scenarios="none")
+SMALL = dict(
+    customers=1500, days=75, seed=11, shard_size=500, start="2025-01-01", scenarios="none"
+)
 # many victims so every scenario has episodes to test; rings span the three shards
 FRAUD = dict(customers=2400, days=90, seed=21, shard_size=800, start="2025-01-01", fraud_rate=0.25)
 
@@ -78,9 +80,12 @@ class Lab:
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"http://{self.base}{path}", data=data, method=method,
-                                     headers={"Authorization": f"token {self.token}",
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"http://{self.base}{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, json.loads(r.read() or b"{}")
@@ -90,9 +95,13 @@ class Lab:
 
 # A test server's own Lab settings: no autosave (a notebook run in the browser would be saved
 # with its outputs into notebooks/) and no news or update checks (they fetch from outside).
-LAB_SETTINGS = {"@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-                "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                                "checkForUpdates": False}}
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
 
 
 def _lab_settings(directory: Path) -> Path:
@@ -109,13 +118,21 @@ def lab(tmp_path_factory):
     scratch directory; stopped (the whole group) after the module's tests."""
     port, token = _free_port(), uuid.uuid4().hex
     log = tmp_path_factory.mktemp("lab") / "lab.log"
-    env = {**os.environ, "WORKBENCH_SCRATCH": str(tmp_path_factory.mktemp("scratch")),
-           "JUPYTERLAB_SETTINGS_DIR": str(_lab_settings(tmp_path_factory.mktemp("settings"))),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces"))}
+    env = {
+        **os.environ,
+        "WORKBENCH_SCRATCH": str(tmp_path_factory.mktemp("scratch")),
+        "JUPYTERLAB_SETTINGS_DIR": str(_lab_settings(tmp_path_factory.mktemp("settings"))),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path_factory.mktemp("workspaces")),
+    }
     with open(log, "w") as out:
-        proc = subprocess.Popen(["make", "-s", "lab", f"LAB_PORT={port}", f"LAB_TOKEN={token}"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "-s", "lab", f"LAB_PORT={port}", f"LAB_TOKEN={token}"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     server = Lab(port, token, proc)
     try:
         deadline = time.monotonic() + 90

@@ -33,14 +33,20 @@ tasks:
 
 
 def _notebook(title: str) -> nbformat.NotebookNode:
-    return new_notebook(cells=[
-        new_markdown_cell(f"# {title}\n\nA fee of $250 per alert and $300 per case."),
-        new_code_cell("n = 3", metadata={"tags": ["parameters"]}),
-        new_code_cell("import matplotlib.pyplot as plt\n\nfig, ax = plt.subplots(figsize=(3, 2))\n"
-                      "ax.plot(range(n))\nplt.show()"),
-        new_code_cell("print(f'rows {n}')"),
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                "language": "python"}})
+    return new_notebook(
+        cells=[
+            new_markdown_cell(f"# {title}\n\nA fee of $250 per alert and $300 per case."),
+            new_code_cell("n = 3", metadata={"tags": ["parameters"]}),
+            new_code_cell(
+                "import matplotlib.pyplot as plt\n\nfig, ax = plt.subplots(figsize=(3, 2))\n"
+                "ax.plot(range(n))\nplt.show()"
+            ),
+            new_code_cell("print(f'rows {n}')"),
+        ],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +58,13 @@ def book(tmp_path_factory):
         nbformat.write(_notebook(title), str(root / "nb" / f"{name}.ipynb"))
     (root / "pipeline.yaml").write_text(PIPELINE)
     # what a pipeline build leaves for a task whose product is a notebook (parameters injected)
-    papermill.execute_notebook(str(root / "nb" / "second.ipynb"),
-                               str(root / "out" / "second.ipynb"), parameters={"n": 5},
-                               progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(
+        str(root / "nb" / "second.ipynb"),
+        str(root / "out" / "second.ipynb"),
+        parameters={"n": 5},
+        progress_bar=False,
+        kernel_name="python3",
+    )
     # as in a fresh `python -m workbench book`: tempfile has not looked up its directory yet
     saved, tempfile.tempdir = tempfile.tempdir, None
     try:
@@ -119,17 +129,22 @@ def test_an_executed_notebook_is_reused_while_newer_than_its_source(book, capsys
 
 
 def test_remote_references_are_found(tmp_path):
-    (tmp_path / "page.html").write_text('<script src="https://cdn.example/x.js"></script>'
-                                        '<link rel="stylesheet" href="//fonts.example/f.css">'
-                                        '<script src="_static/local.js"></script>')
+    (tmp_path / "page.html").write_text(
+        '<script src="https://cdn.example/x.js"></script>'
+        '<link rel="stylesheet" href="//fonts.example/f.css">'
+        '<script src="_static/local.js"></script>'
+    )
     found = remote_references(tmp_path)
     assert len(found) == 2 and all(f.startswith("page.html: ") for f in found)
 
 
 def test_the_project_pipeline_gives_the_chapters_in_task_order():
     found = chapters(ROOT / "pipeline.yaml")
-    assert [c.source.name for c in found][:3] == ["01_generate.ipynb", "01b_fraud_scenarios.ipynb",
-                                                 "02_features.ipynb"]
+    assert [c.source.name for c in found][:3] == [
+        "01_generate.ipynb",
+        "01b_fraud_scenarios.ipynb",
+        "02_features.ipynb",
+    ]
     assert found[-1].source.name == "07_evaluation.ipynb" and found[-1].hide_input
     assert all(c.source.is_file() for c in found)
 
@@ -146,7 +161,8 @@ def test_a_task_keeping_its_notebook_in_several_formats_gives_the_ipynb(tmp_path
     (tmp_path / "p.yaml").write_text(
         "tasks:\n  - source: nb/a.ipynb\n    name: a\n    nb_product_key: [nb, nb_ipynb]\n"
         "    product: {nb: out/a.html, nb_ipynb: out/a.ipynb}\n"
-        "  - source: tasks/clean.py\n    name: clean\n    product: out/clean.parquet\n")
+        "  - source: tasks/clean.py\n    name: clean\n    product: out/clean.parquet\n"
+    )
     (chapter,) = chapters(tmp_path / "p.yaml")
     assert chapter.executed == tmp_path / "out" / "a.ipynb" and not chapter.hide_input
     # a task that is not a notebook is left out with a note

@@ -10,13 +10,32 @@ import pytest
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def test_generate_and_stats(tmp_path):
     out = tmp_path / "raw"
-    gen = run("generate", "--customers", "300", "--days", "15", "--start", "2025-01-01", "--seed", "42",
-              "--market", "india", "--out", str(out))
+    gen = run(
+        "generate",
+        "--customers",
+        "300",
+        "--days",
+        "15",
+        "--start",
+        "2025-01-01",
+        "--seed",
+        "42",
+        "--market",
+        "india",
+        "--out",
+        str(out),
+    )
     assert gen.returncode == 0, gen.stderr
     assert "transactions in" in gen.stdout and "shards" in gen.stderr  # the progress bar
     stats = run("stats", str(out))
@@ -24,14 +43,17 @@ def test_generate_and_stats(tmp_path):
     assert "customers" in stats.stdout and "300" in stats.stdout and "upi" in stats.stdout
 
 
-@pytest.mark.parametrize("args, param", [
-    (["--customers", "-5"], "customers"),
-    (["--customers", "ten"], "customers"),
-    (["--days", "0"], "days"),
-    (["--market", "atlantis"], "market"),
-    (["--start", "2025-02-30"], "start"),
-    (["--backend", "gpu"], "backend"),
-])
+@pytest.mark.parametrize(
+    "args, param",
+    [
+        (["--customers", "-5"], "customers"),
+        (["--customers", "ten"], "customers"),
+        (["--days", "0"], "days"),
+        (["--market", "atlantis"], "market"),
+        (["--start", "2025-02-30"], "start"),
+        (["--backend", "gpu"], "backend"),
+    ],
+)
 def test_bad_input_exits_nonzero_and_leaves_nothing(tmp_path, args, param):
     out = tmp_path / "raw"
     res = run("generate", "--out", str(out), "--customers", "20", "--days", "3", *args)
@@ -42,10 +64,20 @@ def test_bad_input_exits_nonzero_and_leaves_nothing(tmp_path, args, param):
 
 def test_existing_output_needs_overwrite(tmp_path):
     out = tmp_path / "raw"
-    assert run("generate", "--customers", "20", "--days", "3", "--out", str(out), "--no-progress").returncode == 0
+    assert (
+        run(
+            "generate", "--customers", "20", "--days", "3", "--out", str(out), "--no-progress"
+        ).returncode
+        == 0
+    )
     again = run("generate", "--customers", "20", "--days", "3", "--out", str(out))
     assert again.returncode == 2 and "--overwrite" in again.stderr
-    assert run("generate", "--customers", "20", "--days", "3", "--out", str(out), "--overwrite").returncode == 0
+    assert (
+        run(
+            "generate", "--customers", "20", "--days", "3", "--out", str(out), "--overwrite"
+        ).returncode
+        == 0
+    )
 
 
 def test_unwritable_output(tmp_path):

@@ -35,12 +35,16 @@ def test_conform_rejects_bad_tables():
 
 def test_schema_doc_is_current():
     doc = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
-    assert doc.read_text() == schema.markdown() + "\n", "regenerate: python -m workbench schema > docs/schema.md"
+    assert doc.read_text() == schema.markdown() + "\n", (
+        "regenerate: python -m workbench schema > docs/schema.md"
+    )
 
 
 def test_card_and_views(dataset, small_config):
     card = dataset.card
-    assert card["seed"] == small_config.seed and card["config"]["customers"] == small_config.customers
+    assert (
+        card["seed"] == small_config.seed and card["config"]["customers"] == small_config.customers
+    )
     assert {"numpy", "pandas", "pyarrow", "duckdb", "python"} <= set(card["versions"])
     assert card["row_counts"]["customers"] == small_config.customers
     assert card["time_range"][0] >= small_config.start.isoformat()

@@ -15,7 +15,10 @@ CFG = SimulationConfig(customers=450, days=30, seed=3, shard_size=150)
 
 def digest(path: Path) -> dict[str, str]:
     """SHA-256 of every Parquet part (the card holds timings, so it is left out)."""
-    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.rglob("*.parquet"))}
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*.parquet"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,9 @@ def serial(tmp_path_factory):
 
 
 def test_same_seed_same_bytes(serial, tmp_path):
-    assert len(serial) == 8 * 3 + 3  # eight per-shard tables x 3 shards + shared merchants, IPs and rings
+    assert (
+        len(serial) == 8 * 3 + 3
+    )  # eight per-shard tables x 3 shards + shared merchants, IPs and rings
     assert digest(generate(CFG, tmp_path / "again", backend="serial")) == serial
 
 
@@ -40,6 +45,11 @@ def test_process_pool_matches_serial(serial, tmp_path):
 def test_dask_cluster_matches_serial(serial, tmp_path):
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         assert len(client.scheduler_info()["workers"]) == 2
         assert digest(generate(CFG, tmp_path / "dask", backend="dask", client=client)) == serial

@@ -28,7 +28,18 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PLOOMBER_STATS_ENABLED": "false", "PYTHONPATH": str(ROOT)}
 KILLS = int(os.environ.get("WORKBENCH_KILLS", "2"))
 FIGURES = {"kills": 0, "survived": 0, "bytes_lost": 0}
-GENERATE = ["generate", "--customers", "1200", "--days", "20", "--shard-size", "150", "--workers", "2", "--no-progress"]
+GENERATE = [
+    "generate",
+    "--customers",
+    "1200",
+    "--days",
+    "20",
+    "--shard-size",
+    "150",
+    "--workers",
+    "2",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -40,14 +51,25 @@ def figures(request):
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "workbench", *args], cwd=ROOT, env=ENV, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _kill_after(args: list[str], delay: float) -> list[psutil.Process]:
     """Start the command, SIGKILL it after ``delay`` seconds; return its processes."""
-    proc = subprocess.Popen([sys.executable, "-m", "workbench", *args], cwd=ROOT, env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", *args],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     end = time.time() + delay
     family = []
     while time.time() < end and proc.poll() is None:
@@ -81,7 +103,9 @@ def test_killed_generate_loses_nothing_and_reruns_to_the_same_bytes(tmp_path):
     previous = open_dataset(out).card["content_hash"]
     rng = random.Random(17)
     for _ in range(KILLS):
-        family = _kill_after([*GENERATE, "--seed", "7", "--out", str(out), "--overwrite"], rng.uniform(0.5, 2.5))
+        family = _kill_after(
+            [*GENERATE, "--seed", "7", "--out", str(out), "--overwrite"], rng.uniform(0.5, 2.5)
+        )
         assert _left(family) == [], "a process of the killed run is still alive"
         now = verify(out)["content_hash"]  # raises when the dataset at `out` is damaged
         if now not in (previous, expected):
@@ -91,7 +115,9 @@ def test_killed_generate_loses_nothing_and_reruns_to_the_same_bytes(tmp_path):
         rerun = _run([*GENERATE, "--seed", "7", "--out", str(out), "--overwrite"])
         assert rerun.returncode == 0, rerun.stderr
         assert verify(out)["content_hash"] == expected
-        assert sorted(p.name for p in out.parent.iterdir()) == ["ds"]  # the crash's temporaries are gone
+        assert sorted(p.name for p in out.parent.iterdir()) == [
+            "ds"
+        ]  # the crash's temporaries are gone
         previous = expected
 
 
@@ -118,8 +144,21 @@ def test_killed_report_leaves_no_process_and_nothing_that_looks_complete(tmp_pat
     from workbench.products import SCRATCH, writing
 
     out = tmp_path / "report"
-    args = ["report", "--out", str(out), "--customers", "250", "--days", "40", "--replicates", "20", "--folds", "2",
-            "--k", "10"]
+    args = [
+        "report",
+        "--out",
+        str(out),
+        "--customers",
+        "250",
+        "--days",
+        "40",
+        "--replicates",
+        "20",
+        "--folds",
+        "2",
+        "--k",
+        "10",
+    ]
     family = _kill_after(args, random.Random(3).uniform(4.0, 9.0))  # while the notebook runs
     assert _left(family) == [], "the notebook kernel outlived the killed report"
     FIGURES["survived"] += 1

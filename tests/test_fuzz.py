@@ -30,18 +30,36 @@ from workbench.simulate.profiles import MARKETS_DIR, load_market
 from workbench.validation import InputError
 
 EXAMPLES = int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 TRIED: dict[str, int] = {}
 
 # values of every type and the edges of every range
-ODD = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-                st.text(max_size=12), st.sampled_from(["", "1e400", "nan", "-0", "2025-02-30", "１２", "é", "0x10", "none"]),
-                st.lists(st.integers(-5, 50), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+ODD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["", "1e400", "nan", "-0", "2025-02-30", "１２", "é", "0x10", "none"]),
+    st.lists(st.integers(-5, 50), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
 def _named(err: InputError) -> None:
-    assert isinstance(err.param, str) and err.param and str(err).startswith(f"invalid {err.param}=")
+    assert (
+        isinstance(err.param, str) and err.param and str(err).startswith(f"invalid {err.param}=")
+    )
 
 
 def _count(name: str) -> None:
@@ -53,15 +71,24 @@ def figures(request):
     yield
     cache = getattr(request.config, "cache", None)
     if cache is not None:
-        (Path(str(cache.mkdir("fuzz"))) / ".fuzz-figures.json").write_text(json.dumps({**TRIED, "total": sum(TRIED.values())}))
+        (Path(str(cache.mkdir("fuzz"))) / ".fuzz-figures.json").write_text(
+            json.dumps({**TRIED, "total": sum(TRIED.values())})
+        )
 
 
 CONFIG_FIELDS = {
-    "customers": st.one_of(st.integers(-5, 80), ODD), "days": st.one_of(st.integers(-2, 8), ODD),
-    "start": st.one_of(st.dates().map(str), ODD), "seed": st.one_of(st.integers(-1, 2**33), ODD),
-    "shard_size": st.one_of(st.integers(0, 60), ODD), "fraud_rate": st.one_of(st.floats(-0.5, 1.5), ODD),
-    "scenarios": st.sampled_from(["default", "none", "nope.yaml", ""]), "market": st.sampled_from(["india", "us", "mars", ""]),
-    "p2p_rate": ODD, "churn_rate": ODD, "event_rates": ODD, "segment_shares": ODD,
+    "customers": st.one_of(st.integers(-5, 80), ODD),
+    "days": st.one_of(st.integers(-2, 8), ODD),
+    "start": st.one_of(st.dates().map(str), ODD),
+    "seed": st.one_of(st.integers(-1, 2**33), ODD),
+    "shard_size": st.one_of(st.integers(0, 60), ODD),
+    "fraud_rate": st.one_of(st.floats(-0.5, 1.5), ODD),
+    "scenarios": st.sampled_from(["default", "none", "nope.yaml", ""]),
+    "market": st.sampled_from(["india", "us", "mars", ""]),
+    "p2p_rate": ODD,
+    "churn_rate": ODD,
+    "event_rates": ODD,
+    "segment_shares": ODD,
 }
 
 
@@ -87,9 +114,32 @@ def test_configs_and_generation(kwargs):
         assert verify(out)["parts"] > 0 and [p.name for p in Path(tmp).iterdir()] == ["ds"]
 
 
-MIX = st.recursive(ODD, lambda inner: st.dictionaries(
-    st.sampled_from(["scenarios", "rings", "label_delay", "merchants", "card_testing", "kiting", "prevalence", "per_10k",
-                     "size", "params", "mean_days", "colluding", "compromise_days", "zzz"]), inner, max_size=4), max_leaves=12)
+MIX = st.recursive(
+    ODD,
+    lambda inner: st.dictionaries(
+        st.sampled_from(
+            [
+                "scenarios",
+                "rings",
+                "label_delay",
+                "merchants",
+                "card_testing",
+                "kiting",
+                "prevalence",
+                "per_10k",
+                "size",
+                "params",
+                "mean_days",
+                "colluding",
+                "compromise_days",
+                "zzz",
+            ]
+        ),
+        inner,
+        max_size=4,
+    ),
+    max_leaves=12,
+)
 
 
 @FUZZ
@@ -122,8 +172,14 @@ PATHS = [p for p in _paths(INDIA) if p]
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.sampled_from(PATHS), st.one_of(ODD, st.just("<delete>"))), min_size=1, max_size=3),
-       st.booleans())
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(PATHS), st.one_of(ODD, st.just("<delete>"))),
+        min_size=1,
+        max_size=3,
+    ),
+    st.booleans(),
+)
 def test_market_files(changes, unknown_key):
     _count("market files")
     doc = json.loads(json.dumps(INDIA, default=str))
@@ -154,13 +210,30 @@ def test_market_files(changes, unknown_key):
 
 BASE, MAPPING = pd.read_csv(EXAMPLE_TABLE).head(120), load_mapping(EXAMPLE_MAPPING)
 COLUMNS = ["TX_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD"]
-CELL = st.one_of(ODD, st.sampled_from(["2025-01-03 10:00:00+05:30", "2025-01-03T10:00:00Z", "2025-13-01 00:00:00",
-                                       "-1.5", "inf", "NaN", "1,5", "true", "maybe"]))
+CELL = st.one_of(
+    ODD,
+    st.sampled_from(
+        [
+            "2025-01-03 10:00:00+05:30",
+            "2025-01-03T10:00:00Z",
+            "2025-13-01 00:00:00",
+            "-1.5",
+            "inf",
+            "NaN",
+            "1,5",
+            "true",
+            "maybe",
+        ]
+    ),
+)
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.integers(0, len(BASE) - 1), st.sampled_from(COLUMNS), CELL), max_size=4),
-       st.sampled_from(["frame", "csv", "parquet"]), st.sampled_from(["utf-8", "latin-1", "utf-16"]))
+@given(
+    st.lists(st.tuples(st.integers(0, len(BASE) - 1), st.sampled_from(COLUMNS), CELL), max_size=4),
+    st.sampled_from(["frame", "csv", "parquet"]),
+    st.sampled_from(["utf-8", "latin-1", "utf-16"]),
+)
 def test_external_tables(edits, form, encoding):
     _count("external tables")
     frame = BASE.copy()
@@ -179,7 +252,9 @@ def test_external_tables(edits, form, encoding):
         elif form == "parquet":
             table = Path(tmp) / "t.parquet"
             try:
-                frame.astype({c: str for c in frame.columns if frame[c].dtype == object}).to_parquet(table, index=False)
+                frame.astype(
+                    {c: str for c in frame.columns if frame[c].dtype == object}
+                ).to_parquet(table, index=False)
             except Exception:  # noqa: BLE001 -- pyarrow cannot store this frame: nothing to test
                 return
         out = Path(tmp) / "out" / "f.parquet"
@@ -189,7 +264,9 @@ def test_external_tables(edits, form, encoding):
             _named(err)
             assert not out.parent.exists() or list(out.parent.iterdir()) == []
             return
-        assert result["rows"] == len(frame) and [p.name for p in out.parent.iterdir()] == ["f.parquet"]
+        assert result["rows"] == len(frame) and [p.name for p in out.parent.iterdir()] == [
+            "f.parquet"
+        ]
         written = pd.read_parquet(out, columns=["txn_id", "ts"])
         assert written["txn_id"].is_unique and not written["ts"].isna().any()
         assert not any(isinstance(v, float) and math.isnan(v) for v in written["txn_id"])

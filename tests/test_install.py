@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMINGS: dict[str, float] = {}
 
 
-def _run(args: list[str], cwd: Path, timeout: int = 600, **env_vars: str
-         ) -> subprocess.CompletedProcess:
+def _run(
+    args: list[str], cwd: Path, timeout: int = 600, **env_vars: str
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(env_vars)
     res = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -52,13 +53,26 @@ def wheel(tmp_path_factory) -> Path:
     for item in ("pyproject.toml", "README.md", "notebooks", "workbench"):
         src = ROOT / item
         if src.is_dir():
-            shutil.copytree(src, source / item, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                src, source / item, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy(src, source / item)
     started = time.perf_counter()
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out),
-          str(source)], cwd=out)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        cwd=out,
+    )
     TIMINGS["wheel"] = time.perf_counter() - started
     (found,) = out.glob("fraud_workbench-*.whl")
     return found
@@ -79,8 +93,9 @@ def test_core_only_install(wheel, outside):
     freeze = [sys.executable, "-m", "pip", "freeze", "--exclude-editable"]
     frozen = _run(freeze, cwd=outside).stdout
     pins.write_text("\n".join(ln for ln in frozen.splitlines() if not ln.startswith("fraud")))
-    _run([str(python), "-m", "pip", "install", "--quiet", "-c", str(pins), str(wheel)],
-         cwd=outside)
+    _run(
+        [str(python), "-m", "pip", "install", "--quiet", "-c", str(pins), str(wheel)], cwd=outside
+    )
     TIMINGS["core install"] = time.perf_counter() - started
     probe = r"""
 import importlib.util, sys
@@ -110,10 +125,17 @@ except ImportError as exc:
     rows, total = lines["rows"].split(" of ")
     assert int(rows) == int(total) > 0
     assert str(outside / "core") in lines["from"]
-    assert lines["deep:"] == ("keras is not installed (the Keras detectors): it comes with the "
-                              "'deep' extra, pip install 'fraud-workbench[deep]'")
-    missing = subprocess.run([str(python), "-m", "workbench", "report", "--out", "r"],
-                             cwd=outside, capture_output=True, text=True, timeout=300)
+    assert lines["deep:"] == (
+        "keras is not installed (the Keras detectors): it comes with the "
+        "'deep' extra, pip install 'fraud-workbench[deep]'"
+    )
+    missing = subprocess.run(
+        [str(python), "-m", "workbench", "report", "--out", "r"],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert missing.returncode == 2 and "'notebooks' extra" in missing.stderr, missing.stderr
 
 
@@ -131,17 +153,49 @@ def test_wheel_runs_outside_the_checkout(wheel, outside):
     where = _run([str(python), "-c", "import workbench; print(workbench.__file__)"], cwd=outside)
     assert where.stdout.startswith(str(site)), where.stdout
     started = time.perf_counter()
-    gen = _run([*run, "generate", "--customers", "150", "--days", "20", "--out", "ds",
-                "--no-progress"], cwd=outside)
+    gen = _run(
+        [*run, "generate", "--customers", "150", "--days", "20", "--out", "ds", "--no-progress"],
+        cwd=outside,
+    )
     assert "transactions" in gen.stdout and (outside / "ds" / "card.json").is_file()
     example = site / "workbench" / "data" / "examples"
-    feats = _run([*run, "features", "--table", str(example / "minimal_transactions.csv"),
-                  "--mapping", str(example / "minimal_mapping.yaml"), "--out", "ext.parquet"],
-                 cwd=outside)
+    feats = _run(
+        [
+            *run,
+            "features",
+            "--table",
+            str(example / "minimal_transactions.csv"),
+            "--mapping",
+            str(example / "minimal_mapping.yaml"),
+            "--out",
+            "ext.parquet",
+        ],
+        cwd=outside,
+    )
     assert "wrote ext.parquet" in feats.stdout and (outside / "ext.parquet").is_file()
-    rep = _run([*run, "report", "--out", "report", "--customers", "200", "--days", "30",
-                "--fraud-rate", "0.15", "--replicates", "10", "--folds", "1", "--k", "10"],
-               cwd=outside, timeout=900, **jupyter)
+    rep = _run(
+        [
+            *run,
+            "report",
+            "--out",
+            "report",
+            "--customers",
+            "200",
+            "--days",
+            "30",
+            "--fraud-rate",
+            "0.15",
+            "--replicates",
+            "10",
+            "--folds",
+            "1",
+            "--k",
+            "10",
+        ],
+        cwd=outside,
+        timeout=900,
+        **jupyter,
+    )
     assert "evaluation.html" in rep.stdout
     html = (outside / "report" / "evaluation.html").read_text()
     assert "card precision@k by day" in html.lower()

@@ -40,11 +40,29 @@ def test_lab_opens_every_notebook(lab, name):
 def _execute(ws: websocket.WebSocket, session: str, code: str) -> list[dict]:
     """Run ``code`` on the kernel behind ``ws``; the iopub messages it caused."""
     msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({"header": {"msg_id": msg_id, "msg_type": "execute_request", "session": session,
-                                   "username": "test", "version": "5.3"},
-                        "parent_header": {}, "metadata": {}, "channel": "shell",
-                        "content": {"code": code, "silent": False, "store_history": True,
-                                    "user_expressions": {}, "allow_stdin": False}}))
+    ws.send(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "msg_type": "execute_request",
+                    "session": session,
+                    "username": "test",
+                    "version": "5.3",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": True,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                },
+            }
+        )
+    )
     replies = []
     while True:
         msg = json.loads(ws.recv())
@@ -56,13 +74,21 @@ def _execute(ws: websocket.WebSocket, session: str, code: str) -> list[dict]:
 
 
 def test_a_kernel_runs_the_first_cells_of_a_notebook(lab):
-    status, session = lab.request("POST", "/api/sessions", {
-        "path": "notebooks/01_generate.ipynb", "type": "notebook", "name": "01_generate.ipynb",
-        "kernel": {"name": "python3"}})
+    status, session = lab.request(
+        "POST",
+        "/api/sessions",
+        {
+            "path": "notebooks/01_generate.ipynb",
+            "type": "notebook",
+            "name": "01_generate.ipynb",
+            "kernel": {"name": "python3"},
+        },
+    )
     assert status == 201, session
     kernel = session["kernel"]["id"]
-    ws = websocket.create_connection(f"ws://{lab.base}/api/kernels/{kernel}/channels?token={lab.token}",
-                                     timeout=300)
+    ws = websocket.create_connection(
+        f"ws://{lab.base}/api/kernels/{kernel}/channels?token={lab.token}", timeout=300
+    )
     try:
         cells = nbformat.read(ROOT / "notebooks" / "01_generate.ipynb", as_version=4).cells
         code = [c.source for c in cells if c.cell_type == "code"][:3]
@@ -74,8 +100,11 @@ def test_a_kernel_runs_the_first_cells_of_a_notebook(lab):
         lab.request("DELETE", f"/api/sessions/{session['id']}")
     errors = [m["content"] for m in outputs if m["msg_type"] == "error"]
     assert not errors, errors
-    stderr = "".join(m["content"]["text"] for m in outputs
-                     if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+    stderr = "".join(
+        m["content"]["text"]
+        for m in outputs
+        if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"
+    )
     assert "Warning" not in stderr, stderr
     printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
     assert "transactions" in printed, printed

@@ -13,8 +13,14 @@ import pytest
 import yaml
 
 from workbench import notebook
-from workbench.notebook import (PRODUCTS, product_path, scratch_study, study_inputs, study_products,
-                                study_scores)
+from workbench.notebook import (
+    PRODUCTS,
+    product_path,
+    scratch_study,
+    study_inputs,
+    study_products,
+    study_scores,
+)
 from workbench.validation import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +53,9 @@ def test_a_study_is_keyed_by_its_parameters_and_created_only_when_used(scratch):
     assert not scratch.exists()  # the pipeline computes the path and never uses it
     path = product_path(None, "features", a, "features")
     assert path == a / "data" / "features.parquet" and a.is_dir()
-    assert product_path({"features": "x/f.parquet"}, "features", a, "features") == Path("x/f.parquet")
+    assert product_path({"features": "x/f.parquet"}, "features", a, "features") == Path(
+        "x/f.parquet"
+    )
     with pytest.raises(InputError, match="task"):
         study_products(a, "no_such_task")
 
@@ -90,7 +98,9 @@ def test_only_recent_marked_studies_are_kept(scratch, monkeypatch):
         old.append(study)
     product_path(None, "data", scratch_study(**{**TINY, "seed": 99}), "generate")
     kept = sorted(p.name for p in scratch.iterdir())
-    assert "notes" in kept and len(kept) == 3 and old[0].name not in kept and old[1].name not in kept
+    assert (
+        "notes" in kept and len(kept) == 3 and old[0].name not in kept and old[1].name not in kept
+    )
 
 
 def test_every_notebook_has_a_title_and_every_report_uses_the_workbench_exporter():
@@ -99,24 +109,35 @@ def test_every_notebook_has_a_title_and_every_report_uses_the_workbench_exporter
         assert meta.get("title", "").startswith(nb.name[:2]), nb.name
     for spec in ("pipeline.yaml", "pipeline.sweep.yaml"):
         for task in yaml.safe_load((ROOT / spec).read_text())["tasks"]:
-            assert task["nbconvert_exporter_name"] == "workbench.report_html.ReportExporter", task["name"]
+            assert task["nbconvert_exporter_name"] == "workbench.report_html.ReportExporter", task[
+                "name"
+            ]
 
 
 def test_reports_are_titled_and_load_nothing_from_the_internet(tmp_path):
-    from workbench.report_html import ReportExporter
     from workbench.report_builds import export_html
+    from workbench.report_html import ReportExporter
 
     nb = nbformat.v4.new_notebook(metadata={"title": "07 · A report"})
-    injected = nbformat.v4.new_code_cell('customers = 5000\nproduct = {"nb": "/home/me/r.html"}',
-                                         metadata={"tags": ["injected-parameters"]})
-    nb.cells = [nbformat.v4.new_markdown_cell("# Heading\n\nSome $x$ text."), injected,
-                nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output(
-                    "execute_result", {"text/plain": "2"}, execution_count=1)])]
+    injected = nbformat.v4.new_code_cell(
+        'customers = 5000\nproduct = {"nb": "/home/me/r.html"}',
+        metadata={"tags": ["injected-parameters"]},
+    )
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Heading\n\nSome $x$ text."),
+        injected,
+        nbformat.v4.new_code_cell(
+            "1 + 1",
+            outputs=[
+                nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
+            ],
+        ),
+    ]
     path = tmp_path / "r.ipynb"
     nbformat.write(nb, path)
     html = export_html(path, tmp_path / "r.html").read_text()
     shown = ReportExporter().from_filename(str(path))[0]  # the pipeline's reports show code
     assert "5000" in shown and "/home/me" not in shown
     assert "<title>07 · A report</title>" in html
-    assert "src=\"http" not in html and "import(\"http" not in html and "cdnjs" not in html
+    assert 'src="http' not in html and 'import("http' not in html and "cdnjs" not in html
     assert "1 + 1" not in html  # code cells hidden

@@ -52,24 +52,29 @@ def test_the_package_has_no_import_cycle():
     graph = import_graph()
     assert {"simulate", "fraud", "features", "graph", "models", "evaluate"} <= set(graph)
     assert graph.has_edge("fraud", "simulate")  # the graph sees function-level imports too
-    cycles = [[(a, b, graph.edges[a, b]["where"]) for a, b in zip(c, c[1:] + c[:1])]
-              for c in nx.simple_cycles(graph)]
+    cycles = [
+        [(a, b, graph.edges[a, b]["where"]) for a, b in zip(c, c[1:] + c[:1])]
+        for c in nx.simple_cycles(graph)
+    ]
     assert not cycles, cycles
     assert not graph.has_edge("simulate", "fraud")
 
 
 def _fresh_python(code: str) -> str:
     """What ``code`` prints in a new interpreter (nothing of this test session imported)."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=120).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.strip()
 
 
 def test_the_simulator_takes_fraud_through_its_declared_hook():
     # whatever is imported first, the package registers the scenario library
-    probe = ("from workbench.simulate import SimulationConfig, fraud_layer; "
-             "from workbench.fraud import SCENARIO_LIBRARY; "
-             "assert fraud_layer() is SCENARIO_LIBRARY; "
-             "print(SimulationConfig(customers=20, days=5).mix().total_prevalence > 0)")
+    probe = (
+        "from workbench.simulate import SimulationConfig, fraud_layer; "
+        "from workbench.fraud import SCENARIO_LIBRARY; "
+        "assert fraud_layer() is SCENARIO_LIBRARY; "
+        "print(SimulationConfig(customers=20, days=5).mix().total_prevalence > 0)"
+    )
     assert _fresh_python(probe) == "True"
     from workbench.fraud import SCENARIO_LIBRARY, FraudPlan
     from workbench.simulate import FraudLayer, PlannedFraud, SimulationConfig, fraud_layer
@@ -102,6 +107,7 @@ def test_without_a_fraud_layer_only_fraud_free_configs(monkeypatch):
 
 # -- public names ---------------------------------------------------------------------------
 
+
 def _public_modules() -> set[str]:
     """Where public names are imported from: the package, its subpackages and the
     notebooks' helpers."""
@@ -118,15 +124,19 @@ def non_public_imports(code: str, where: str) -> list[str]:
     found, public = [], _public_modules()
     for node in ast.walk(ast.parse(code, where)):
         if isinstance(node, ast.Import):
-            found += [f"{where}: import {a.name}" for a in node.names
-                      if a.name.startswith("workbench.")]
+            found += [
+                f"{where}: import {a.name}" for a in node.names if a.name.startswith("workbench.")
+            ]
         elif isinstance(node, ast.ImportFrom) and _in_workbench(node.module):
             if node.module not in public:
                 found.append(f"{where}: from {node.module} import ...")
                 continue
             exported = set(importlib.import_module(node.module).__all__)
-            found += [f"{where}: from {node.module} import {a.name}" for a in node.names
-                      if a.name not in exported]
+            found += [
+                f"{where}: from {node.module} import {a.name}"
+                for a in node.names
+                if a.name not in exported
+            ]
     return found
 
 
@@ -134,8 +144,11 @@ def _notebook_code() -> list[tuple[str, str]]:
     out = []
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         cells = json.loads(nb.read_text())["cells"]
-        out += [(f"{nb.name} cell {i}", "".join(c["source"])) for i, c in enumerate(cells)
-                if c["cell_type"] == "code"]
+        out += [
+            (f"{nb.name} cell {i}", "".join(c["source"]))
+            for i, c in enumerate(cells)
+            if c["cell_type"] == "code"
+        ]
     return out
 
 
@@ -160,10 +173,12 @@ def test_the_public_names_check_catches_a_private_import():
 
 
 def test_every_public_name_resolves_and_import_workbench_stays_light():
-    probe = ("import sys, workbench, workbench.simulate, workbench.features, workbench.models, "
-             "workbench.evaluate, workbench.graph, workbench.dataset\n"
-             "print(sorted(m for m in ('pandas', 'duckdb', 'tensorflow', 'keras', 'numba') "
-             "if m in sys.modules))")
+    probe = (
+        "import sys, workbench, workbench.simulate, workbench.features, workbench.models, "
+        "workbench.evaluate, workbench.graph, workbench.dataset\n"
+        "print(sorted(m for m in ('pandas', 'duckdb', 'tensorflow', 'keras', 'numba') "
+        "if m in sys.modules))"
+    )
     assert _fresh_python(probe) == "[]"
     for module in sorted(_public_modules()):
         package = importlib.import_module(module)

@@ -24,6 +24,7 @@ import pytest
 def _no_stats(monkeypatch):
     monkeypatch.setenv("PLOOMBER_STATS_ENABLED", "false")  # no telemetry from a test
 
+
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"customers": 400, "days": 30, "seed": 5, "fraud_rate": 0.2}
 SWEEP = {"customers": 250, "days": 40, "replicates": 20, "n_folds": 2, "alert_budget": 10}
@@ -77,8 +78,13 @@ def check_features(task) -> None:
 def check_graph_rings(task) -> None:
     rings = json.loads(Path(str(task.product["rings"])).read_text())
     combined = {r["shape"] for r in rings["metrics"] if r["method"] == "combined"}
-    assert combined == {"device_sharing", "ip_recycling", "kiting", "mule_network",
-                        "synthetic_identity_ring"}
+    assert combined == {
+        "device_sharing",
+        "ip_recycling",
+        "kiting",
+        "mule_network",
+        "synthetic_identity_ring",
+    }
     rows = _card(task.upstream["generate"].product)["row_counts"]["transactions"]
     assert len(pd.read_parquet(str(task.product["graph_features"]))) == rows
     assert "fraud rings" in Path(str(task.product["nb"])).read_text().lower()
@@ -130,10 +136,14 @@ def check_evaluation(task) -> None:
 
 
 _TASKS = {"anomaly": "anomaly", "supervised": "supervised", "sequence": "sequence_models"}
-CHECKS = {"generate": check_generate, "fraud_scenarios": check_fraud_scenarios,
-          "features": check_features, "graph_rings": check_graph_rings,
-          **{_TASKS[name]: check_models(model) for name, model in MODELS},
-          "evaluation": check_evaluation}
+CHECKS = {
+    "generate": check_generate,
+    "fraud_scenarios": check_fraud_scenarios,
+    "features": check_features,
+    "graph_rings": check_graph_rings,
+    **{_TASKS[name]: check_models(model) for name, model in MODELS},
+    "evaluation": check_evaluation,
+}
 
 
 def _ran(report) -> dict[str, bool]:
@@ -174,5 +184,8 @@ def test_sweep_pipeline_build(tmp_path, monkeypatch):
     assert len(metrics) == 4 and len(list(sweep.glob("evaluation-*.html"))) == 4
     docs = [json.loads(m.read_text())["parameters"] for m in metrics]
     assert {(d["fraud_rate"], d["label_delay_days"]) for d in docs} == {
-        (0.02, 2), (0.02, 10), (0.08, 2), (0.08, 10)}
-
+        (0.02, 2),
+        (0.02, 10),
+        (0.08, 2),
+        (0.08, 10),
+    }

@@ -23,11 +23,15 @@ def test_environment_yml_matches_pyproject():
     groups = project["optional-dependencies"]
     assert {"dev", "browser", "book"} <= set(groups), groups
     pip = {_name(r): r for r in project["dependencies"] + [r for g in groups.values() for r in g]}
-    conda = {_name(d): d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"] if isinstance(d, str)}
+    conda = {
+        _name(d): d
+        for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+        if isinstance(d, str)
+    }
     for name, req in pip.items():
         cname = CONDA_NAMES.get(name, name)
         assert cname in conda, f"{name} is in pyproject.toml but not environment.yml"
-        spec = req[len(name):].strip()
+        spec = req[len(name) :].strip()
         assert conda[cname].replace(" ", "").endswith(spec.replace(" ", "")), (req, conda[cname])
     assert "distributed" in conda
     extra = set(conda) - {CONDA_NAMES.get(n, n) for n in pip} - {"python", "pip", "distributed"}
@@ -36,23 +40,36 @@ def test_environment_yml_matches_pyproject():
 
 def test_readme_starts_with_the_two_commands():
     readme = (ROOT / "README.md").read_text()
-    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.S).group(1).strip().splitlines()
+    first_block = (
+        re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.S).group(1).strip().splitlines()
+    )
     assert first_block == ["make run", "make test"]
 
 
 def test_ci_runs_make_test_only():
-    lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln.strip()
+        for ln in (ROOT / ".ci" / "run").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     assert lines[-1] == "make test"
     assert not any("pytest" in ln for ln in lines)
 
 
 def _notebooks() -> list[tuple[Path, list[dict]]]:
-    return [(nb, json.loads(nb.read_text())["cells"]) for nb in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    return [
+        (nb, json.loads(nb.read_text())["cells"])
+        for nb in sorted((ROOT / "notebooks").glob("*.ipynb"))
+    ]
 
 
 def test_notebooks_are_committed_without_outputs():
     for nb, cells in _notebooks():
-        assert all(not c.get("outputs") and not c.get("execution_count") for c in cells if c["cell_type"] == "code"), nb.name
+        assert all(
+            not c.get("outputs") and not c.get("execution_count")
+            for c in cells
+            if c["cell_type"] == "code"
+        ), nb.name
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), nb.name
 
 
@@ -76,7 +93,9 @@ def _blocks(lang: str) -> list[str]:
 
 def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    generate_block, graph_block, models_block, evaluation_block = _blocks("python")  # in README order: later examples read the generated dataset
+    generate_block, graph_block, models_block, evaluation_block = _blocks(
+        "python"
+    )  # in README order: later examples read the generated dataset
     exec(compile(generate_block, "README.md", "exec"), {})
     assert "upi" in capsys.readouterr().out
     assert (tmp_path / "readme-demo" / "card.json").is_file()
@@ -104,8 +123,12 @@ def test_readme_cli_lines_run(tmp_path):
     for line in lines:
         if " report " in line:  # the report build, at a small size (later flags win)
             line += " --customers 250 --days 40 --replicates 20 --folds 2 --k 10"
-        line = line.replace("workbench/data/examples", str(ROOT / "workbench" / "data" / "examples"))
-        args = shlex.split(line.replace("--customers 10000", "--customers 150").replace("--days 90", "--days 10"))
+        line = line.replace(
+            "workbench/data/examples", str(ROOT / "workbench" / "data" / "examples")
+        )
+        args = shlex.split(
+            line.replace("--customers 10000", "--customers 150").replace("--days 90", "--days 10")
+        )
         args = [sys.executable if a.endswith("/python") else a for a in args]
         res = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, (line, res.stderr)
@@ -113,12 +136,19 @@ def test_readme_cli_lines_run(tmp_path):
             assert "single split: gradient_boosting fitted" in res.stdout, res.stdout
             assert "prequential fold 2/2" in res.stdout, res.stdout
     assert (tmp_path / "data" / "raw" / "card.json").is_file()
-    assert (tmp_path / "data" / "features.parquet").is_file() and (tmp_path / "data" / "external_features.parquet").is_file()
+    assert (tmp_path / "data" / "features.parquet").is_file() and (
+        tmp_path / "data" / "external_features.parquet"
+    ).is_file()
     report = json.loads((tmp_path / "reports" / "custom" / "metrics.json").read_text())
-    assert report["parameters"]["fraud_rate"] == 0.1 and report["parameters"]["label_delay_days"] == 10.0
+    assert (
+        report["parameters"]["fraud_rate"] == 0.1
+        and report["parameters"]["label_delay_days"] == 10.0
+    )
     used = report["parameters"]  # read from the dataset card
     assert (used["customers"], used["days"]) == (250, 40)
-    assert "evaluate_scores(" not in (tmp_path / "reports" / "custom" / "evaluation.html").read_text()
+    assert (
+        "evaluate_scores(" not in (tmp_path / "reports" / "custom" / "evaluation.html").read_text()
+    )
 
 
 def _smoke_benchmark(script: str, tmp_path) -> dict:
@@ -128,24 +158,43 @@ def _smoke_benchmark(script: str, tmp_path) -> dict:
     import sys
 
     out = tmp_path / "bench.json"
-    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke", "--out", str(out)],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     return json.loads(out.read_text())["runs"][0]
 
 
 def test_benchmark_script_runs(tmp_path):
     run = _smoke_benchmark("bench_generate.py", tmp_path)
-    assert run["transactions"] > 0 and run["transactions_per_second"] > 0 and run["peak_rss_tree_mib"] > 0
+    assert (
+        run["transactions"] > 0
+        and run["transactions_per_second"] > 0
+        and run["peak_rss_tree_mib"] > 0
+    )
 
 
 def test_graph_benchmark_script_runs(tmp_path):
     run = _smoke_benchmark("bench_graph.py", tmp_path)
     assert run["transactions"] > 0 and run["seconds"] > 0 and run["peak_rss_tree_mib"] > 0
-    assert {r["shape"] for r in run["combined"]} == {"device_sharing", "ip_recycling", "kiting", "mule_network", "synthetic_identity_ring"}
+    assert {r["shape"] for r in run["combined"]} == {
+        "device_sharing",
+        "ip_recycling",
+        "kiting",
+        "mule_network",
+        "synthetic_identity_ring",
+    }
 
 
 def test_models_benchmark_script_runs(tmp_path):
     run = _smoke_benchmark("bench_models.py", tmp_path)
-    assert run["models"]["batch_scoring_rows_per_second"] > 0 and set(run["models"]["train_seconds"]) >= {"isolation_forest", "lstm"}
-    assert run["models"]["stream"]["max_batch_1"]["latency_ms"]["p99"] > 0 and run["lstm"]["sequences"] > 0
+    assert run["models"]["batch_scoring_rows_per_second"] > 0 and set(
+        run["models"]["train_seconds"]
+    ) >= {"isolation_forest", "lstm"}
+    assert (
+        run["models"]["stream"]["max_batch_1"]["latency_ms"]["p99"] > 0
+        and run["lstm"]["sequences"] > 0
+    )

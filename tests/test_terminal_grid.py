@@ -7,9 +7,15 @@ import pandas as pd
 import pytest
 
 from workbench.evaluate.frame import external_frame
-from workbench.terminal_grid import (BASELINE_FEATURES, MAPPING, baseline_features,
-                                     evaluation_frame, reference_split, terminal_grid,
-                                     terminal_grid_transactions)
+from workbench.terminal_grid import (
+    BASELINE_FEATURES,
+    MAPPING,
+    baseline_features,
+    evaluation_frame,
+    reference_split,
+    terminal_grid,
+    terminal_grid_transactions,
+)
 from workbench.validation import InputError
 
 SMALL = dict(customers=400, terminals=800, days=45, seed=5)
@@ -92,8 +98,17 @@ def _fixture() -> pd.DataFrame:
         (5, "2018-04-10 12:00", 0, 0, 60.0, 0),
         (6, "2018-04-07 03:00", 1, 1, 70.0, 0),  # a Saturday night
     ]
-    frame = pd.DataFrame(rows, columns=["TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID",
-                                        "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "TRANSACTION_ID",
+            "TX_DATETIME",
+            "CUSTOMER_ID",
+            "TERMINAL_ID",
+            "TX_AMOUNT",
+            "TX_FRAUD",
+        ],
+    )
     return frame.assign(TX_DATETIME=pd.to_datetime(frame["TX_DATETIME"]))
 
 
@@ -104,20 +119,37 @@ def test_baseline_features_equal_a_hand_computed_fixture():
     assert f["TX_DURING_NIGHT"].tolist() == [0, 1, 0, 0, 0, 0, 1]  # hour <= 6
     # customer windows (t - w, t], the row itself in: a row exactly w days back is out
     expect = {  # id: (n1, avg1, n7, avg7, n30, avg30)
-        0: (2, 15, 2, 15, 2, 15), 1: (1, 20, 1, 20, 1, 20), 2: (1, 30, 3, 20, 3, 20),
-        3: (1, 40, 2, 55, 2, 55), 4: (2, 45, 3, 160 / 3, 3, 160 / 3),
-        5: (1, 60, 1, 60, 4, 30), 6: (1, 70, 1, 70, 1, 70)}
+        0: (2, 15, 2, 15, 2, 15),
+        1: (1, 20, 1, 20, 1, 20),
+        2: (1, 30, 3, 20, 3, 20),
+        3: (1, 40, 2, 55, 2, 55),
+        4: (2, 45, 3, 160 / 3, 3, 160 / 3),
+        5: (1, 60, 1, 60, 4, 30),
+        6: (1, 70, 1, 70, 1, 70),
+    }
     for i, values in expect.items():
-        got = [f.loc[i, f"CUSTOMER_ID_{k}_{w}DAY_WINDOW"] for w in (1, 7, 30)
-               for k in ("NB_TX", "AVG_AMOUNT")]
+        got = [
+            f.loc[i, f"CUSTOMER_ID_{k}_{w}DAY_WINDOW"]
+            for w in (1, 7, 30)
+            for k in ("NB_TX", "AVG_AMOUNT")
+        ]
         assert got == pytest.approx(values), i
     # terminal windows (t - 7 - w, t - 7]: a fraud exactly seven days back is in
-    expect = {0: (0, 0, 0, 0, 0, 0), 1: (0, 0, 0, 0, 0, 0), 2: (0, 0, 0, 0, 0, 0),
-              3: (2, 0.5, 2, 0.5, 2, 0.5), 4: (1, 1.0, 2, 0.5, 2, 0.5),
-              5: (0, 0.0, 2, 0.5, 2, 0.5), 6: (0, 0, 0, 0, 0, 0)}
+    expect = {
+        0: (0, 0, 0, 0, 0, 0),
+        1: (0, 0, 0, 0, 0, 0),
+        2: (0, 0, 0, 0, 0, 0),
+        3: (2, 0.5, 2, 0.5, 2, 0.5),
+        4: (1, 1.0, 2, 0.5, 2, 0.5),
+        5: (0, 0.0, 2, 0.5, 2, 0.5),
+        6: (0, 0, 0, 0, 0, 0),
+    }
     for i, values in expect.items():
-        got = [f.loc[i, f"TERMINAL_ID_{k}_{w}DAY_WINDOW"] for w in (1, 7, 30)
-               for k in ("NB_TX", "RISK")]
+        got = [
+            f.loc[i, f"TERMINAL_ID_{k}_{w}DAY_WINDOW"]
+            for w in (1, 7, 30)
+            for k in ("NB_TX", "RISK")
+        ]
         assert got == pytest.approx(values), i
     with pytest.raises(InputError, match="TX_FRAUD"):
         baseline_features(_fixture().drop(columns="TX_FRAUD"))
@@ -135,8 +167,11 @@ def test_reference_split_removes_known_compromised_cards(world):
     # the training start to D - 8 (the training block, then the delay block day by day)
     day = world.transactions["TX_TIME_DAYS"].to_numpy()
     fraud = frame["is_fraud"].to_numpy() == 1
-    first = pd.Series(day[fraud & (day >= 20)]).groupby(frame.loc[fraud & (day >= 20),
-                                                                   "card_id"].to_numpy()).min()
+    first = (
+        pd.Series(day[fraud & (day >= 20)])
+        .groupby(frame.loc[fraud & (day >= 20), "card_id"].to_numpy())
+        .min()
+    )
     known = frame["card_id"].map(first).to_numpy()
     in_block = (day >= 34) & (day < 41)
     expected = in_block & ~(known <= day - 8)

@@ -20,7 +20,11 @@ def test_check_int_accepts_whole_numbers_and_numeric_strings():
 def test_check_int_rejects(value):
     with pytest.raises(InputError) as err:
         check_int("customers", value, 1)
-    assert "customers" in str(err.value) and repr(value) in str(err.value) and ">= 1" in str(err.value)
+    assert (
+        "customers" in str(err.value)
+        and repr(value) in str(err.value)
+        and ">= 1" in str(err.value)
+    )
 
 
 def test_check_float_and_choice_and_date():
@@ -34,18 +38,21 @@ def test_check_float_and_choice_and_date():
         check_date("start", "2025-13-01")
 
 
-@pytest.mark.parametrize("kwargs, param", [
-    ({"customers": -5}, "customers"),
-    ({"customers": 0}, "customers"),
-    ({"days": 0}, "days"),
-    ({"market": "atlantis"}, "market"),
-    ({"start": "01/02/2025"}, "start"),
-    ({"seed": -1}, "seed"),
-    ({"shard_size": 1}, "shard_size"),
-    ({"churn_rate": 0.9}, "churn_rate"),
-    ({"segment_shares": {"pirates": 1.0}}, "segment_shares"),
-    ({"event_rates": {"login": 1.0}}, "event_rates"),
-])
+@pytest.mark.parametrize(
+    "kwargs, param",
+    [
+        ({"customers": -5}, "customers"),
+        ({"customers": 0}, "customers"),
+        ({"days": 0}, "days"),
+        ({"market": "atlantis"}, "market"),
+        ({"start": "01/02/2025"}, "start"),
+        ({"seed": -1}, "seed"),
+        ({"shard_size": 1}, "shard_size"),
+        ({"churn_rate": 0.9}, "churn_rate"),
+        ({"segment_shares": {"pirates": 1.0}}, "segment_shares"),
+        ({"event_rates": {"login": 1.0}}, "event_rates"),
+    ],
+)
 def test_config_rejects_bad_values_naming_the_parameter(kwargs, param):
     with pytest.raises(InputError) as err:
         SimulationConfig(**kwargs)
@@ -77,7 +84,9 @@ def test_generate_rejects_unwritable_output(tmp_path):
     try:
         import os
 
-        if os.access(locked, os.W_OK):  # running as root: permissions do not bind, use a file in the way
+        if os.access(
+            locked, os.W_OK
+        ):  # running as root: permissions do not bind, use a file in the way
             blocker = tmp_path / "file"
             blocker.write_text("x")
             target = blocker / "ds"

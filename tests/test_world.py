@@ -11,15 +11,35 @@ from workbench.simulate.sampling import haversine_km
 
 
 def test_foreign_keys_are_valid(tables):
-    c, a, m, d, ip, t, e = (tables[k] for k in ("customers", "accounts", "merchants", "devices", "ip_addresses", "transactions", "events"))
-    assert c["customer_id"].is_unique and a["account_id"].is_unique and t["txn_id"].is_unique and e["event_id"].is_unique
+    c, a, m, d, ip, t, e = (
+        tables[k]
+        for k in (
+            "customers",
+            "accounts",
+            "merchants",
+            "devices",
+            "ip_addresses",
+            "transactions",
+            "events",
+        )
+    )
+    assert (
+        c["customer_id"].is_unique
+        and a["account_id"].is_unique
+        and t["txn_id"].is_unique
+        and e["event_id"].is_unique
+    )
     assert a["customer_id"].isin(c["customer_id"]).all()
     assert d["customer_id"].isin(c["customer_id"]).all()
     owner = a.set_index("account_id")["customer_id"]
-    assert (t["account_id"].map(owner) == t["customer_id"]).all(), "an account used by someone else"
+    assert (t["account_id"].map(owner) == t["customer_id"]).all(), (
+        "an account used by someone else"
+    )
     purchases = t[t["txn_type"].isin(["purchase", "refund", "chargeback"])]
     assert purchases["merchant_id"].isin(m["merchant_id"]).all()
-    assert (t.loc[~t["txn_type"].isin(["purchase", "refund", "chargeback"]), "merchant_id"] == -1).all()
+    assert (
+        t.loc[~t["txn_type"].isin(["purchase", "refund", "chargeback"]), "merchant_id"] == -1
+    ).all()
     for frame in (t, e):
         used_dev = frame.loc[frame["device_id"] >= 0, "device_id"]
         used_ip = frame.loc[frame["ip_id"] >= 0, "ip_id"]
@@ -64,9 +84,16 @@ def test_balances_follow_from_transactions(dataset, tables):
     short = declined["decline_reason"] == "insufficient_funds"
     # funds were short, or a dependent row (e.g. the refunded purchase) was declined earlier in settlement
     assert (declined.loc[short, "amount"] > declined.loc[short, "balance_before"]).mean() > 0.9
-    assert set(declined["decline_reason"]) == {"insufficient_funds", "technical", "card_verification"}
+    assert set(declined["decline_reason"]) == {
+        "insufficient_funds",
+        "technical",
+        "card_verification",
+    }
     verif = declined[declined["decline_reason"] == "card_verification"]
-    assert verif["channel"].isin(["online", "mobile"]).all() and verif["payment_mode"].isin(["credit_card", "debit_card"]).all()
+    assert (
+        verif["channel"].isin(["online", "mobile"]).all()
+        and verif["payment_mode"].isin(["credit_card", "debit_card"]).all()
+    )
     shipped = t[t["ship_elsewhere"]]
     assert len(shipped) > 0 and shipped["channel"].isin(["online", "mobile"]).all()
     assert shipped["category"].isin(["electronics", "fashion", "jewellery", "groceries"]).all()
@@ -92,7 +119,10 @@ def test_population_profile(tables, small_config):
     assert (a.loc[a["account_type"] == "credit", "credit_limit"] > 0).all()
     assert (a.loc[a["account_type"] == "debit", "credit_limit"] == 0).all()
     n_dev = d.groupby("customer_id").size()
-    assert n_dev.between(1, 3).all() and (d.groupby("customer_id").head(1)["device_type"] == "mobile").all()
+    assert (
+        n_dev.between(1, 3).all()
+        and (d.groupby("customer_id").head(1)["device_type"] == "mobile").all()
+    )
     assert c["phone"].is_unique and c["email"].is_unique and c["name"].str.len().gt(3).all()
     assert c["phone"].str.startswith("+91").all()
     shares = c["segment"].value_counts(normalize=True)
@@ -136,14 +166,20 @@ def test_upi_dominates_small_amounts(tables):
 
 def test_amounts_follow_category_and_tier(tables):
     t, c = tables["transactions"], tables["customers"]
-    p = t[t["txn_type"] == "purchase"].merge(c[["customer_id", "monthly_income"]], on="customer_id")
+    p = t[t["txn_type"] == "purchase"].merge(
+        c[["customer_id", "monthly_income"]], on="customer_id"
+    )
     med = p.groupby("category")["amount"].median()
     assert med["jewellery"] > med["electronics"] > med["groceries"] > med["small_retail"]
     rich = p["monthly_income"] > p["monthly_income"].quantile(0.8)
     poor = p["monthly_income"] < p["monthly_income"].quantile(0.2)
     assert p.loc[rich, "amount"].median() > 1.3 * p.loc[poor, "amount"].median()
     tier = p["city"].map(load_market("india").cities.set_index("name")["tier"])
-    g = p[p["category"] == "groceries"].groupby(tier[p["category"] == "groceries"])["amount"].median()
+    g = (
+        p[p["category"] == "groceries"]
+        .groupby(tier[p["category"] == "groceries"])["amount"]
+        .median()
+    )
     assert g["metro"] > g["major"] > g["smaller"]
     # heavy tail: the 99th percentile is far above the median
     assert p["amount"].quantile(0.99) > 8 * p["amount"].median()
@@ -151,21 +187,33 @@ def test_amounts_follow_category_and_tier(tables):
 
 def test_merchant_loyalty_and_home_city(tables):
     t, c = tables["transactions"], tables["customers"]
-    p = t[t["txn_type"] == "purchase"].merge(c[["customer_id", "home_city", "segment"]], on="customer_id")
+    p = t[t["txn_type"] == "purchase"].merge(
+        c[["customer_id", "home_city", "segment"]], on="customer_id"
+    )
     assert (p["city"] == p["home_city"]).mean() > 0.85
     repeat = p.groupby("customer_id")["merchant_id"].agg(lambda s: 1 - s.nunique() / len(s))
     assert repeat[p.groupby("customer_id").size() >= 20].median() > 0.4
-    by_seg = p.groupby("segment").apply(lambda g: 1 - g.groupby("customer_id")["merchant_id"].nunique().sum() / len(g), include_groups=False)
+    by_seg = p.groupby("segment").apply(
+        lambda g: 1 - g.groupby("customer_id")["merchant_id"].nunique().sum() / len(g),
+        include_groups=False,
+    )
     assert by_seg["senior_conservative"] > by_seg["tech_savvy_millennial"]
 
 
 def test_trips_imply_plausible_speeds(tables):
     t = tables["transactions"]
-    p = t[(t["txn_type"] == "purchase") & (t["channel"] == "pos")].sort_values(["customer_id", "timestamp"])
+    p = t[(t["txn_type"] == "purchase") & (t["channel"] == "pos")].sort_values(
+        ["customer_id", "timestamp"]
+    )
     same = p["customer_id"].to_numpy()[1:] == p["customer_id"].to_numpy()[:-1]
     moved = same & (p["city"].to_numpy()[1:] != p["city"].to_numpy()[:-1])
     assert moved.sum() > 20, "customers travel"
-    dist = haversine_km(p["lat"].to_numpy()[:-1], p["lon"].to_numpy()[:-1], p["lat"].to_numpy()[1:], p["lon"].to_numpy()[1:])
+    dist = haversine_km(
+        p["lat"].to_numpy()[:-1],
+        p["lon"].to_numpy()[:-1],
+        p["lat"].to_numpy()[1:],
+        p["lon"].to_numpy()[1:],
+    )
     hours = np.diff(p["timestamp"].to_numpy()).astype("timedelta64[s]").astype(float) / 3600
     speed = dist[moved] / np.maximum(hours[moved], 1e-9)
     assert speed.max() < 800, speed.max()
@@ -176,9 +224,13 @@ def test_salary_bills_refunds_transfers(tables, small_config):
     market = load_market(small_config.market)
     sal = t[t["txn_type"] == "salary"]
     assert (sal["timestamp"].dt.day == market.salary_day).all()
-    assert (sal["amount"] == sal["customer_id"].map(c.set_index("customer_id")["monthly_income"])).all()
+    assert (
+        sal["amount"] == sal["customer_id"].map(c.set_index("customer_id")["monthly_income"])
+    ).all()
     primary = a.groupby("customer_id").head(1).set_index("customer_id")["account_id"]
-    assert (sal["account_id"] == sal["customer_id"].map(primary)).all() and (sal["status"] == "approved").all()
+    assert (sal["account_id"] == sal["customer_id"].map(primary)).all() and (
+        sal["status"] == "approved"
+    ).all()
     bills = t[t["txn_type"] == "card_payment"]
     assert bills["account_id"].map(a.set_index("account_id")["account_type"]).eq("credit").all()
     limit = bills["account_id"].map(a.set_index("account_id")["credit_limit"])
@@ -191,7 +243,9 @@ def test_salary_bills_refunds_transfers(tables, small_config):
         assert (orig["txn_type"] == "purchase").all() and (orig["status"] == "approved").all()
         assert (orig["amount"].to_numpy() == r["amount"].to_numpy()).all()
         assert (orig["account_id"].to_numpy() == r["account_id"].to_numpy()).all()
-        lag = (r["timestamp"].to_numpy() - orig["timestamp"].to_numpy()).astype("timedelta64[h]").astype(int) / 24
+        lag = (r["timestamp"].to_numpy() - orig["timestamp"].to_numpy()).astype(
+            "timedelta64[h]"
+        ).astype(int) / 24
         assert lag.min() >= lo_days and lag.max() < hi_days + 1
     # transfers inside the bank: every approved out leg has exactly one in leg (same time and
     # amount, accounts swapped), and every in leg has its approved out leg
@@ -204,9 +258,16 @@ def test_salary_bills_refunds_transfers(tables, small_config):
     assert (matched["status"] == "approved").all()
     assert len(legs_out[legs_out["status"] == "approved"]) == len(legs_in)
     assert (t.loc[t["txn_type"].isin(["p2p_in", "p2p_out"]), "related_txn_id"] == -1).all()
-    external = t[t["txn_type"].isin(["p2p_in", "p2p_out"])]["counterparty_account_id"].eq(-1).mean()
+    external = (
+        t[t["txn_type"].isin(["p2p_in", "p2p_out"])]["counterparty_account_id"].eq(-1).mean()
+    )
     assert 0.15 < external < 0.45  # about a third of transfers cross to other banks
-    assert (t.loc[t["txn_type"] == "reward_redemption", "account_id"].map(a.set_index("account_id")["account_type"]) == "credit").all()
+    assert (
+        t.loc[t["txn_type"] == "reward_redemption", "account_id"].map(
+            a.set_index("account_id")["account_type"]
+        )
+        == "credit"
+    ).all()
 
 
 def test_signup_and_churn_bound_activity(tables):
@@ -214,7 +275,10 @@ def test_signup_and_churn_bound_activity(tables):
     churned = c[c["churn_date"].notna()]
     assert 0.01 < len(churned) / len(c) < 0.1
     after = t[t["customer_id"].isin(churned["customer_id"])]
-    after = after[after["timestamp"] >= after["customer_id"].map(churned.set_index("customer_id")["churn_date"])]
+    after = after[
+        after["timestamp"]
+        >= after["customer_id"].map(churned.set_index("customer_id")["churn_date"])
+    ]
     assert after.empty, after["txn_type"].value_counts()
     first = t[t["txn_type"] == "purchase"].groupby("customer_id")["timestamp"].min()
     signup = c.set_index("customer_id")["signup_date"]
@@ -226,9 +290,19 @@ def test_signup_and_churn_bound_activity(tables):
 def test_event_stream(tables, small_config):
     e, c = tables["events"], tables["customers"]
     counts = e["event_type"].value_counts()
-    assert {"login", "email_change", "phone_change", "address_change", "password_reset", "bank_link"} <= set(counts.index)
+    assert {
+        "login",
+        "email_change",
+        "phone_change",
+        "address_change",
+        "password_reset",
+        "bank_link",
+    } <= set(counts.index)
     customer_days = len(c) * small_config.days
-    assert abs(counts["email_change"] / customer_days - small_config.event_rates["email_change"]) < small_config.event_rates["email_change"]
+    assert (
+        abs(counts["email_change"] / customer_days - small_config.event_rates["email_change"])
+        < small_config.event_rates["email_change"]
+    )
     logins = e[e["event_type"] == "login"].groupby("customer_id").size()
     sav = c.set_index("customer_id")["digital_savviness"].reindex(logins.index)
     assert logins[sav == "high"].mean() > logins[sav == "low"].mean()

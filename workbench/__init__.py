@@ -16,16 +16,32 @@ from workbench.simulate.fraud_hook import register_fraud_layer
 
 register_fraud_layer(SCENARIO_LIBRARY)
 
-_names, __getattr__, __dir__ = lazy_exports(__name__, {
-    "simulate": ["SimulationConfig", "generate"],
-    "dataset": ["open_dataset"],
-    "features": ["dataset_source", "table_source", "write_features"],
-    "graph": ["detect_rings", "graph_source"],
-    "models": ["IsolationForestDetector", "SupervisedDetector", "feature_columns", "labels",
-               "model_frame", "standard_split", "load_package", "save_package"],
-    "evaluate": ["EvaluationConfig", "comparison_table", "evaluate_scores", "prequential",
-                 "single_split"],
-    "report_builds": ["build_report", "sweep_conclusion", "sweep_files", "sweep_table"],
-    "io": ["write_csv", "write_json", "write_parquet"],
-})
+_names, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "simulate": ["SimulationConfig", "generate"],
+        "dataset": ["open_dataset"],
+        "features": ["dataset_source", "table_source", "write_features"],
+        "graph": ["detect_rings", "graph_source"],
+        "models": [
+            "IsolationForestDetector",
+            "SupervisedDetector",
+            "feature_columns",
+            "labels",
+            "model_frame",
+            "standard_split",
+            "load_package",
+            "save_package",
+        ],
+        "evaluate": [
+            "EvaluationConfig",
+            "comparison_table",
+            "evaluate_scores",
+            "prequential",
+            "single_split",
+        ],
+        "report_builds": ["build_report", "sweep_conclusion", "sweep_files", "sweep_table"],
+        "io": ["write_csv", "write_json", "write_parquet"],
+    },
+)
 __all__ = [*_names, "__version__"]

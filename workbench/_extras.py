@@ -13,12 +13,20 @@ from types import ModuleType
 
 # top-level module -> the extra of pyproject.toml that installs it
 EXTRA_OF = {
-    "keras": "deep", "tensorflow": "deep",
-    "dask": "dask", "distributed": "dask",
-    "papermill": "notebooks", "nbformat": "notebooks", "nbconvert": "notebooks",
-    "nbclient": "notebooks", "ploomber": "notebooks", "matplotlib": "notebooks",
-    "seaborn": "notebooks", "IPython": "notebooks",
-    "fastapi": "service", "uvicorn": "service",
+    "keras": "deep",
+    "tensorflow": "deep",
+    "dask": "dask",
+    "distributed": "dask",
+    "papermill": "notebooks",
+    "nbformat": "notebooks",
+    "nbconvert": "notebooks",
+    "nbclient": "notebooks",
+    "ploomber": "notebooks",
+    "matplotlib": "notebooks",
+    "seaborn": "notebooks",
+    "IPython": "notebooks",
+    "fastapi": "service",
+    "uvicorn": "service",
     "playwright": "browser",
     "jupyter_book": "book",
 }
@@ -32,7 +40,9 @@ class MissingExtra(ImportError):
         what = f" ({purpose})" if purpose else ""
         super().__init__(
             f"{module} is not installed{what}: it comes with the '{extra}' extra, "
-            f"pip install 'fraud-workbench[{extra}]'", name=module)
+            f"pip install 'fraud-workbench[{extra}]'",
+            name=module,
+        )
 
 
 def require(module: str, purpose: str | None = None) -> ModuleType:

@@ -9,9 +9,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
-def lazy_exports(package: str, attributes: Mapping[str, Iterable[str]],
-                 modules: Iterable[str] = (), before: Callable[[], None] | None = None
-                 ) -> tuple[list[str], Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_exports(
+    package: str,
+    attributes: Mapping[str, Iterable[str]],
+    modules: Iterable[str] = (),
+    before: Callable[[], None] | None = None,
+) -> tuple[list[str], Callable[[str], Any], Callable[[], list[str]]]:
     """``__all__``, ``__getattr__`` and ``__dir__`` for ``package``.
 
     ``attributes`` maps a module (dotted, relative to ``package``) to the public names it

@@ -35,15 +35,25 @@ PIPELINE = ROOT / "pipeline.yaml"
 OUT = ROOT / "build" / "book"
 TITLE = "fraud-workbench tutorials"
 # the built site (out/_build/html): a directory product the book replaces as a whole
-SITE = register_kind(Kind("book-site", "index.html",
-                          lambda root: {p.name for p in root.iterdir()}))
+SITE = register_kind(
+    Kind("book-site", "index.html", lambda root: {p.name for p in root.iterdir()})
+)
 # Jupyter Book's Sphinx extensions without those that load from the internet (thebe's live
 # kernels from a CDN, intersphinx inventories); comment widgets stay off but configured
-EXTENSIONS = ("sphinx_togglebutton", "sphinx_copybutton", "myst_nb", "jupyter_book",
-              "sphinx_comments", "sphinx_external_toc", "sphinx_design", "sphinx_book_theme")
+EXTENSIONS = (
+    "sphinx_togglebutton",
+    "sphinx_copybutton",
+    "myst_nb",
+    "jupyter_book",
+    "sphinx_comments",
+    "sphinx_external_toc",
+    "sphinx_design",
+    "sphinx_book_theme",
+)
 # a tag that makes the browser fetch from another host
-REMOTE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=["'](?:https?:)?//""",
-                    re.I)
+REMOTE = re.compile(
+    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=["'](?:https?:)?//""", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -114,9 +124,16 @@ def _scratch_env(scratch: Path) -> Iterator[None]:
 def _execute(source: Path, out: Path) -> None:
     """Run ``source`` with papermill on its own defaults into ``out`` (written atomically)."""
     papermill = require("papermill", "the tutorial book")
-    write_file(out, lambda tmp: papermill.execute_notebook(
-        str(source), str(tmp), kernel_name="python3", progress_bar=False,
-        cwd=str(source.parent)))
+    write_file(
+        out,
+        lambda tmp: papermill.execute_notebook(
+            str(source),
+            str(tmp),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(source.parent),
+        ),
+    )
 
 
 def _prepare(chapter: Chapter, out: Path) -> Path:
@@ -139,8 +156,9 @@ def _newer(path: Path, than: Path) -> bool:
     return path.is_file() and path.stat().st_mtime >= than.stat().st_mtime
 
 
-def collect(pipeline: str | os.PathLike, out: str | os.PathLike,
-            rerun: bool = False) -> list[Path]:
+def collect(
+    pipeline: str | os.PathLike, out: str | os.PathLike, rerun: bool = False
+) -> list[Path]:
     """Executed notebooks of the ``pipeline``'s notebook tasks, in order, copied into the
     book directory ``out`` (see the module docstring); returns their paths."""
     out = Path(out)
@@ -167,31 +185,56 @@ def write_config(out: str | os.PathLike, notebooks: list[Path], title: str = TIT
     """The book's ``_config.yml``, ``_toc.yml`` and landing page ``index.md`` in ``out``."""
     out = Path(out)
     config = {
-        "title": title, "author": "fraud-workbench", "copyright": "", "logo": "",
-        "only_build_toc_files": True, "exclude_patterns": ["_scratch", "_build", ".*"],
+        "title": title,
+        "author": "fraud-workbench",
+        "copyright": "",
+        "logo": "",
+        "only_build_toc_files": True,
+        "exclude_patterns": ["_scratch", "_build", ".*"],
         "execute": {"execute_notebooks": "off"},
         # "$" is text (amounts), not math: MathJax would come from a CDN
         "parse": {"myst_enable_extensions": ["colon_fence", "linkify"]},
-        "html": {"use_repository_button": False,
-                 "use_edit_page_button": False, "use_download_button": False,
-                 "home_page_in_navbar": True},
-        "launch_buttons": {"notebook_interface": "classic", "binderhub_url": "",
-                           "jupyterhub_url": "", "thebe": False, "colab_url": ""},
-        "sphinx": {"config": {"extensions": list(EXTENSIONS), "html_show_copyright": False,
-                              "html_show_sphinx": False, "nb_output_stderr": "show",
-                              "html_theme_options": {"show_navbar_depth": 1}}},
+        "html": {
+            "use_repository_button": False,
+            "use_edit_page_button": False,
+            "use_download_button": False,
+            "home_page_in_navbar": True,
+        },
+        "launch_buttons": {
+            "notebook_interface": "classic",
+            "binderhub_url": "",
+            "jupyterhub_url": "",
+            "thebe": False,
+            "colab_url": "",
+        },
+        "sphinx": {
+            "config": {
+                "extensions": list(EXTENSIONS),
+                "html_show_copyright": False,
+                "html_show_sphinx": False,
+                "nb_output_stderr": "show",
+                "html_theme_options": {"show_navbar_depth": 1},
+            }
+        },
     }
-    toc = {"format": "jb-book", "root": "index",
-           "chapters": [{"file": nb.stem} for nb in notebooks]}
+    toc = {
+        "format": "jb-book",
+        "root": "index",
+        "chapters": [{"file": nb.stem} for nb in notebooks],
+    }
     for name, doc in (("_config.yml", config), ("_toc.yml", toc)):
         text = yaml.safe_dump(doc, sort_keys=False)
         write_file(out / name, lambda tmp, text=text: tmp.write_text(text))
-    write_file(out / "index.md", lambda tmp: tmp.write_text(
-        f"# {title}\n\n"
-        "The workbench's notebooks in the order the pipeline runs them, executed, with their\n"
-        "outputs and figures. Each one runs on its own in JupyterLab (`make lab`); this book is\n"
-        "built by `make book` and reads without a server or a network connection.\n\n"
-        "```{tableofcontents}\n```\n"))
+    write_file(
+        out / "index.md",
+        lambda tmp: tmp.write_text(
+            f"# {title}\n\n"
+            "The workbench's notebooks in the order the pipeline runs them, executed, with their\n"
+            "outputs and figures. Each one runs on its own in JupyterLab (`make lab`); this book is\n"
+            "built by `make book` and reads without a server or a network connection.\n\n"
+            "```{tableofcontents}\n```\n"
+        ),
+    )
 
 
 def remote_references(html: Path) -> list[str]:
@@ -204,8 +247,12 @@ def remote_references(html: Path) -> list[str]:
     return found
 
 
-def build_book(pipeline: str | os.PathLike = PIPELINE, out: str | os.PathLike = OUT,
-               rerun: bool = False, title: str = TITLE) -> Path:
+def build_book(
+    pipeline: str | os.PathLike = PIPELINE,
+    out: str | os.PathLike = OUT,
+    rerun: bool = False,
+    title: str = TITLE,
+) -> Path:
     """Build the tutorial book of ``pipeline`` into ``out/_build/html`` (replaced only when
     the build succeeded) and return its ``index.html``."""
     out = Path(out)
@@ -215,12 +262,21 @@ def build_book(pipeline: str | os.PathLike = PIPELINE, out: str | os.PathLike = 
     with writing(final, overwrite=True, kind=SITE.name) as site:
         # built inside the site's own temporary (same file system), then moved up into it
         build = site / ".jupyter-book"
-        command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-                   "build", "--quiet", "--path-output", str(build), str(out)]
+        command = [
+            sys.executable,
+            "-c",
+            "from jupyter_book.cli.main import main; main()",
+            "build",
+            "--quiet",
+            "--path-output",
+            str(build),
+            str(out),
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(
-                f"jupyter-book build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+                f"jupyter-book build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
         # Sphinx's warnings (a missing image, a broken cross-reference) are shown, not dropped
         warnings = [ln for ln in done.stderr.splitlines() if "WARNING" in ln]
         if warnings:

@@ -19,8 +19,16 @@ from workbench.validation import InputError
 
 CHROMIUM = Path("/usr/bin/chromium")
 # nothing may reach the network: no QUIC, updates, sync or background fetches
-CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 @contextmanager
@@ -28,15 +36,22 @@ def chromium(**options: Any) -> Iterator[Any]:
     """A Playwright browser context on Debian's Chromium with a fresh profile directory
     (removed afterwards); ``options`` go to ``launch_persistent_context`` (e.g. ``viewport``)."""
     if not CHROMIUM.exists():
-        raise InputError("browser", str(CHROMIUM),
-                         "Debian's chromium package (apt-get install chromium)")
+        raise InputError(
+            "browser", str(CHROMIUM), "Debian's chromium package (apt-get install chromium)"
+        )
     sync_playwright = require("playwright.sync_api", "the browser check").sync_playwright
 
-    with (tempfile.TemporaryDirectory(prefix="workbench-chromium-") as profile,
-          sync_playwright() as pw):
+    with (
+        tempfile.TemporaryDirectory(prefix="workbench-chromium-") as profile,
+        sync_playwright() as pw,
+    ):
         context = pw.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_ARGS),
-            **options)
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=list(CHROMIUM_ARGS),
+            **options,
+        )
         try:
             yield context
         finally:
@@ -54,8 +69,9 @@ def save_screenshot(page: Any, out: str | os.PathLike) -> Path:
     return out
 
 
-def screenshot(url: str, out: str | os.PathLike, width: int = 1400,
-               height: int = 950) -> list[str]:
+def screenshot(
+    url: str, out: str | os.PathLike, width: int = 1400, height: int = 950
+) -> list[str]:
     """A screenshot of the page at ``url`` once it has loaded, written to ``out``; returns
     the URLs the page requested from anywhere else than ``url``'s origin (a static site
     that works offline requests none)."""

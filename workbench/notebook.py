@@ -30,8 +30,14 @@ from typing import Any
 
 from workbench.validation import InputError
 
-__all__ = ["named_scratch", "product_path", "scratch_study", "study_inputs", "study_products",
-           "study_scores"]
+__all__ = [
+    "named_scratch",
+    "product_path",
+    "scratch_study",
+    "study_inputs",
+    "study_products",
+    "study_scores",
+]
 
 SCRATCH_ENV = "WORKBENCH_SCRATCH"
 STUDY_MARKER = ".workbench-study.json"
@@ -42,13 +48,16 @@ PRODUCTS: dict[str, dict[str, str]] = {
     "generate": {"data": "data/raw"},
     "fraud_scenarios": {"summary": "reports/fraud_scenarios.json"},
     "features": {"features": "data/features.parquet"},
-    "graph_rings": {"rings": "reports/graph_rings.json",
-                    "graph_features": "data/graph_features.parquet"},
+    "graph_rings": {
+        "rings": "reports/graph_rings.json",
+        "graph_features": "data/graph_features.parquet",
+    },
     "anomaly": {"models": "data/models/anomaly", "scores": "data/scores/anomaly.parquet"},
-    "supervised": {"models": "data/models/supervised",
-                   "scores": "data/scores/supervised.parquet"},
-    "sequence_models": {"models": "data/models/sequence",
-                        "scores": "data/scores/sequence.parquet"},
+    "supervised": {"models": "data/models/supervised", "scores": "data/scores/supervised.parquet"},
+    "sequence_models": {
+        "models": "data/models/sequence",
+        "scores": "data/scores/sequence.parquet",
+    },
     "evaluation": {"metrics": "reports/metrics.json"},
     "sweep_summary": {"table": "reports/sweep/summary.csv"},  # pipeline.sweep.yaml
 }
@@ -79,14 +88,29 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def scratch_study(customers: int, days: int, seed: int, fraud_rate: float | None,
-                  scenarios: str = "default", label_delay_days: float | None = None,
-                  market: str = "india", start: str = "2025-01-01") -> Path:
+def scratch_study(
+    customers: int,
+    days: int,
+    seed: int,
+    fraud_rate: float | None,
+    scenarios: str = "default",
+    label_delay_days: float | None = None,
+    market: str = "india",
+    start: str = "2025-01-01",
+) -> Path:
     """The scratch study directory for these parameters (nothing is created until a
     notebook reads or writes through it, so a pipeline run leaves no scratch behind)."""
-    params = {"customers": customers, "days": days, "seed": seed, "fraud_rate": fraud_rate,
-              "scenarios": str(scenarios), "label_delay_days": label_delay_days,
-              "market": market, "start": str(start), "code": code_fingerprint()}
+    params = {
+        "customers": customers,
+        "days": days,
+        "seed": seed,
+        "fraud_rate": fraud_rate,
+        "scenarios": str(scenarios),
+        "label_delay_days": label_delay_days,
+        "market": market,
+        "start": str(start),
+        "code": code_fingerprint(),
+    }
     key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
     return scratch_root() / f"study-{customers}c-{days}d-s{seed}-{key[:10]}"
 
@@ -135,18 +159,29 @@ def product_path(product: Any, key: str, study: str | os.PathLike, task: str) ->
     try:
         return Path(str(product[key]))
     except (KeyError, TypeError):
-        raise InputError("product", product,
-                         f"a Ploomber product mapping with the key {key!r}") from None
+        raise InputError(
+            "product", product, f"a Ploomber product mapping with the key {key!r}"
+        ) from None
 
 
 def _stale(product: Path, dataset: Path) -> bool:
     """Whether ``product`` is missing or older than the dataset it was derived from."""
-    return not product.exists() or product.stat().st_mtime < (dataset / "card.json").stat().st_mtime
+    return (
+        not product.exists() or product.stat().st_mtime < (dataset / "card.json").stat().st_mtime
+    )
 
 
-def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate: float | None,
-                 graph: bool = False, scenarios: str = "default",
-                 label_delay_days: float | None = None, features: bool = True) -> dict[str, Path]:
+def study_inputs(
+    upstream: Any,
+    customers: int,
+    days: int,
+    seed: int,
+    fraud_rate: float | None,
+    graph: bool = False,
+    scenarios: str = "default",
+    label_delay_days: float | None = None,
+    features: bool = True,
+) -> dict[str, Path]:
     """Paths of the dataset (``data``), its features (``features``) and optionally its graph
     features (``graph_features``): from Ploomber's ``upstream`` when the pipeline runs the
     notebook, else from the scratch study of these parameters (building what is missing)
@@ -160,9 +195,11 @@ def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate
             if graph:
                 paths["graph_features"] = Path(str(upstream["graph_rings"]["graph_features"]))
         except (KeyError, TypeError):
-            raise InputError("upstream", upstream,
-                             "Ploomber upstream products of generate, features (and graph_rings)"
-                             ) from None
+            raise InputError(
+                "upstream",
+                upstream,
+                "Ploomber upstream products of generate, features (and graph_rings)",
+            ) from None
         return paths
     from workbench.features.store import dataset_source, write_features
     from workbench.fraud.mix import mix_with_label_delay
@@ -175,8 +212,9 @@ def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate
     if not (paths["data"] / "card.json").is_file():
         if label_delay_days is not None:
             scenarios = str(mix_with_label_delay(scenarios, label_delay_days, study / "mix.yaml"))
-        config = SimulationConfig(customers=customers, days=days, seed=seed,
-                                  fraud_rate=fraud_rate, scenarios=scenarios)
+        config = SimulationConfig(
+            customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios
+        )
         paths["data"].parent.mkdir(parents=True, exist_ok=True)
         generate(config, paths["data"], backend="serial", overwrite=paths["data"].exists())
     if features:
@@ -190,8 +228,9 @@ def study_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate
     return paths
 
 
-def study_scores(study: str | os.PathLike, dataset: str | os.PathLike,
-                 tasks: tuple[str, ...]) -> dict[str, Path] | None:
+def study_scores(
+    study: str | os.PathLike, dataset: str | os.PathLike, tasks: tuple[str, ...]
+) -> dict[str, Path] | None:
     """The score products of ``tasks`` in a scratch study when every one of them exists and
     is newer than the dataset (the model notebooks were run by hand), else None."""
     scores = {task: study_products(study, task)["scores"] for task in tasks}

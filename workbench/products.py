@@ -95,8 +95,9 @@ def check_target(out: str | os.PathLike, overwrite: bool, kind: str | None = Non
     path = Path(out)
     if path.exists() or path.is_symlink():
         if not overwrite:
-            raise _refused(path, "a path that does not exist yet (or pass overwrite / "
-                                 "--overwrite)")
+            raise _refused(
+                path, "a path that does not exist yet (or pass overwrite / --overwrite)"
+            )
         if kind is None and not path.is_file():
             raise _refused(path, "a file path (a directory or special file is in the way)")
         if kind is not None:
@@ -115,8 +116,9 @@ def check_target(out: str | os.PathLike, overwrite: bool, kind: str | None = Non
 
 def _check_ours(path: Path, kind: str) -> None:
     """Raise unless ``path`` is a directory this workbench wrote, holding only its own entries."""
-    allowed = ("a new path, or a directory the workbench wrote (it is replaced; nothing else is "
-               "deleted)")
+    allowed = (
+        "a new path, or a directory the workbench wrote (it is replaced; nothing else is deleted)"
+    )
     if path.is_symlink() or not path.is_dir():
         raise InputError("out", str(path), allowed + "; a file is in the way")
     present = {p.name for p in path.iterdir()}
@@ -222,8 +224,13 @@ def _install(tmp: Path, path: Path, directory: bool) -> None:
 
 
 @contextmanager
-def writing(out: str | os.PathLike, *, overwrite: bool = False, kind: str | None = None,
-            checked: bool = False) -> Iterator[Path]:
+def writing(
+    out: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    kind: str | None = None,
+    checked: bool = False,
+) -> Iterator[Path]:
     """Yield a per-run temporary path beside ``out`` under an exclusive lock on ``out``; on
     success move it into place (with the marker for a directory ``kind``).
 
@@ -260,8 +267,9 @@ def _io(path: Path, step: Callable[[], Any]) -> Any:
         raise _refused(path, f"a path the product can be written to ({reason})") from None
 
 
-def write_file(path: str | os.PathLike, write: Callable[[Path], Any],
-               overwrite: bool = True) -> Path:
+def write_file(
+    path: str | os.PathLike, write: Callable[[Path], Any], overwrite: bool = True
+) -> Path:
     """Call ``write`` on a per-run temporary of the file ``path`` and rename it into place."""
     with writing(path, overwrite=overwrite) as tmp:
         write(tmp)
@@ -277,7 +285,7 @@ def _new_scratch(prefix: str, base: str | os.PathLike | None) -> Path:
     root = Path(base) if base is not None else SCRATCH
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(f"{prefix}-*"):
-        pid = stale.name[len(prefix) + 1:].split("-")[0]
+        pid = stale.name[len(prefix) + 1 :].split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
             _remove(stale)
     path = root / f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:8]}"

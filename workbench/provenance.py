@@ -79,11 +79,14 @@ def _refuse(stale: list[tuple[str, Path, str | None]]) -> None:
     if stale:
         names = ", ".join(name for name, _, _ in stale)
         _, path, current = stale[0]
-        raise InputError("pipeline", names,
-                         f"tasks built from the dataset now at {path} (content "
-                         f"{str(current)[:12]}); these were built from other data or from "
-                         "data of unknown origin: rebuild them with `ploomber build --force` "
-                         f"or `ploomber task {stale[0][0]} --force`")
+        raise InputError(
+            "pipeline",
+            names,
+            f"tasks built from the dataset now at {path} (content "
+            f"{str(current)[:12]}); these were built from other data or from "
+            "data of unknown origin: rebuild them with `ploomber build --force` "
+            f"or `ploomber task {stale[0][0]} --force`",
+        )
 
 
 def check_render(dag: Any) -> None:

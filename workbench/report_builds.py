@@ -38,34 +38,64 @@ def export_html(notebook: str | os.PathLike, out: str | os.PathLike) -> Path:
 
     from workbench.report_html import ReportExporter
 
-    body, _ = ReportExporter(exclude_input=True).from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    body, _ = ReportExporter(exclude_input=True).from_notebook_node(
+        nbformat.read(str(notebook), as_version=4)
+    )
     Path(out).write_text(body, encoding="utf-8")
     return Path(out)
 
 
-def check_report_parameters(customers: int = 800, days: int = 60, seed: int = 7, fraud_rate: float = 0.05,
-                            scenarios: str = "default", label_delay_days: float | None = None, k: int = 25,
-                            fpr: float = 0.01, fee: float = 250.0, replicates: int = 200, n_folds: int = 3) -> dict[str, Any]:
+def check_report_parameters(
+    customers: int = 800,
+    days: int = 60,
+    seed: int = 7,
+    fraud_rate: float = 0.05,
+    scenarios: str = "default",
+    label_delay_days: float | None = None,
+    k: int = 25,
+    fpr: float = 0.01,
+    fee: float = 250.0,
+    replicates: int = 200,
+    n_folds: int = 3,
+) -> dict[str, Any]:
     """The report notebook's parameters, validated (errors name the parameter) and
     normalised to plain Python values for papermill."""
     from workbench.evaluate.protocol import EvaluationConfig
     from workbench.fraud.mix import load_mix
     from workbench.simulate import SimulationConfig
 
-    sim = SimulationConfig(customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios)
+    sim = SimulationConfig(
+        customers=customers, days=days, seed=seed, fraud_rate=fraud_rate, scenarios=scenarios
+    )
     if label_delay_days is not None:
         label_delay_days = check_float("label_delay_days", label_delay_days, 0.01, 365.0)
         if load_mix(sim.scenarios) is None:
-            raise InputError("label_delay_days", label_delay_days, "None for a dataset without fraud (scenarios=none)")
+            raise InputError(
+                "label_delay_days",
+                label_delay_days,
+                "None for a dataset without fraud (scenarios=none)",
+            )
     ev = EvaluationConfig(k=k, fpr=fpr, fee=fee, replicates=replicates, seed=sim.seed)
-    return {"customers": sim.customers, "days": sim.days, "seed": sim.seed, "fraud_rate": sim.fraud_rate,
-            "scenarios": str(Path(sim.scenarios).resolve()) if sim.scenarios not in ("default", "none") else sim.scenarios,
-            "label_delay_days": label_delay_days, "k": ev.k, "fpr": ev.fpr, "fee": ev.fee, "replicates": ev.replicates,
-            "n_folds": check_int("n_folds", n_folds, 1, 20)}
+    return {
+        "customers": sim.customers,
+        "days": sim.days,
+        "seed": sim.seed,
+        "fraud_rate": sim.fraud_rate,
+        "scenarios": str(Path(sim.scenarios).resolve())
+        if sim.scenarios not in ("default", "none")
+        else sim.scenarios,
+        "label_delay_days": label_delay_days,
+        "k": ev.k,
+        "fpr": ev.fpr,
+        "fee": ev.fee,
+        "replicates": ev.replicates,
+        "n_folds": check_int("n_folds", n_folds, 1, 20),
+    }
 
 
-def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool = True,
-                 **parameters: Any) -> Path:
+def build_report(
+    out: str | os.PathLike, overwrite: bool = False, progress: bool = True, **parameters: Any
+) -> Path:
     """Run the evaluation notebook for ``parameters`` (see :func:`check_report_parameters`)
     and write the report directory ``out`` atomically; returns ``out``. With ``progress``
     the notebook's printed lines (the dataset, each fitted model and fold) are streamed to
@@ -77,18 +107,27 @@ def build_report(out: str | os.PathLike, overwrite: bool = False, progress: bool
         executed = tmp / "evaluation.ipynb"
         if progress:
             print(f"building report {out} with {params}", flush=True)
-        papermill.execute_notebook(str(EVALUATION_NOTEBOOK), str(executed), kernel_name="python3", progress_bar=False,
-                                   parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
-                                   cwd=str(Path.cwd()),
-                                   stdout_file=sys.stdout if progress else None)
+        papermill.execute_notebook(
+            str(EVALUATION_NOTEBOOK),
+            str(executed),
+            kernel_name="python3",
+            progress_bar=False,
+            parameters={**params, "product": {"metrics": str((tmp / "metrics.json").resolve())}},
+            cwd=str(Path.cwd()),
+            stdout_file=sys.stdout if progress else None,
+        )
         export_html(executed, tmp / "evaluation.html")
     return out
 
 
-def sweep_table(metrics_files: Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike]) -> pd.DataFrame:
+def sweep_table(
+    metrics_files: Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike],
+) -> pd.DataFrame:
     """One row per (setting, model) from the ``metrics.json`` of each report of a sweep: the
     setting's parameters next to the model's main metrics."""
-    files = list(metrics_files.values()) if isinstance(metrics_files, Mapping) else list(metrics_files)
+    files = (
+        list(metrics_files.values()) if isinstance(metrics_files, Mapping) else list(metrics_files)
+    )
     if not files:
         raise InputError("metrics_files", files, "at least one metrics.json of a report")
     rows = []
@@ -97,13 +136,33 @@ def sweep_table(metrics_files: Sequence[str | os.PathLike] | Mapping[str, str | 
             doc = json.loads(Path(f).read_text())
             params, models = doc["parameters"], doc["models"]
         except (OSError, ValueError, KeyError):
-            raise InputError("metrics_files", str(f), "metrics.json files written by the evaluation notebook") from None
+            raise InputError(
+                "metrics_files", str(f), "metrics.json files written by the evaluation notebook"
+            ) from None
         for model, m in models.items():
-            rows.append({"setting": Path(f).stem, "fraud_rate": params.get("fraud_rate"), "label_delay_days": params.get("label_delay_days"),
-                         "scenarios": params.get("scenarios"), "model": model,
-                         **{k: m.get(k) for k in ("average_precision", "ap_low", "ap_high", "card_precision_at_k",
-                                                  "card_precision_ceiling", "recall_at_budget", "detected_share",
-                                                  "median_delay_hours", "savings")}})
+            rows.append(
+                {
+                    "setting": Path(f).stem,
+                    "fraud_rate": params.get("fraud_rate"),
+                    "label_delay_days": params.get("label_delay_days"),
+                    "scenarios": params.get("scenarios"),
+                    "model": model,
+                    **{
+                        k: m.get(k)
+                        for k in (
+                            "average_precision",
+                            "ap_low",
+                            "ap_high",
+                            "card_precision_at_k",
+                            "card_precision_ceiling",
+                            "recall_at_budget",
+                            "detected_share",
+                            "median_delay_hours",
+                            "savings",
+                        )
+                    },
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -116,15 +175,21 @@ def sweep_conclusion(table: pd.DataFrame) -> str:
     between its lowest and highest value (averaged over the other parameters)."""
     if table.empty:
         raise InputError("table", "empty", "a sweep table with at least one report")
-    winners = table.loc[table.groupby("setting")["average_precision"].idxmax(), "model"].value_counts()
-    parts = [f"**{winners.index[0]}** has the best average precision in {winners.iloc[0]} of {table['setting'].nunique()} settings."]
+    winners = table.loc[
+        table.groupby("setting")["average_precision"].idxmax(), "model"
+    ].value_counts()
+    parts = [
+        f"**{winners.index[0]}** has the best average precision in {winners.iloc[0]} of {table['setting'].nunique()} settings."
+    ]
     for param in SWEPT:
         values = table[param].dropna().unique()
         if len(values) < 2 or param == "scenarios":
             continue
         lo, hi = min(values), max(values)
         mean = table.groupby([param, "model"])["average_precision"].mean().unstack()
-        moves = ", ".join(f"{m} {mean.loc[lo, m]:.3f} → {mean.loc[hi, m]:.3f}" for m in mean.columns)
+        moves = ", ".join(
+            f"{m} {mean.loc[lo, m]:.3f} → {mean.loc[hi, m]:.3f}" for m in mean.columns
+        )
         parts.append(f"From {param} = {lo:g} to {hi:g}, mean AP moves: {moves}.")
     return "\n\n".join(parts)
 
@@ -138,7 +203,11 @@ def sweep_files(upstream: Any, workdir: str | os.PathLike | None = None) -> list
             group = upstream["sweep-*"]
             return [Path(str(products["metrics"])) for products in group.values()]
         except (KeyError, TypeError, AttributeError):
-            raise InputError("upstream", upstream, "Ploomber upstream with the group 'sweep-*' of evaluation reports") from None
+            raise InputError(
+                "upstream",
+                upstream,
+                "Ploomber upstream with the group 'sweep-*' of evaluation reports",
+            ) from None
     from workbench.notebook import named_scratch
 
     root = Path(workdir) if workdir else named_scratch("sweep") / "reports"
@@ -146,6 +215,8 @@ def sweep_files(upstream: Any, workdir: str | os.PathLike | None = None) -> list
     for rate in (0.05, 0.15):
         report = root / f"fr{rate}"
         if not (report / "metrics.json").is_file():  # reports already built here are reused
-            build_report(report, customers=250, days=40, fraud_rate=rate, replicates=20, n_folds=2, k=10)
+            build_report(
+                report, customers=250, days=40, fraud_rate=rate, replicates=20, n_folds=2, k=10
+            )
         files.append(report / "metrics.json")
     return files

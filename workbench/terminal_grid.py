@@ -43,16 +43,23 @@ GRID = 100.0
 SCENARIOS = {0: "none", 1: "large_amount", 2: "compromised_terminal", 3: "compromised_card"}
 WINDOWS = (1, 7, 30)
 # the table's columns in canonical names: what the workbench's external path reads
-MAPPING = {"txn_id": "TRANSACTION_ID", "ts": "TX_DATETIME", "customer_id": "CUSTOMER_ID",
-           "merchant_id": "TERMINAL_ID", "amount": "TX_AMOUNT", "is_fraud": "TX_FRAUD",
-           "confirmed_at": "TX_FRAUD_CONFIRMED_AT"}
+MAPPING = {
+    "txn_id": "TRANSACTION_ID",
+    "ts": "TX_DATETIME",
+    "customer_id": "CUSTOMER_ID",
+    "merchant_id": "TERMINAL_ID",
+    "amount": "TX_AMOUNT",
+    "is_fraud": "TX_FRAUD",
+    "confirmed_at": "TX_FRAUD_CONFIRMED_AT",
+}
 DAY_NS = 86_400 * 10**9
 _CHUNK = 512  # customers per block of the customer-terminal distance matrix
 
 
 def _baseline_names(windows: Sequence[int] = WINDOWS) -> tuple[str, ...]:
-    customer = [f"CUSTOMER_ID_{kind}_{w}DAY_WINDOW" for w in windows
-                for kind in ("NB_TX", "AVG_AMOUNT")]
+    customer = [
+        f"CUSTOMER_ID_{kind}_{w}DAY_WINDOW" for w in windows for kind in ("NB_TX", "AVG_AMOUNT")
+    ]
     terminal = [f"TERMINAL_ID_{kind}_{w}DAY_WINDOW" for w in windows for kind in ("NB_TX", "RISK")]
     return ("TX_AMOUNT", "TX_DURING_WEEKEND", "TX_DURING_NIGHT", *customer, *terminal)
 
@@ -64,20 +71,29 @@ def customer_profiles(customers: int, rng: np.random.Generator) -> pd.DataFrame:
     """Customers' grid positions and spending profiles (see the module docstring)."""
     n = check_int("customers", customers, 1, 10_000_000)
     mean = rng.uniform(5, 100, n)
-    return pd.DataFrame({"CUSTOMER_ID": np.arange(n), "x": rng.uniform(0, GRID, n),
-                         "y": rng.uniform(0, GRID, n), "mean_amount": mean,
-                         "std_amount": mean / 2, "mean_nb_tx_per_day": rng.uniform(0, 4, n)})
+    return pd.DataFrame(
+        {
+            "CUSTOMER_ID": np.arange(n),
+            "x": rng.uniform(0, GRID, n),
+            "y": rng.uniform(0, GRID, n),
+            "mean_amount": mean,
+            "std_amount": mean / 2,
+            "mean_nb_tx_per_day": rng.uniform(0, 4, n),
+        }
+    )
 
 
 def terminal_profiles(terminals: int, rng: np.random.Generator) -> pd.DataFrame:
     """Terminals' grid positions."""
     n = check_int("terminals", terminals, 1, 10_000_000)
-    return pd.DataFrame({"TERMINAL_ID": np.arange(n), "x": rng.uniform(0, GRID, n),
-                         "y": rng.uniform(0, GRID, n)})
+    return pd.DataFrame(
+        {"TERMINAL_ID": np.arange(n), "x": rng.uniform(0, GRID, n), "y": rng.uniform(0, GRID, n)}
+    )
 
 
-def terminals_within(customers: pd.DataFrame, terminals: pd.DataFrame,
-                     radius: float) -> tuple[np.ndarray, np.ndarray]:
+def terminals_within(
+    customers: pd.DataFrame, terminals: pd.DataFrame, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Each customer's terminals closer than ``radius``, as (offsets, terminal ids): the
     terminals of customer ``i`` are ``ids[offsets[i]:offsets[i + 1]]``, in id order."""
     radius = check_float("radius", radius, 0.0)
@@ -85,8 +101,8 @@ def terminals_within(customers: pd.DataFrame, terminals: pd.DataFrame,
     tx, ty = terminals["x"].to_numpy(), terminals["y"].to_numpy()
     ids, counts = [], []
     for a in range(0, len(cx), _CHUNK):  # blocks bound the distance matrix's memory
-        dx = cx[a:a + _CHUNK, None] - tx[None, :]
-        dy = cy[a:a + _CHUNK, None] - ty[None, :]
+        dx = cx[a : a + _CHUNK, None] - tx[None, :]
+        dy = cy[a : a + _CHUNK, None] - ty[None, :]
         d2 = dx * dx + dy * dy
         rows, cols = np.nonzero(d2 < radius * radius)
         ids.append(cols)
@@ -103,8 +119,9 @@ def _spans(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndar
     return which, starts[which] + np.arange(len(which)) - first
 
 
-def _daily_draws(population: int, per_day: int, days: int, rng: np.random.Generator,
-                 param: str) -> tuple[np.ndarray, np.ndarray]:
+def _daily_draws(
+    population: int, per_day: int, days: int, rng: np.random.Generator, param: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(day, member) of ``per_day`` distinct members drawn each day."""
     per_day = check_int(param, per_day, 0, population)
     keys = rng.random((days, population))
@@ -112,8 +129,13 @@ def _daily_draws(population: int, per_day: int, days: int, rng: np.random.Genera
     return np.repeat(np.arange(days), per_day), members.ravel()
 
 
-def _transactions(profiles: pd.DataFrame, offsets: np.ndarray, ids: np.ndarray, days: int,
-                  rng: np.random.Generator) -> pd.DataFrame:
+def _transactions(
+    profiles: pd.DataFrame,
+    offsets: np.ndarray,
+    ids: np.ndarray,
+    days: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     """The legitimate transactions (customer, day, second of day, terminal, amount), in
     (customer, day) order before the time sort."""
     n_cust = len(profiles)
@@ -131,13 +153,20 @@ def _transactions(profiles: pd.DataFrame, offsets: np.ndarray, ids: np.ndarray, 
     slot = np.minimum(offsets[cust] + pick, len(ids) - 1)
     terminal = ids[slot] if len(ids) else np.zeros(len(cell), np.int64)
     keep = (second > 0) & (second < 86_400) & (n_terms > 0)
-    return pd.DataFrame({"CUSTOMER_ID": cust[keep], "TX_TIME_DAYS": day[keep],
-                         "TX_TIME_SECONDS": day[keep] * 86_400 + second[keep],
-                         "TERMINAL_ID": terminal[keep], "TX_AMOUNT": amount[keep]})
+    return pd.DataFrame(
+        {
+            "CUSTOMER_ID": cust[keep],
+            "TX_TIME_DAYS": day[keep],
+            "TX_TIME_SECONDS": day[keep] * 86_400 + second[keep],
+            "TERMINAL_ID": terminal[keep],
+            "TX_AMOUNT": amount[keep],
+        }
+    )
 
 
-def _active(members: np.ndarray, start_days: np.ndarray, length: int, population: int,
-            days: int) -> np.ndarray:
+def _active(
+    members: np.ndarray, start_days: np.ndarray, length: int, population: int, days: int
+) -> np.ndarray:
     """(population, days) boolean: member compromised on that day by a draw at most
     ``length - 1`` days earlier (a difference array, summed along days)."""
     marks = np.zeros((population, days + 1), np.int32)
@@ -159,11 +188,20 @@ class TerminalGrid:
     compromised_cards: pd.DataFrame
 
 
-def terminal_grid(customers: int = 5000, terminals: int = 10_000, days: int = 183,
-                  start: str = START, seed: int = 0, radius: float = 5.0,
-                  amount_threshold: float = 220.0, compromised_terminals_per_day: int = 2,
-                  terminal_days: int = 28, compromised_cards_per_day: int = 3,
-                  card_days: int = 14, label_delay_days: float = 7.0) -> TerminalGrid:
+def terminal_grid(
+    customers: int = 5000,
+    terminals: int = 10_000,
+    days: int = 183,
+    start: str = START,
+    seed: int = 0,
+    radius: float = 5.0,
+    amount_threshold: float = 220.0,
+    compromised_terminals_per_day: int = 2,
+    terminal_days: int = 28,
+    compromised_cards_per_day: int = 3,
+    card_days: int = 14,
+    label_delay_days: float = 7.0,
+) -> TerminalGrid:
     """A terminal-grid world (see the module docstring) with its fraud plan. The defaults
     are the handbook's: 5,000 customers, 10,000 terminals, 183 days from 2018-04-01, two
     terminals and three cards compromised a day."""
@@ -173,8 +211,10 @@ def terminal_grid(customers: int = 5000, terminals: int = 10_000, days: int = 18
     terminal_days = check_int("terminal_days", terminal_days, 1, 3660)
     card_days = check_int("card_days", card_days, 1, 3660)
     delay = check_float("label_delay_days", label_delay_days, 0.0, 3660.0)
-    rngs = [np.random.default_rng(s) for s in
-            np.random.SeedSequence(check_int("seed", seed, 0)).spawn(5)]
+    rngs = [
+        np.random.default_rng(s)
+        for s in np.random.SeedSequence(check_int("seed", seed, 0)).spawn(5)
+    ]
     cust = customer_profiles(customers, rngs[0])
     term = terminal_profiles(terminals, rngs[1])
     offsets, ids = terminals_within(cust, term, radius)
@@ -185,27 +225,49 @@ def terminal_grid(customers: int = 5000, terminals: int = 10_000, days: int = 18
     day, c_id, t_id = (tx[c].to_numpy() for c in ("TX_TIME_DAYS", "CUSTOMER_ID", "TERMINAL_ID"))
     seconds = tx["TX_TIME_SECONDS"].to_numpy()
     scenario = np.where(amount > threshold, 1, 0).astype(np.int8)
-    d2, m2 = _daily_draws(len(term), compromised_terminals_per_day, days, rngs[3],
-                          "compromised_terminals_per_day")
+    d2, m2 = _daily_draws(
+        len(term), compromised_terminals_per_day, days, rngs[3], "compromised_terminals_per_day"
+    )
     scenario[_active(m2, d2, terminal_days, len(term), days)[t_id, day]] = 2
-    d3, m3 = _daily_draws(len(cust), compromised_cards_per_day, days, rngs[4],
-                          "compromised_cards_per_day")
+    d3, m3 = _daily_draws(
+        len(cust), compromised_cards_per_day, days, rngs[4], "compromised_cards_per_day"
+    )
     scenario[_card_frauds(c_id, day, seconds, days, d3, m3, card_days, rngs[4])] = 3
     amount[scenario == 3] = np.round(amount[scenario == 3] * 5, 2)
     fraud = (scenario > 0).astype(np.int8)
     when = t0 + pd.to_timedelta(seconds, unit="s")
     confirmed = pd.Series(when + pd.Timedelta(days=delay)).where(fraud == 1)
-    table = pd.DataFrame({"TRANSACTION_ID": np.arange(len(tx), dtype=np.int64),
-                          "TX_DATETIME": when, "CUSTOMER_ID": c_id, "TERMINAL_ID": t_id,
-                          "TX_AMOUNT": amount, "TX_TIME_SECONDS": seconds, "TX_TIME_DAYS": day,
-                          "TX_FRAUD": fraud, "TX_FRAUD_SCENARIO": scenario,
-                          "TX_FRAUD_CONFIRMED_AT": confirmed.to_numpy()})
-    return TerminalGrid(table, cust, term, pd.DataFrame({"day": d2, "TERMINAL_ID": m2}),
-                        pd.DataFrame({"day": d3, "CUSTOMER_ID": m3}))
+    table = pd.DataFrame(
+        {
+            "TRANSACTION_ID": np.arange(len(tx), dtype=np.int64),
+            "TX_DATETIME": when,
+            "CUSTOMER_ID": c_id,
+            "TERMINAL_ID": t_id,
+            "TX_AMOUNT": amount,
+            "TX_TIME_SECONDS": seconds,
+            "TX_TIME_DAYS": day,
+            "TX_FRAUD": fraud,
+            "TX_FRAUD_SCENARIO": scenario,
+            "TX_FRAUD_CONFIRMED_AT": confirmed.to_numpy(),
+        }
+    )
+    return TerminalGrid(
+        table,
+        cust,
+        term,
+        pd.DataFrame({"day": d2, "TERMINAL_ID": m2}),
+        pd.DataFrame({"day": d3, "CUSTOMER_ID": m3}),
+    )
 
 
-def terminal_grid_transactions(customers: int = 5000, terminals: int = 10_000, days: int = 183,
-                               start: str = START, seed: int = 0, **params: Any) -> pd.DataFrame:
+def terminal_grid_transactions(
+    customers: int = 5000,
+    terminals: int = 10_000,
+    days: int = 183,
+    start: str = START,
+    seed: int = 0,
+    **params: Any,
+) -> pd.DataFrame:
     """The transactions of :func:`terminal_grid` (``params``: its other parameters), ordered
     by time: TRANSACTION_ID (0..n-1 in that order), TX_DATETIME, CUSTOMER_ID, TERMINAL_ID,
     TX_AMOUNT, TX_TIME_SECONDS and TX_TIME_DAYS (since ``start``), TX_FRAUD,
@@ -214,9 +276,16 @@ def terminal_grid_transactions(customers: int = 5000, terminals: int = 10_000, d
     return terminal_grid(customers, terminals, days, start, seed, **params).transactions
 
 
-def _card_frauds(cust: np.ndarray, day: np.ndarray, seconds: np.ndarray, days: int,
-                 start: np.ndarray, member: np.ndarray, length: int,
-                 rng: np.random.Generator) -> np.ndarray:
+def _card_frauds(
+    cust: np.ndarray,
+    day: np.ndarray,
+    seconds: np.ndarray,
+    days: int,
+    start: np.ndarray,
+    member: np.ndarray,
+    length: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Row positions of scenario 3: for each draw (``start`` day, ``member`` customer), a
     third (rounded down) of the customer's transactions of the next ``length`` days, drawn
     at random."""
@@ -246,8 +315,9 @@ def _at_or_before(entity: np.ndarray, t: np.ndarray, q: np.ndarray) -> np.ndarra
     return out
 
 
-def _window_sums(entity: np.ndarray, t: np.ndarray, values: np.ndarray, lo: np.ndarray,
-                 hi: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _window_sums(
+    entity: np.ndarray, t: np.ndarray, values: np.ndarray, lo: np.ndarray, hi: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Count and sum of ``values`` over the rows of each row's entity with time in
     (lo, hi]; ``hi=None`` ends the window at the row itself (rows at the same instant
     ordered after it are out, as in pandas' ``rolling``). Inputs in (entity, t) order."""
@@ -257,8 +327,9 @@ def _window_sums(entity: np.ndarray, t: np.ndarray, values: np.ndarray, lo: np.n
     return upper - lower, prefix[upper] - prefix[lower]
 
 
-def baseline_features(transactions: pd.DataFrame, delay_days: int = 7,
-                      windows: Sequence[int] = WINDOWS) -> pd.DataFrame:
+def baseline_features(
+    transactions: pd.DataFrame, delay_days: int = 7, windows: Sequence[int] = WINDOWS
+) -> pd.DataFrame:
     """The handbook's baseline features of each row, in the input's row order, with its
     TRANSACTION_ID: TX_AMOUNT; TX_DURING_WEEKEND (Saturday, Sunday); TX_DURING_NIGHT
     (hour <= 6); per window ``w`` days, the customer's transaction count and mean amount
@@ -273,10 +344,14 @@ def baseline_features(transactions: pd.DataFrame, delay_days: int = 7,
     windows = [check_int("windows", w, 1, 3660) for w in windows]
     when = pd.to_datetime(transactions["TX_DATETIME"])
     t = when.to_numpy().astype("datetime64[ns]").astype(np.int64)
-    out = pd.DataFrame({"TRANSACTION_ID": transactions["TRANSACTION_ID"].to_numpy(),
-                        "TX_AMOUNT": transactions["TX_AMOUNT"].to_numpy(np.float64),
-                        "TX_DURING_WEEKEND": (when.dt.weekday >= 5).astype(np.int8).to_numpy(),
-                        "TX_DURING_NIGHT": (when.dt.hour <= 6).astype(np.int8).to_numpy()})
+    out = pd.DataFrame(
+        {
+            "TRANSACTION_ID": transactions["TRANSACTION_ID"].to_numpy(),
+            "TX_AMOUNT": transactions["TX_AMOUNT"].to_numpy(np.float64),
+            "TX_DURING_WEEKEND": (when.dt.weekday >= 5).astype(np.int8).to_numpy(),
+            "TX_DURING_NIGHT": (when.dt.hour <= 6).astype(np.int8).to_numpy(),
+        }
+    )
     amount = out["TX_AMOUNT"].to_numpy()
     fraud = transactions["TX_FRAUD"].to_numpy(np.float64)
     for entity, kind in (("CUSTOMER_ID", "customer"), ("TERMINAL_ID", "terminal")):
@@ -307,26 +382,43 @@ def evaluation_frame(transactions: pd.DataFrame) -> pd.DataFrame:
     scenario as ``fraud_type``; a card is its customer; no episodes or rings."""
     fraud = transactions["TX_FRAUD"].to_numpy().astype(np.int8)
     scenario = transactions["TX_FRAUD_SCENARIO"].map(SCENARIOS).astype(str).to_numpy()
-    return pd.DataFrame({"txn_id": transactions["TRANSACTION_ID"].to_numpy(),
-                         "ts": pd.to_datetime(transactions["TX_DATETIME"]).to_numpy(),
-                         "customer_id": transactions["CUSTOMER_ID"].to_numpy(),
-                         "card_id": transactions["CUSTOMER_ID"].to_numpy(),
-                         "amount": transactions["TX_AMOUNT"].to_numpy(),
-                         "loss": transactions["TX_AMOUNT"].to_numpy(), "is_fraud": fraud,
-                         "fraud_type": scenario, "ring_shape": "none", "fraud_episode_id": -1,
-                         "episode_start": pd.NaT,
-                         "fraud_confirmed_at": pd.to_datetime(
-                             transactions["TX_FRAUD_CONFIRMED_AT"]).to_numpy()})
+    return pd.DataFrame(
+        {
+            "txn_id": transactions["TRANSACTION_ID"].to_numpy(),
+            "ts": pd.to_datetime(transactions["TX_DATETIME"]).to_numpy(),
+            "customer_id": transactions["CUSTOMER_ID"].to_numpy(),
+            "card_id": transactions["CUSTOMER_ID"].to_numpy(),
+            "amount": transactions["TX_AMOUNT"].to_numpy(),
+            "loss": transactions["TX_AMOUNT"].to_numpy(),
+            "is_fraud": fraud,
+            "fraud_type": scenario,
+            "ring_shape": "none",
+            "fraud_episode_id": -1,
+            "episode_start": pd.NaT,
+            "fraud_confirmed_at": pd.to_datetime(transactions["TX_FRAUD_CONFIRMED_AT"]).to_numpy(),
+        }
+    )
 
 
-def reference_split(frame: pd.DataFrame, start: str | pd.Timestamp, train_days: float = 7.0,
-                    delay_days: float = 7.0, test_days: float = 7.0) -> Split:
+def reference_split(
+    frame: pd.DataFrame,
+    start: str | pd.Timestamp,
+    train_days: float = 7.0,
+    delay_days: float = 7.0,
+    test_days: float = 7.0,
+) -> Split:
     """The reference protocol's split of an evaluation frame (``ts``, ``card_id``,
     ``is_fraud``, ``fraud_confirmed_at``): train | delay | test from ``start``, and the test
     rows of cards already known to be compromised removed (a fraud from the training start
     on, confirmed before the test row's day: with a label delay of ``delay_days``, the
     training block's frauds and, day by day, those of the delay block)."""
     split = train_delay_test(frame["ts"], start, train_days, delay_days, test_days)
-    test = drop_known_compromised(split.test, frame["ts"], frame["card_id"],
-                                  frame["fraud_confirmed_at"], frame["is_fraud"], start)
+    test = drop_known_compromised(
+        split.test,
+        frame["ts"],
+        frame["card_id"],
+        frame["fraud_confirmed_at"],
+        frame["is_fraud"],
+        start,
+    )
     return Split(split.train, split.validation, test)

@@ -22,7 +22,9 @@ class InputError(ValueError):
         super().__init__(f"invalid {param}={value!r}: allowed is {allowed}")
 
 
-def check_int(param: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+def check_int(
+    param: str, value: Any, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return ``value`` as an int, or raise InputError when it is not a whole number in range."""
     allowed = _range_text("an integer", minimum, maximum)
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
@@ -44,7 +46,9 @@ def check_int(param: str, value: Any, minimum: int | None = None, maximum: int |
     return number
 
 
-def check_float(param: str, value: Any, minimum: float | None = None, maximum: float | None = None) -> float:
+def check_float(
+    param: str, value: Any, minimum: float | None = None, maximum: float | None = None
+) -> float:
     """Return ``value`` as a finite float in [minimum, maximum], or raise InputError."""
     allowed = _range_text("a finite number", minimum, maximum)
     if isinstance(value, bool):
@@ -53,8 +57,10 @@ def check_float(param: str, value: Any, minimum: float | None = None, maximum: f
         number = float(value)
     except (TypeError, ValueError):
         raise InputError(param, value, allowed) from None
-    if not math.isfinite(number) or (minimum is not None and number < minimum) or (
-        maximum is not None and number > maximum
+    if (
+        not math.isfinite(number)
+        or (minimum is not None and number < minimum)
+        or (maximum is not None and number > maximum)
     ):
         raise InputError(param, value, allowed)
     return number
@@ -84,7 +90,9 @@ def check_date_range(param: str, value: Any, first: dt.date, last: dt.date) -> d
     """Parse a date (see :func:`check_date`) and require it within [first, last]."""
     day = check_date(param, value)
     if not first <= day <= last:
-        raise InputError(param, day.isoformat(), f"a date from {first.isoformat()} to {last.isoformat()}")
+        raise InputError(
+            param, day.isoformat(), f"a date from {first.isoformat()} to {last.isoformat()}"
+        )
     return day
 
 

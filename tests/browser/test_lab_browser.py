@@ -18,8 +18,10 @@ import pytest
 from workbench.browser import CHROMIUM, chromium, save_screenshot
 
 if not CHROMIUM.exists():
-    pytest.skip("make test-browser runs the JupyterLab browser check; no Chromium here",
-                allow_module_level=True)
+    pytest.skip(
+        "make test-browser runs the JupyterLab browser check; no Chromium here",
+        allow_module_level=True,
+    )
 
 from playwright.sync_api import Page  # noqa: E402
 
@@ -33,14 +35,16 @@ def _prompts(page: Page) -> list[str]:
     """The execution prompts of the open notebook's code cells ("[3]:", "[*]:", "[ ]:")."""
     return page.eval_on_selector_all(
         ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt",
-        "nodes => nodes.map(n => n.textContent.trim())")
+        "nodes => nodes.map(n => n.textContent.trim())",
+    )
 
 
 def _kernel_idle(lab, path: str) -> bool:
     """Whether the server's session for ``path`` has a started, idle kernel."""
     status, sessions = lab.request("GET", "/api/sessions")
-    return status == 200 and any(s["path"] == path and s["kernel"]["execution_state"] == "idle"
-                                 for s in sessions)
+    return status == 200 and any(
+        s["path"] == path and s["kernel"]["execution_state"] == "idle" for s in sessions
+    )
 
 
 def _wait_until_run(page: Page) -> list[str]:
@@ -84,7 +88,8 @@ def test_lab_runs_notebook_01_in_chromium(lab):
         prompts = _wait_until_run(page)
         stderr = page.eval_on_selector_all(
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
-            "nodes => nodes.map(n => n.textContent)")
+            "nodes => nodes.map(n => n.textContent)",
+        )
         images = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img")
         n_images = images.count()
         # the file browser's "modified" ages change every run; without them the screenshot is
@@ -95,7 +100,8 @@ def test_lab_runs_notebook_01_in_chromium(lab):
             # lazily (content-visibility), so the position settles after a few scrolls
             for _ in range(4):
                 images.first.evaluate(
-                    "n => n.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+                    "n => n.closest('.jp-Cell').scrollIntoView({block: 'start'})"
+                )
                 page.wait_for_timeout(500)
         save_screenshot(page, SCREENSHOT)
     # errors render as stderr outputs too; a warning box is a tutorial defect as well

@@ -2,8 +2,11 @@
 
 from workbench._lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "reader": ["Dataset", "format_summary", "open_dataset", "summary", "verify"],
-    "schema": ["SCHEMA", "arrow_schema", "markdown"],
-    "truth": ["label_frame"],
-})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "reader": ["Dataset", "format_summary", "open_dataset", "summary", "verify"],
+        "schema": ["SCHEMA", "arrow_schema", "markdown"],
+        "truth": ["label_frame"],
+    },
+)

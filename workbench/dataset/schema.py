@@ -24,8 +24,16 @@ SCHEMA: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("customer_id", I, "Customer id, unique across the dataset."),
         ("name", S, "Full name (Faker, market locale)."),
         ("email", S, "Email address at the start of the window."),
-        ("phone", S, "Phone number at the start of the window (unique per customer unless a fraud ring shares it)."),
-        ("address", S, "Postal address at the start of the window (Faker street address and home city)."),
+        (
+            "phone",
+            S,
+            "Phone number at the start of the window (unique per customer unless a fraud ring shares it).",
+        ),
+        (
+            "address",
+            S,
+            "Postal address at the start of the window (Faker street address and home city).",
+        ),
         ("segment", S, "Behaviour segment (see workbench/data/behaviour.yaml)."),
         ("age", I, "Age in years."),
         ("income_bracket", S, "Income bracket name."),
@@ -77,44 +85,102 @@ SCHEMA: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("timestamp", T, "Local time of the transaction."),
         ("customer_id", I, "Customer who owns the account."),
         ("account_id", I, "Account debited or credited."),
-        ("txn_type", S, "purchase, refund, chargeback, salary, card_payment, p2p_out, p2p_in or reward_redemption."),
+        (
+            "txn_type",
+            S,
+            "purchase, refund, chargeback, salary, card_payment, p2p_out, p2p_in or reward_redemption.",
+        ),
         ("amount", F, "Amount in the market currency, positive, two decimals."),
-        ("is_credit", B, "True when money flows into the account (refund, chargeback, salary, card_payment, p2p_in, reward_redemption)."),
+        (
+            "is_credit",
+            B,
+            "True when money flows into the account (refund, chargeback, salary, card_payment, p2p_in, reward_redemption).",
+        ),
         ("currency", S, "ISO currency code of the market."),
         ("merchant_id", I, "Merchant of purchases, refunds and chargebacks; -1 otherwise."),
         ("category", S, "Merchant category; `none` when there is no merchant."),
         ("channel", S, "pos, online, mobile, or bank for salary and bill payments."),
-        ("payment_mode", S, "Payment mode from the market profile; bank_transfer for salary and bill payments."),
+        (
+            "payment_mode",
+            S,
+            "Payment mode from the market profile; bank_transfer for salary and bill payments.",
+        ),
         ("city", S, "City where the transaction took place (where the customer was)."),
         ("lat", F, "Latitude: the merchant for POS, the customer's location for remote channels."),
         ("lon", F, "Longitude, as lat."),
-        ("device_id", I, "Customer device for remote channels; -1 for card-present and bank rows."),
+        (
+            "device_id",
+            I,
+            "Customer device for remote channels; -1 for card-present and bank rows.",
+        ),
         ("ip_id", I, "IP for remote channels; -1 for card-present and bank rows."),
-        ("counterparty_account_id", I, "Other account of a P2P transfer inside the bank; -1 for other banks and non-transfers."),
-        ("related_txn_id", I, "The purchase a refund or chargeback reverses, or the out leg of a p2p_in; -1 otherwise."),
+        (
+            "counterparty_account_id",
+            I,
+            "Other account of a P2P transfer inside the bank; -1 for other banks and non-transfers.",
+        ),
+        (
+            "related_txn_id",
+            I,
+            "The purchase a refund or chargeback reverses, or the out leg of a p2p_in; -1 otherwise.",
+        ),
         ("status", S, "approved or declined."),
         ("decline_reason", S, "none, insufficient_funds, technical or card_verification."),
-        ("ship_elsewhere", B, "An online order shipped to an address other than the customer's address on file."),
-        ("balance_before", F, "Account balance before the row (available credit for credit cards)."),
+        (
+            "ship_elsewhere",
+            B,
+            "An online order shipped to an address other than the customer's address on file.",
+        ),
+        (
+            "balance_before",
+            F,
+            "Account balance before the row (available credit for credit cards).",
+        ),
         ("balance_after", F, "Balance after the row; equals balance_before when declined."),
-    ] + FRAUD_COLUMNS,
+    ]
+    + FRAUD_COLUMNS,
     "events": [
         ("event_id", I, "Event id: shard * 10^12 + rank in time within the shard."),
         ("timestamp", T, "Time of the event."),
         ("customer_id", I, "Customer."),
         ("account_id", I, "Primary account of the customer."),
-        ("event_type", S, "login, email_change, phone_change, address_change, password_reset or bank_link."),
+        (
+            "event_type",
+            S,
+            "login, email_change, phone_change, address_change, password_reset or bank_link.",
+        ),
         ("device_id", I, "Device used."),
         ("ip_id", I, "IP used."),
-    ] + FRAUD_COLUMNS,
+    ]
+    + FRAUD_COLUMNS,
     "labels": [
-        ("txn_id", I, "Transaction (join with transactions on txn_id for is_fraud, the episode and the ring)."),
+        (
+            "txn_id",
+            I,
+            "Transaction (join with transactions on txn_id for is_fraud, the episode and the ring).",
+        ),
         ("sequence_number", I, "1-based position of the transaction in its customer's history."),
-        ("fraud_confirmed_at", T, "When the row's episode was confirmed as fraud; null if legitimate or never confirmed."),
-        ("label_observed", B, "The label as known when the data ends: fraud confirmed before the end."),
+        (
+            "fraud_confirmed_at",
+            T,
+            "When the row's episode was confirmed as fraud; null if legitimate or never confirmed.",
+        ),
+        (
+            "label_observed",
+            B,
+            "The label as known when the data ends: fraud confirmed before the end.",
+        ),
         ("is_pre_fraud", B, "The row precedes its customer's first fraud episode (victims only)."),
-        ("days_to_fraud", F, "Days from the row to its customer's first fraud (negative after it); null for customers never defrauded."),
-        ("is_train_eligible", B, "The row's label is settled: confirmed fraud, or older than the label-maturity horizon."),
+        (
+            "days_to_fraud",
+            F,
+            "Days from the row to its customer's first fraud (negative after it); null for customers never defrauded.",
+        ),
+        (
+            "is_train_eligible",
+            B,
+            "The row's label is settled: confirmed fraud, or older than the label-maturity horizon.",
+        ),
     ],
     "episodes": [
         ("episode_id", I, "Episode id: shard * 10^8 + rank within the shard."),
@@ -131,21 +197,37 @@ SCHEMA: dict[str, list[tuple[str, pa.DataType, str]]] = {
     ],
     "rings": [
         ("ring_id", I, "Ring id (global)."),
-        ("shape", S, "device_sharing, ip_recycling, kiting, mule_network or synthetic_identity_ring."),
-        ("variant", S, "Mule-network shape (fan_in_out, scatter_gather, gather_scatter); `none` otherwise."),
+        (
+            "shape",
+            S,
+            "device_sharing, ip_recycling, kiting, mule_network or synthetic_identity_ring.",
+        ),
+        (
+            "variant",
+            S,
+            "Mule-network shape (fan_in_out, scatter_gather, gather_scatter); `none` otherwise.",
+        ),
         ("size", I, "Number of member customers."),
         ("start", T, "When the ring's activity starts."),
         ("members", S, "Member customer ids, comma-separated, in ring order."),
     ],
 }
-NULLABLE = {("customers", "churn_date"), ("labels", "fraud_confirmed_at"), ("labels", "days_to_fraud"),
-            ("episodes", "first_fraud_at"), ("episodes", "last_fraud_at"), ("episodes", "fraud_confirmed_at")}
+NULLABLE = {
+    ("customers", "churn_date"),
+    ("labels", "fraud_confirmed_at"),
+    ("labels", "days_to_fraud"),
+    ("episodes", "first_fraud_at"),
+    ("episodes", "last_fraud_at"),
+    ("episodes", "fraud_confirmed_at"),
+}
 TABLES = tuple(SCHEMA)
 
 
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema of ``table`` (plain strings)."""
-    return pa.schema([pa.field(name, typ, nullable=(table, name) in NULLABLE) for name, typ, _ in SCHEMA[table]])
+    return pa.schema(
+        [pa.field(name, typ, nullable=(table, name) in NULLABLE) for name, typ, _ in SCHEMA[table]]
+    )
 
 
 def conform(table: str, data: pa.Table) -> pa.Table:
@@ -156,22 +238,36 @@ def conform(table: str, data: pa.Table) -> pa.Table:
     """
     expected = [name for name, _, _ in SCHEMA[table]]
     if sorted(data.column_names) != sorted(expected):
-        missing, extra = set(expected) - set(data.column_names), set(data.column_names) - set(expected)
-        raise ValueError(f"table {table}: columns differ from the schema (missing {sorted(missing)}, extra {sorted(extra)})")
+        missing, extra = (
+            set(expected) - set(data.column_names),
+            set(data.column_names) - set(expected),
+        )
+        raise ValueError(
+            f"table {table}: columns differ from the schema (missing {sorted(missing)}, extra {sorted(extra)})"
+        )
     data = data.select(expected)
     for name, typ, _ in SCHEMA[table]:
         col = data.column(name)
         actual = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
         if actual != typ:
-            raise ValueError(f"table {table}: column {name} has type {col.type}, the schema says {typ}")
+            raise ValueError(
+                f"table {table}: column {name} has type {col.type}, the schema says {typ}"
+            )
         if col.null_count and (table, name) not in NULLABLE:
-            raise ValueError(f"table {table}: column {name} has {col.null_count} nulls and may have none")
+            raise ValueError(
+                f"table {table}: column {name} has {col.null_count} nulls and may have none"
+            )
     return data
 
 
 def markdown() -> str:
     """The schema as Markdown tables (the source of docs/schema.md)."""
-    lines = ["# Dataset schema", "", "Generated from `workbench/dataset/schema.py`; do not edit by hand.", ""]
+    lines = [
+        "# Dataset schema",
+        "",
+        "Generated from `workbench/dataset/schema.py`; do not edit by hand.",
+        "",
+    ]
     for table, cols in SCHEMA.items():
         lines += [f"## {table}", "", "| column | type | meaning |", "|---|---|---|"]
         lines += [f"| `{n}` | {t} | {m} |" for n, t, m in cols] + [""]

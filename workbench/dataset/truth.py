@@ -10,8 +10,19 @@ import pandas as pd
 from workbench.dataset.reader import open_dataset
 
 # one row per transaction; the metric modules name the columns they use
-LABELS = ("txn_id", "ts", "customer_id", "card_id", "amount", "loss", "is_fraud", "fraud_type", "ring_shape",
-          "fraud_episode_id", "episode_start")
+LABELS = (
+    "txn_id",
+    "ts",
+    "customer_id",
+    "card_id",
+    "amount",
+    "loss",
+    "is_fraud",
+    "fraud_type",
+    "ring_shape",
+    "fraud_episode_id",
+    "episode_start",
+)
 
 
 def label_frame(data: str | os.PathLike) -> pd.DataFrame:

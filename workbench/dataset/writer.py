@@ -45,7 +45,9 @@ def write_part(root: Path, table: str, part: str, data: pa.Table) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"part-{part}.parquet"
     # dictionary-encode only string columns: trying it on ids, floats and times costs time for nothing
-    strings = [f.name for f in data.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+    strings = [
+        f.name for f in data.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)
+    ]
     pq.write_table(data, path, compression="zstd", row_group_size=256_000, use_dictionary=strings)
     return path
 
@@ -57,7 +59,9 @@ def create_views(root: Path) -> None:
         con.execute(f"SET file_search_path = '{root.as_posix()}'")
         for table in TABLES:
             if (root / table).is_dir():
-                con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{table}/*.parquet')")
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{table}/*.parquet')"
+                )
     finally:
         con.close()
 
@@ -71,8 +75,19 @@ def write_card(root: Path, card: dict) -> None:
             lines.append(f"- **{key}**: {card[key]}")
     lines += ["", "## Row counts", "", "| table | rows |", "|---|---|"]
     lines += [f"| {t} | {n:,} |" for t, n in card.get("row_counts", {}).items()]
-    lines += ["", "## Parameters", "", "```json", json.dumps(card.get("config", {}), indent=2, default=str), "```",
-              "", "## Package versions", "", "| package | version |", "|---|---|"]
+    lines += [
+        "",
+        "## Parameters",
+        "",
+        "```json",
+        json.dumps(card.get("config", {}), indent=2, default=str),
+        "```",
+        "",
+        "## Package versions",
+        "",
+        "| package | version |",
+        "|---|---|",
+    ]
     lines += [f"| {p} | {v} |" for p, v in card.get("versions", {}).items()]
     (root / CARD_MD).write_text("\n".join(lines) + "\n")
 
@@ -83,7 +98,10 @@ def part_index(root: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for table in TABLES:
         for part in sorted((root / table).glob("*.parquet")):
-            out[f"{table}/{part.name}"] = {"rows": pq.read_metadata(part).num_rows, "sha256": sha256_file(part)}
+            out[f"{table}/{part.name}"] = {
+                "rows": pq.read_metadata(part).num_rows,
+                "sha256": sha256_file(part),
+            }
     return out
 
 

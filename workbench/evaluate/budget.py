@@ -48,20 +48,31 @@ def daily_alerts(day: np.ndarray | pd.Series, s: np.ndarray, k: int) -> np.ndarr
     return rank_in_day(day, s) <= k
 
 
-def precision_at_k_daily(day: np.ndarray | pd.Series, y: np.ndarray, s: np.ndarray, k: int = 100) -> pd.DataFrame:
+def precision_at_k_daily(
+    day: np.ndarray | pd.Series, y: np.ndarray, s: np.ndarray, k: int = 100
+) -> pd.DataFrame:
     """Per day: alerts (top ``k`` transactions), frauds among them, precision, and the
     ceiling (fraudulent transactions that day / alerts, at most 1)."""
     y, s = check_scores(y, s)
     alerts = daily_alerts(day, s, k)
-    frame = pd.DataFrame({"day": _days(day, len(s)), "alert": alerts, "hit": alerts & (y == 1), "fraud": y == 1})
-    per_day = frame.groupby("day").agg(alerts=("alert", "sum"), hits=("hit", "sum"), frauds=("fraud", "sum"))
+    frame = pd.DataFrame(
+        {"day": _days(day, len(s)), "alert": alerts, "hit": alerts & (y == 1), "fraud": y == 1}
+    )
+    per_day = frame.groupby("day").agg(
+        alerts=("alert", "sum"), hits=("hit", "sum"), frauds=("fraud", "sum")
+    )
     per_day["precision"] = per_day["hits"] / per_day["alerts"]
     per_day["ceiling"] = np.minimum(1.0, per_day["frauds"] / per_day["alerts"])
     return per_day.reset_index()
 
 
-def card_precision_at_k_daily(day: np.ndarray | pd.Series, card: np.ndarray | pd.Series, y: np.ndarray, s: np.ndarray,
-                              k: int = 100) -> pd.DataFrame:
+def card_precision_at_k_daily(
+    day: np.ndarray | pd.Series,
+    card: np.ndarray | pd.Series,
+    y: np.ndarray,
+    s: np.ndarray,
+    k: int = 100,
+) -> pd.DataFrame:
     """Per day: card-level alerts, hits, precision and ceiling, with cards detected as
     fraudulent on earlier days removed (see the module docstring)."""
     y, s = check_scores(y, s)
@@ -70,8 +81,12 @@ def card_precision_at_k_daily(day: np.ndarray | pd.Series, card: np.ndarray | pd
     if card.shape != y.shape:
         raise InputError("card", card.shape, f"one card per row ({len(y)})")
     codes = pd.factorize(card)[0]  # integer card codes: any id type (strings included)
-    per_card = (pd.DataFrame({"day": _days(day, len(s)), "card": codes, "y": y, "s": s})
-                .groupby(["day", "card"], sort=True).agg(s=("s", "max"), y=("y", "max")).reset_index())
+    per_card = (
+        pd.DataFrame({"day": _days(day, len(s)), "card": codes, "y": y, "s": s})
+        .groupby(["day", "card"], sort=True)
+        .agg(s=("s", "max"), y=("y", "max"))
+        .reset_index()
+    )
     detected = np.array([], dtype=np.int64)
     rows = []
     for d, g in per_card.groupby("day", sort=True):
@@ -80,10 +95,19 @@ def card_precision_at_k_daily(day: np.ndarray | pd.Series, card: np.ndarray | pd
         hits = top.loc[top["y"] == 1, "card"].to_numpy()
         detected = np.union1d(detected, hits)
         alerts, frauds = len(top), int(g["y"].sum())
-        rows.append({"day": d, "alerts": alerts, "hits": len(hits), "fraud_cards": frauds,
-                     "precision": len(hits) / alerts if alerts else np.nan,
-                     "ceiling": min(1.0, frauds / alerts) if alerts else np.nan})
-    return pd.DataFrame(rows, columns=["day", "alerts", "hits", "fraud_cards", "precision", "ceiling"])
+        rows.append(
+            {
+                "day": d,
+                "alerts": alerts,
+                "hits": len(hits),
+                "fraud_cards": frauds,
+                "precision": len(hits) / alerts if alerts else np.nan,
+                "ceiling": min(1.0, frauds / alerts) if alerts else np.nan,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["day", "alerts", "hits", "fraud_cards", "precision", "ceiling"]
+    )
 
 
 def recall_at_budget(y: np.ndarray, alerts: np.ndarray) -> float:
@@ -100,6 +124,10 @@ def recall_by(group: np.ndarray | pd.Series, y: np.ndarray, alerts: np.ndarray) 
     if not (a.shape == y.shape == g.shape):
         raise InputError("group", g.shape, f"one group per row ({len(y)})")
     fraud = y == 1
-    out = pd.DataFrame({"group": g[fraud], "alerted": a[fraud]}).groupby("group").agg(frauds=("alerted", "size"), alerted=("alerted", "sum"))
+    out = (
+        pd.DataFrame({"group": g[fraud], "alerted": a[fraud]})
+        .groupby("group")
+        .agg(frauds=("alerted", "size"), alerted=("alerted", "sum"))
+    )
     out["recall"] = out["alerted"] / out["frauds"]
     return out

@@ -18,7 +18,9 @@ def brier(y: np.ndarray, s: np.ndarray) -> float:
     return float(np.mean((s - y) ** 2))
 
 
-def reliability(y: np.ndarray, s: np.ndarray, bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:
+def reliability(
+    y: np.ndarray, s: np.ndarray, bins: int = 10, strategy: str = "quantile"
+) -> pd.DataFrame:
     """Per bin: rows, mean score and observed fraud rate. ``strategy`` is ``quantile``
     (bins of equal rows; tied edges merge) or ``uniform`` (equal-width bins on [0, 1])."""
     y, s = check_scores(y, s)
@@ -29,5 +31,9 @@ def reliability(y: np.ndarray, s: np.ndarray, bins: int = 10, strategy: str = "q
     else:
         edges = np.linspace(0.0, 1.0, bins + 1)
     idx = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, max(len(edges) - 2, 0))
-    table = pd.DataFrame({"bin": idx, "s": s, "y": y}).groupby("bin").agg(rows=("y", "size"), mean_score=("s", "mean"), fraud_rate=("y", "mean"))
+    table = (
+        pd.DataFrame({"bin": idx, "s": s, "y": y})
+        .groupby("bin")
+        .agg(rows=("y", "size"), mean_score=("s", "mean"), fraud_rate=("y", "mean"))
+    )
     return table.reset_index()

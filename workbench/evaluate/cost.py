@@ -21,7 +21,9 @@ def _check(y: np.ndarray, loss: np.ndarray, n_name: str = "loss") -> tuple[np.nd
     return y, loss
 
 
-def alert_cost(y: np.ndarray, loss: np.ndarray, alerts: np.ndarray, fee: float) -> dict[str, float]:
+def alert_cost(
+    y: np.ndarray, loss: np.ndarray, alerts: np.ndarray, fee: float
+) -> dict[str, float]:
     """Alerts, investigation cost, missed loss, total cost, the no-model cost (all fraud
     lost) and the savings of the alerts against it."""
     y, loss = _check(y, loss)
@@ -34,15 +36,32 @@ def alert_cost(y: np.ndarray, loss: np.ndarray, alerts: np.ndarray, fee: float) 
     investigation = fee * float(a.sum())
     missed = float(fraud_loss[~a].sum())
     total = investigation + missed
-    return {"alerts": int(a.sum()), "investigation": investigation, "missed": missed, "cost": total,
-            "no_model_cost": baseline, "savings": baseline - total}
+    return {
+        "alerts": int(a.sum()),
+        "investigation": investigation,
+        "missed": missed,
+        "cost": total,
+        "no_model_cost": baseline,
+        "savings": baseline - total,
+    }
 
 
-def cost_curve(day: np.ndarray | pd.Series, y: np.ndarray, loss: np.ndarray, s: np.ndarray, budgets: list[int],
-               fee: float) -> pd.DataFrame:
+def cost_curve(
+    day: np.ndarray | pd.Series,
+    y: np.ndarray,
+    loss: np.ndarray,
+    s: np.ndarray,
+    budgets: list[int],
+    fee: float,
+) -> pd.DataFrame:
     """:func:`alert_cost` at each daily alert budget ``k`` in ``budgets`` (top ``k``
     transactions per day), one row per budget."""
     if not budgets:
         raise InputError("budgets", budgets, "a non-empty list of daily alert budgets")
     ranks = rank_in_day(day, s)
-    return pd.DataFrame([{"k": k, **alert_cost(y, loss, ranks <= check_int("budgets", k, 1), fee)} for k in budgets])
+    return pd.DataFrame(
+        [
+            {"k": k, **alert_cost(y, loss, ranks <= check_int("budgets", k, 1), fee)}
+            for k in budgets
+        ]
+    )

@@ -20,7 +20,9 @@ from workbench.validation import InputError
 COLUMNS = ("ts", "fraud_episode_id", "is_fraud", "loss", "episode_start")
 
 
-def detection_delay(rows: pd.DataFrame, alerts: np.ndarray, scenario: str = "fraud_type") -> pd.DataFrame:
+def detection_delay(
+    rows: pd.DataFrame, alerts: np.ndarray, scenario: str = "fraud_type"
+) -> pd.DataFrame:
     """One row per episode starting in ``rows``: scenario, start, first_alert, detected,
     delay_hours, frauds_before, loss_before, frauds, loss (see the module docstring).
     ``rows`` needs the columns ts, fraud_episode_id, is_fraud, loss and episode_start."""
@@ -31,21 +33,31 @@ def detection_delay(rows: pd.DataFrame, alerts: np.ndarray, scenario: str = "fra
     if alerts.shape != (len(rows),):
         raise InputError("alerts", alerts.shape, f"one flag per row ({len(rows)})")
     window_start = rows["ts"].min()
-    keep = (rows["is_fraud"].to_numpy() == 1) & (rows["fraud_episode_id"].to_numpy() >= 0) & (rows["episode_start"] >= window_start).to_numpy()
-    cols = ["ts", "fraud_episode_id", "loss", "episode_start"] + ([scenario] if scenario in rows.columns else [])
+    keep = (
+        (rows["is_fraud"].to_numpy() == 1)
+        & (rows["fraud_episode_id"].to_numpy() >= 0)
+        & (rows["episode_start"] >= window_start).to_numpy()
+    )
+    cols = ["ts", "fraud_episode_id", "loss", "episode_start"] + (
+        [scenario] if scenario in rows.columns else []
+    )
     f = rows.loc[keep, cols].assign(alert=alerts[keep], order=np.flatnonzero(keep))
     f = f.sort_values(["fraud_episode_id", "ts", "order"], kind="mergesort")
     g = f.groupby("fraud_episode_id", sort=True)
     f["before"] = g.cumcount()
     f["loss_before"] = g["loss"].cumsum() - f["loss"]
     first = f[f["alert"]].groupby("fraud_episode_id").first()
-    out = pd.DataFrame({"start": g["episode_start"].first(), "frauds": g.size(), "loss": g["loss"].sum()})
+    out = pd.DataFrame(
+        {"start": g["episode_start"].first(), "frauds": g.size(), "loss": g["loss"].sum()}
+    )
     if scenario in f.columns:
         out.insert(0, "scenario", g[scenario].first())
     out["first_alert"] = first["ts"].reindex(out.index)
     out["detected"] = out["first_alert"].notna()
     out["delay_hours"] = (out["first_alert"] - out["start"]).dt.total_seconds() / 3600
-    out["frauds_before"] = first["before"].reindex(out.index).fillna(out["frauds"]).astype(np.int64)
+    out["frauds_before"] = (
+        first["before"].reindex(out.index).fillna(out["frauds"]).astype(np.int64)
+    )
     out["loss_before"] = first["loss_before"].reindex(out.index).fillna(out["loss"])
     return out.reset_index().rename(columns={"fraud_episode_id": "episode"})
 
@@ -58,8 +70,12 @@ def delay_summary(delays: pd.DataFrame) -> dict[str, float]:
     det = delays[delays["detected"]]
     total = float(delays["loss"].sum()) if n else 0.0
     lost = float(delays["loss_before"].sum()) if n else 0.0
-    return {"episodes": n, "detected_share": float(delays["detected"].mean()) if n else float("nan"),
-            "median_delay_hours": float(det["delay_hours"].median()) if len(det) else float("nan"),
-            "p90_delay_hours": float(det["delay_hours"].quantile(0.9)) if len(det) else float("nan"),
-            "mean_frauds_before": float(delays["frauds_before"].mean()) if n else float("nan"),
-            "loss_before": lost, "loss_before_share": lost / total if total > 0 else float("nan")}
+    return {
+        "episodes": n,
+        "detected_share": float(delays["detected"].mean()) if n else float("nan"),
+        "median_delay_hours": float(det["delay_hours"].median()) if len(det) else float("nan"),
+        "p90_delay_hours": float(det["delay_hours"].quantile(0.9)) if len(det) else float("nan"),
+        "mean_frauds_before": float(delays["frauds_before"].mean()) if n else float("nan"),
+        "loss_before": lost,
+        "loss_before_share": lost / total if total > 0 else float("nan"),
+    }

@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.evaluate.budget import card_precision_at_k_daily, daily_alerts, precision_at_k_daily, recall_at_budget, recall_by
+from workbench.evaluate.budget import (
+    card_precision_at_k_daily,
+    daily_alerts,
+    precision_at_k_daily,
+    recall_at_budget,
+    recall_by,
+)
 from workbench.evaluate.calibration import brier, reliability
 from workbench.evaluate.cost import alert_cost
 from workbench.evaluate.delay import delay_summary, detection_delay
@@ -32,8 +38,19 @@ from workbench.models.base import Detector
 from workbench.validation import InputError, check_float, check_int
 
 DetectorFactory = Callable[[], Detector]
-EVALUATION_COLUMNS = ("ts", "card_id", "is_fraud", "loss", "fraud_type", "ring_shape", "fraud_episode_id", "episode_start")
-InputBuilder = Callable[[np.ndarray], Any]  # a boolean row mask -> what the detector's fit and score take
+EVALUATION_COLUMNS = (
+    "ts",
+    "card_id",
+    "is_fraud",
+    "loss",
+    "fraud_type",
+    "ring_shape",
+    "fraud_episode_id",
+    "episode_start",
+)
+InputBuilder = Callable[
+    [np.ndarray], Any
+]  # a boolean row mask -> what the detector's fit and score take
 
 
 @dataclass(frozen=True)
@@ -79,44 +96,82 @@ class ModelEvaluation:
     reliability: pd.DataFrame = field(repr=False)
 
 
-def evaluate_model(rows: pd.DataFrame, name: str, config: EvaluationConfig = EvaluationConfig(),
-                   intervals: bool = True) -> ModelEvaluation:
+def evaluate_model(
+    rows: pd.DataFrame,
+    name: str,
+    config: EvaluationConfig = EvaluationConfig(),
+    intervals: bool = True,
+) -> ModelEvaluation:
     """Every metric of the score column ``name`` on ``rows`` (an evaluation frame, see
     :mod:`workbench.evaluate.frame`); ``intervals=False`` skips the bootstrap."""
     if name not in rows.columns:
         raise InputError("name", name, "a score column of the frame")
     if rows.empty:
         raise InputError("rows", "empty frame", "at least one row to evaluate")
-    missing = [c for c in (*EVALUATION_COLUMNS, *([config.cluster] if config.cluster else [])) if c not in rows.columns]
+    missing = [
+        c
+        for c in (*EVALUATION_COLUMNS, *([config.cluster] if config.cluster else []))
+        if c not in rows.columns
+    ]
     if missing:
-        raise InputError("rows", missing, "an evaluation frame with the columns " + ", ".join(EVALUATION_COLUMNS)
-                         + " (workbench.evaluate.frame builds them)")
+        raise InputError(
+            "rows",
+            missing,
+            "an evaluation frame with the columns "
+            + ", ".join(EVALUATION_COLUMNS)
+            + " (workbench.evaluate.frame builds them)",
+        )
     y = rows["is_fraud"].to_numpy().astype(np.int8)
     s = _checked_scores(name, rows[name].to_numpy(), len(rows))
     if intervals:
         groups = rows[config.cluster].to_numpy() if config.cluster else None
         ci = bootstrap_ci(y, s, config.replicates, config.level, config.seed, groups)
     else:
-        ci = {"roc_auc": (roc_auc(y, s), np.nan, np.nan), "average_precision": (average_precision(y, s), np.nan, np.nan)}
+        ci = {
+            "roc_auc": (roc_auc(y, s), np.nan, np.nan),
+            "average_precision": (average_precision(y, s), np.nan, np.nan),
+        }
     alerts = daily_alerts(rows["ts"], s, config.k)
     daily = precision_at_k_daily(rows["ts"], y, s, config.k)
     card_daily = card_precision_at_k_daily(rows["ts"], rows["card_id"], y, s, config.k)
     delays = detection_delay(rows, alerts)
-    card_ci = (_mean_interval(card_daily["precision"].to_numpy(), config) if intervals
-               else (np.nan, np.nan))
+    card_ci = (
+        _mean_interval(card_daily["precision"].to_numpy(), config)
+        if intervals
+        else (np.nan, np.nan)
+    )
     cost = alert_cost(y, rows["loss"].to_numpy(), alerts, config.fee)
-    metrics = {"roc_auc": ci["roc_auc"][0], "roc_auc_low": ci["roc_auc"][1], "roc_auc_high": ci["roc_auc"][2],
-               "average_precision": ci["average_precision"][0], "ap_low": ci["average_precision"][1],
-               "ap_high": ci["average_precision"][2],
-               "precision_at_k": float(daily["precision"].mean()),
-               "card_precision_at_k": float(card_daily["precision"].mean()),
-               "card_precision_low": card_ci[0], "card_precision_high": card_ci[1],
-               "card_precision_ceiling": float(card_daily["ceiling"].mean()),
-               "recall_at_fpr": recall_at_fpr(y, s, config.fpr), "recall_at_budget": recall_at_budget(y, alerts),
-               "brier": brier(y, s), "cost": cost["cost"], "savings": cost["savings"], "no_model_cost": cost["no_model_cost"],
-               **{k: v for k, v in delay_summary(delays).items() if k != "episodes"}, "episodes": len(delays)}
-    return ModelEvaluation(name, metrics, daily, card_daily, recall_by(rows["fraud_type"], y, alerts),
-                           recall_by(rows["ring_shape"], y, alerts), delays, reliability(y, s))
+    metrics = {
+        "roc_auc": ci["roc_auc"][0],
+        "roc_auc_low": ci["roc_auc"][1],
+        "roc_auc_high": ci["roc_auc"][2],
+        "average_precision": ci["average_precision"][0],
+        "ap_low": ci["average_precision"][1],
+        "ap_high": ci["average_precision"][2],
+        "precision_at_k": float(daily["precision"].mean()),
+        "card_precision_at_k": float(card_daily["precision"].mean()),
+        "card_precision_low": card_ci[0],
+        "card_precision_high": card_ci[1],
+        "card_precision_ceiling": float(card_daily["ceiling"].mean()),
+        "recall_at_fpr": recall_at_fpr(y, s, config.fpr),
+        "recall_at_budget": recall_at_budget(y, alerts),
+        "brier": brier(y, s),
+        "cost": cost["cost"],
+        "savings": cost["savings"],
+        "no_model_cost": cost["no_model_cost"],
+        **{k: v for k, v in delay_summary(delays).items() if k != "episodes"},
+        "episodes": len(delays),
+    }
+    return ModelEvaluation(
+        name,
+        metrics,
+        daily,
+        card_daily,
+        recall_by(rows["fraud_type"], y, alerts),
+        recall_by(rows["ring_shape"], y, alerts),
+        delays,
+        reliability(y, s),
+    )
 
 
 def _mean_interval(values: np.ndarray, config: EvaluationConfig) -> tuple[float, float]:
@@ -136,13 +191,21 @@ def _mean_interval(values: np.ndarray, config: EvaluationConfig) -> tuple[float,
 def _checked_scores(name: str, s: np.ndarray, n: int) -> np.ndarray:
     s = np.asarray(s, np.float64)
     if s.shape != (n,) or not np.isfinite(s).all() or (s < 0).any() or (s > 1).any():
-        raise InputError(f"scores.{name}", f"{s.shape} values in [{np.nanmin(s) if s.size else 'nan'}, {np.nanmax(s) if s.size else 'nan'}]",
-                         f"{n} finite scores in [0, 1] (higher = more suspicious)")
+        raise InputError(
+            f"scores.{name}",
+            f"{s.shape} values in [{np.nanmin(s) if s.size else 'nan'}, {np.nanmax(s) if s.size else 'nan'}]",
+            f"{n} finite scores in [0, 1] (higher = more suspicious)",
+        )
     return s
 
 
-def evaluate_scores(rows: pd.DataFrame, models: list[str], config: EvaluationConfig = EvaluationConfig(),
-                    intervals: bool = True, progress: bool = True) -> dict[str, ModelEvaluation]:
+def evaluate_scores(
+    rows: pd.DataFrame,
+    models: list[str],
+    config: EvaluationConfig = EvaluationConfig(),
+    intervals: bool = True,
+    progress: bool = True,
+) -> dict[str, ModelEvaluation]:
     """:func:`evaluate_model` for each score column in ``models``; with ``progress`` and
     intervals (the bootstrap is the slow part) a line per model."""
     if not models:
@@ -184,8 +247,11 @@ def _inputs(name: str, take: InputBuilder, frame: pd.DataFrame, mask: np.ndarray
     n = int(mask.sum())
     if hasattr(got, "aligned") and hasattr(got, "txn_id"):
         if "txn_id" not in frame.columns:
-            raise InputError(f"inputs.{name}", "sequences keyed by txn_id",
-                             "a frame with a txn_id column to align them to")
+            raise InputError(
+                f"inputs.{name}",
+                "sequences keyed by txn_id",
+                "a frame with a txn_id column to align them to",
+            )
         return got.aligned(frame.loc[mask, "txn_id"].to_numpy(), f"inputs.{name}")
     rows = frame.index[mask]
     if isinstance(got, pd.DataFrame) and len(got) == n and not got.index.equals(rows):
@@ -200,9 +266,17 @@ def _takes_validation(det: Detector) -> bool:
     return "validation" in inspect.signature(det.fit).parameters
 
 
-def _fit_score(factory: DetectorFactory, name: str, frame: pd.DataFrame, features: list[str], train: np.ndarray,
-               test: np.ndarray, y_known: np.ndarray, inputs: Mapping[str, InputBuilder] | None,
-               validation: np.ndarray | None = None) -> FitScore:
+def _fit_score(
+    factory: DetectorFactory,
+    name: str,
+    frame: pd.DataFrame,
+    features: list[str],
+    train: np.ndarray,
+    test: np.ndarray,
+    y_known: np.ndarray,
+    inputs: Mapping[str, InputBuilder] | None,
+    validation: np.ndarray | None = None,
+) -> FitScore:
     """Fit a fresh detector from ``factory`` on the training rows with the labels known at
     training time (``y_known``), score the test rows. Its inputs are ``frame``'s feature
     columns, or what ``inputs[name]`` builds from a row mask (a sequence model's windows),
@@ -211,9 +285,15 @@ def _fit_score(factory: DetectorFactory, name: str, frame: pd.DataFrame, feature
     take = (inputs or {}).get(name) or (lambda mask: frame.loc[mask, features])
     det = factory()
     if not isinstance(det, Detector):
-        raise InputError(f"factories.{name}", type(det).__name__, "a callable returning a workbench Detector")
+        raise InputError(
+            f"factories.{name}", type(det).__name__, "a callable returning a workbench Detector"
+        )
     if not train.any() or not test.any():
-        raise InputError("split", f"{int(train.sum())} training and {int(test.sum())} test rows", "non-empty training and test blocks")
+        raise InputError(
+            "split",
+            f"{int(train.sum())} training and {int(test.sum())} test rows",
+            "non-empty training and test blocks",
+        )
     extra, note = {}, "none asked for"
     if validation is not None and _takes_validation(det):
         if not validation.any():
@@ -233,17 +313,25 @@ def _fit_score(factory: DetectorFactory, name: str, frame: pd.DataFrame, feature
     scored = time.perf_counter()
     s = det.score(x_test)
     done = time.perf_counter()
-    return FitScore(_checked_scores(name, s, int(test.sum())), round(fitted - started, 3),
-                    round(done - scored, 3), note)
+    return FitScore(
+        _checked_scores(name, s, int(test.sum())),
+        round(fitted - started, 3),
+        round(done - scored, 3),
+        note,
+    )
 
 
-TIMING = ("labels_known_immediately", False,
-          "True if every label was known when its transaction happened, or a frame with "
-          "fraud_confirmed_at (map the table's confirmation time to confirmed_at)")
+TIMING = (
+    "labels_known_immediately",
+    False,
+    "True if every label was known when its transaction happened, or a frame with "
+    "fraud_confirmed_at (map the table's confirmation time to confirmed_at)",
+)
 
 
-def known_labels(frame: pd.DataFrame, cutoff: pd.Timestamp | None = None,
-                 labels_known_immediately: bool = False) -> np.ndarray:
+def known_labels(
+    frame: pd.DataFrame, cutoff: pd.Timestamp | None = None, labels_known_immediately: bool = False
+) -> np.ndarray:
     """Labels as the bank knows them at ``cutoff``: fraud confirmed before it (rows not yet
     confirmed, or never confirmed, look legitimate); all of ``is_fraud`` without a cutoff.
     A frame without ``fraud_confirmed_at`` has no label timing: with a cutoff that is an
@@ -263,10 +351,16 @@ def _say(progress: bool, text: str) -> None:
         print(text, flush=True)
 
 
-def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str], split: Split,
-                 inputs: Mapping[str, InputBuilder] | None = None,
-                 labels_known_immediately: bool = False, progress: bool = True,
-                 validation: bool = True) -> pd.DataFrame:
+def single_split(
+    factories: Mapping[str, DetectorFactory],
+    frame: pd.DataFrame,
+    features: list[str],
+    split: Split,
+    inputs: Mapping[str, InputBuilder] | None = None,
+    labels_known_immediately: bool = False,
+    progress: bool = True,
+    validation: bool = True,
+) -> pd.DataFrame:
     """Fit each detector on ``split.train`` and score ``split.test``: the test rows of
     ``frame`` with one score column per detector (evaluate them with
     :func:`evaluate_scores`). Training uses the labels known when the test block starts
@@ -288,23 +382,43 @@ def single_split(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, 
     y = known_labels(frame, test["ts"].min(), labels_known_immediately)
     timings = {}
     for name, factory in factories.items():
-        r = _fit_score(factory, name, frame, features, split.train, split.test, y, inputs,
-                       split.validation if validation else None)
+        r = _fit_score(
+            factory,
+            name,
+            frame,
+            features,
+            split.train,
+            split.test,
+            y,
+            inputs,
+            split.validation if validation else None,
+        )
         test[name] = r.scores
-        timings[name] = {"fit_seconds": r.fit_seconds, "score_seconds": r.score_seconds,
-                         "validation": r.validation}
-        _say(progress, f"single split: {name} fitted in {r.fit_seconds:.1f} s, scored in "
-                       f"{r.score_seconds:.1f} s (validation: {r.validation})")
+        timings[name] = {
+            "fit_seconds": r.fit_seconds,
+            "score_seconds": r.score_seconds,
+            "validation": r.validation,
+        }
+        _say(
+            progress,
+            f"single split: {name} fitted in {r.fit_seconds:.1f} s, scored in "
+            f"{r.score_seconds:.1f} s (validation: {r.validation})",
+        )
     test.attrs["timings"] = timings
     return test
 
 
-def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, features: list[str],
-                folds: list[tuple[np.ndarray, np.ndarray]], config: EvaluationConfig = EvaluationConfig(),
-                inputs: Mapping[str, InputBuilder] | None = None,
-                labels_known_immediately: bool = False,
-                progress: bool = True,
-                validation: list[np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def prequential(
+    factories: Mapping[str, DetectorFactory],
+    frame: pd.DataFrame,
+    features: list[str],
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    config: EvaluationConfig = EvaluationConfig(),
+    inputs: Mapping[str, InputBuilder] | None = None,
+    labels_known_immediately: bool = False,
+    progress: bool = True,
+    validation: list[np.ndarray] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each detector fitted and evaluated on every fold (from
     :func:`workbench.features.splits.prequential_folds`): (metrics per model and fold,
     their mean and standard deviation per model). Each fold trains on the labels known
@@ -318,7 +432,9 @@ def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, f
     if not folds:
         raise InputError("folds", folds, "at least one (train, test) fold")
     if validation is not None and len(validation) != len(folds):
-        raise InputError("validation", f"{len(validation)} masks", f"one row mask per fold ({len(folds)})")
+        raise InputError(
+            "validation", f"{len(validation)} masks", f"one row mask per fold ({len(folds)})"
+        )
     if "fraud_confirmed_at" not in frame.columns and not labels_known_immediately:
         raise InputError(*TIMING)
     rows = []
@@ -328,24 +444,53 @@ def prequential(factories: Mapping[str, DetectorFactory], frame: pd.DataFrame, f
             raise InputError("folds", i, "folds with test rows")
         y = known_labels(frame, block["ts"].min(), labels_known_immediately)
         if not y[train].any():
-            raise InputError("folds", i, "folds whose training block has confirmed fraud (use fewer folds or a longer window)")
+            raise InputError(
+                "folds",
+                i,
+                "folds whose training block has confirmed fraud (use fewer folds or a longer window)",
+            )
         costs = {}
         for name, factory in factories.items():
-            r = _fit_score(factory, name, frame, features, train, test, y, inputs,
-                           None if validation is None else np.asarray(validation[i], bool))
+            r = _fit_score(
+                factory,
+                name,
+                frame,
+                features,
+                train,
+                test,
+                y,
+                inputs,
+                None if validation is None else np.asarray(validation[i], bool),
+            )
             block[name] = r.scores
-            costs[name] = {"fit_seconds": r.fit_seconds, "score_seconds": r.score_seconds,
-                           "validation": r.validation}
-            _say(progress, f"prequential fold {i + 1}/{len(folds)}: {name} fitted on "
-                           f"{int(train.sum()):,} rows in {r.fit_seconds:.1f} s, scored "
-                           f"{int(test.sum()):,} in {r.score_seconds:.1f} s")
+            costs[name] = {
+                "fit_seconds": r.fit_seconds,
+                "score_seconds": r.score_seconds,
+                "validation": r.validation,
+            }
+            _say(
+                progress,
+                f"prequential fold {i + 1}/{len(folds)}: {name} fitted on "
+                f"{int(train.sum()):,} rows in {r.fit_seconds:.1f} s, scored "
+                f"{int(test.sum()):,} in {r.score_seconds:.1f} s",
+            )
         scored = evaluate_scores(block, list(factories), config, intervals=False, progress=False)
         for name, e in scored.items():
             rows.append({"model": name, "fold": i, **e.metrics, **costs[name]})
     per_fold = pd.DataFrame(rows)
-    keep = ["roc_auc", "average_precision", "precision_at_k", "card_precision_at_k", "card_precision_ceiling",
-            "recall_at_fpr", "recall_at_budget", "savings", "detected_share", "fit_seconds",
-            "score_seconds"]
+    keep = [
+        "roc_auc",
+        "average_precision",
+        "precision_at_k",
+        "card_precision_at_k",
+        "card_precision_ceiling",
+        "recall_at_fpr",
+        "recall_at_budget",
+        "savings",
+        "detected_share",
+        "fit_seconds",
+        "score_seconds",
+    ]
     summary = per_fold.groupby("model")[keep].agg(["mean", "std"])
     return per_fold, summary
 

@@ -16,12 +16,16 @@ import numpy as np
 from workbench.validation import InputError, check_float, check_int
 
 
-def check_scores(y: np.ndarray, s: np.ndarray, name: str = "scores") -> tuple[np.ndarray, np.ndarray]:
+def check_scores(
+    y: np.ndarray, s: np.ndarray, name: str = "scores"
+) -> tuple[np.ndarray, np.ndarray]:
     """``y`` as 0/1 int8 and ``s`` as finite float64 of the same length, or InputError."""
     y = np.asarray(y)
     s = np.asarray(s, dtype=np.float64)
     if y.ndim != 1 or s.shape != y.shape or len(y) == 0:
-        raise InputError(name, f"{s.shape} scores for {y.shape} labels", "one score per label, at least one row")
+        raise InputError(
+            name, f"{s.shape} scores for {y.shape} labels", "one score per label, at least one row"
+        )
     if not np.isin(y, (0, 1)).all():
         raise InputError("y", sorted(set(np.unique(y).tolist()) - {0, 1})[:5], "labels 0 or 1")
     if not np.isfinite(s).all():
@@ -70,7 +74,9 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     return float(_ap_auc(*_steps(y, s, np.ones(len(y))))[1][0])
 
 
-def bootstrap_weights(n: int, replicates: int, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
+def bootstrap_weights(
+    n: int, replicates: int, seed: int, groups: np.ndarray | None = None
+) -> np.ndarray:
     """(replicates, n) multiplicities of a bootstrap: rows drawn with replacement, or whole
     ``groups`` (for example customers) drawn with replacement and every row of a drawn group
     counted as often as its group was drawn. Resampling customers keeps an episode's rows
@@ -87,8 +93,15 @@ def bootstrap_weights(n: int, replicates: int, seed: int, groups: np.ndarray | N
     return counts[:, codes]
 
 
-def bootstrap_ci(y: np.ndarray, s: np.ndarray, replicates: int = 200, level: float = 0.95, seed: int = 0,
-                 groups: np.ndarray | None = None, chunk: int = 50) -> dict[str, tuple[float, float, float]]:
+def bootstrap_ci(
+    y: np.ndarray,
+    s: np.ndarray,
+    replicates: int = 200,
+    level: float = 0.95,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+    chunk: int = 50,
+) -> dict[str, tuple[float, float, float]]:
     """Point value and percentile interval of ``roc_auc`` and ``average_precision``:
     ``{"roc_auc": (value, low, high), "average_precision": (...)}``. Replicates where a class
     is missing are dropped (with many such, widen the test window)."""
@@ -99,11 +112,14 @@ def bootstrap_ci(y: np.ndarray, s: np.ndarray, replicates: int = 200, level: flo
     weights = bootstrap_weights(len(y), replicates, seed, groups)
     aps, aucs = [], []
     for i in range(0, replicates, chunk):  # chunks bound the (replicates, n) cumulative sums
-        ap, auc = _ap_auc(*_steps(y, s, weights[i:i + chunk]))
+        ap, auc = _ap_auc(*_steps(y, s, weights[i : i + chunk]))
         aps.append(ap), aucs.append(auc)
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     out = {}
-    for name, point, reps in (("roc_auc", auc0[0], np.concatenate(aucs)), ("average_precision", ap0[0], np.concatenate(aps))):
+    for name, point, reps in (
+        ("roc_auc", auc0[0], np.concatenate(aucs)),
+        ("average_precision", ap0[0], np.concatenate(aps)),
+    ):
         reps = reps[np.isfinite(reps)]
         lo, hi = np.percentile(reps, q) if len(reps) else (np.nan, np.nan)
         out[name] = (float(point), float(lo), float(hi))

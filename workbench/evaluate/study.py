@@ -33,14 +33,24 @@ from workbench.models.supervised import SupervisedDetector
 from workbench.notebook import study_inputs, study_products, study_scores
 from workbench.validation import InputError, check_int
 
-SCORE_TASKS = ("anomaly", "supervised", "sequence_models")  # upstream tasks whose score products are evaluated
+SCORE_TASKS = (
+    "anomaly",
+    "supervised",
+    "sequence_models",
+)  # upstream tasks whose score products are evaluated
 
 
 def baselines(seed: int) -> dict[str, DetectorFactory]:
     """The standalone report's detectors: an unsupervised, a linear and a tree baseline."""
-    return {"isolation_forest": lambda: IsolationForestDetector(contamination=0.01, seed=seed),
-            "logistic_regression": lambda: SupervisedDetector(model="lr", strategy="class_weight", seed=seed),
-            "gradient_boosting": lambda: SupervisedDetector(model="hgb", strategy="class_weight", seed=seed)}
+    return {
+        "isolation_forest": lambda: IsolationForestDetector(contamination=0.01, seed=seed),
+        "logistic_regression": lambda: SupervisedDetector(
+            model="lr", strategy="class_weight", seed=seed
+        ),
+        "gradient_boosting": lambda: SupervisedDetector(
+            model="hgb", strategy="class_weight", seed=seed
+        ),
+    }
 
 
 @dataclass
@@ -70,13 +80,20 @@ def dataset_parameters(data: str | Path) -> dict[str, Any]:
     config = card.get("config", {})
     mix = card.get("fraud_mix")
     fraud_rate = config.get("fraud_rate")
-    return {"customers": config.get("customers"), "days": config.get("days"),
-            "start": config.get("start"), "seed": card.get("seed"), "market": card.get("market"),
-            "fraud_rate": fraud_rate if fraud_rate is not None else (mix or {}).get("fraud_rate"),
-            "scenarios": config.get("scenarios"),
-            "label_delay_days": None if mix is None else mix["label_delay"]["mean_days"],
-            "fraud_mix": mix, "transactions": card.get("row_counts", {}).get("transactions"),
-            "dataset": card.get("name"), "dataset_created_at": card.get("created_at")}
+    return {
+        "customers": config.get("customers"),
+        "days": config.get("days"),
+        "start": config.get("start"),
+        "seed": card.get("seed"),
+        "market": card.get("market"),
+        "fraud_rate": fraud_rate if fraud_rate is not None else (mix or {}).get("fraud_rate"),
+        "scenarios": config.get("scenarios"),
+        "label_delay_days": None if mix is None else mix["label_delay"]["mean_days"],
+        "fraud_mix": mix,
+        "transactions": card.get("row_counts", {}).get("transactions"),
+        "dataset": card.get("name"),
+        "dataset_created_at": card.get("created_at"),
+    }
 
 
 def model_parameters(detector: Any, package: Path | None = None) -> dict[str, Any]:
@@ -84,10 +101,16 @@ def model_parameters(detector: Any, package: Path | None = None) -> dict[str, An
     ``package`` is given, else from the detector object."""
     if package is not None:
         manifest = read_manifest(package)
-        return {"detector": manifest["detector"], "params": manifest.get("params"),
-                "package": str(package)}
-    return {"detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
-            "params": detector.get_params(deep=False), "package": None}
+        return {
+            "detector": manifest["detector"],
+            "params": manifest.get("params"),
+            "package": str(package),
+        }
+    return {
+        "detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
+        "params": detector.get_params(deep=False),
+        "package": None,
+    }
 
 
 def _packages(upstream: Any) -> dict[str, Path]:
@@ -102,8 +125,9 @@ def _packages(upstream: Any) -> dict[str, Path]:
     return found
 
 
-def _refit_packages(models: list[str], packages: dict[str, Path],
-                    frame: pd.DataFrame) -> tuple[dict, dict, dict]:
+def _refit_packages(
+    models: list[str], packages: dict[str, Path], frame: pd.DataFrame
+) -> tuple[dict, dict, dict]:
     """Factories that refit a fresh clone of each packaged tabular model on the feature
     columns it was trained on; the other table rows with the reason they are not refitted."""
     from workbench.models.sequence import SequenceDetector  # Keras: only when packages are read
@@ -111,8 +135,9 @@ def _refit_packages(models: list[str], packages: dict[str, Path],
     refit, inputs, skipped = {}, {}, {}
     for name in models:
         if name not in packages:
-            skipped[name] = ("no model package (a combination of other scores or a notebook's own "
-                             "comparison)")
+            skipped[name] = (
+                "no model package (a combination of other scores or a notebook's own comparison)"
+            )
             continue
         detector = load_package(packages[name])
         cols = list(detector.features_ or [])
@@ -129,12 +154,27 @@ def _refit_packages(models: list[str], packages: dict[str, Path],
     return refit, inputs, skipped
 
 
-def evaluation_inputs(upstream: Any, customers: int, days: int, seed: int, fraud_rate: float,
-                      scenarios: str = "default", label_delay_days: float | None = None) -> EvaluationInputs:
+def evaluation_inputs(
+    upstream: Any,
+    customers: int,
+    days: int,
+    seed: int,
+    fraud_rate: float,
+    scenarios: str = "default",
+    label_delay_days: float | None = None,
+) -> EvaluationInputs:
     """The inputs of the evaluation notebook in either mode (see the module docstring).
     The provenance is read from the data: the dataset card and, in the pipeline, the model
     packages' manifests; standalone, the baselines' own parameters."""
-    paths = study_inputs(upstream, customers, days, seed, fraud_rate, scenarios=scenarios, label_delay_days=label_delay_days)
+    paths = study_inputs(
+        upstream,
+        customers,
+        days,
+        seed,
+        fraud_rate,
+        scenarios=scenarios,
+        label_delay_days=label_delay_days,
+    )
     frame = model_frame(paths["data"], paths["features"])
     features = feature_columns(frame)
     if upstream is not None:
@@ -142,7 +182,9 @@ def evaluation_inputs(upstream: Any, customers: int, days: int, seed: int, fraud
             score_paths = {task: Path(str(upstream[task]["scores"])) for task in SCORE_TASKS}
             packages = _packages(upstream)
         except (KeyError, TypeError):
-            raise InputError("upstream", upstream, "Ploomber upstream products of " + ", ".join(SCORE_TASKS)) from None
+            raise InputError(
+                "upstream", upstream, "Ploomber upstream products of " + ", ".join(SCORE_TASKS)
+            ) from None
     else:  # by hand: the scores the model notebooks wrote into the scratch study, if any
         score_paths = study_scores(paths["study"], paths["data"], SCORE_TASKS)
         if score_paths is not None:
@@ -153,8 +195,12 @@ def evaluation_inputs(upstream: Any, customers: int, days: int, seed: int, fraud
         models = model_names(rows)
         refit, refit_inputs, not_refit = _refit_packages(models, packages, frame)
         unpackaged = {"detector": None, "params": None, "package": None}
-        described = {m: model_parameters(None, packages[m]) if m in packages
-                     else {**unpackaged, "note": not_refit.get(m)} for m in models}
+        described = {
+            m: model_parameters(None, packages[m])
+            if m in packages
+            else {**unpackaged, "note": not_refit.get(m)}
+            for m in models
+        }
     else:
         refit = baselines(seed)
         rows = single_split(refit, frame, features, standard_split(frame))
@@ -165,19 +211,28 @@ def evaluation_inputs(upstream: Any, customers: int, days: int, seed: int, fraud
         asked = {"customers": customers, "days": days, "seed": seed, "fraud_rate": fraud_rate}
         for key, value in asked.items():
             if dataset[key] != value:
-                raise InputError(key, value,
-                                 f"the value the dataset card records ({dataset[key]})")
+                raise InputError(
+                    key, value, f"the value the dataset card records ({dataset[key]})"
+                )
     provenance = {"dataset": dataset, "models": described}
-    return EvaluationInputs(rows, models, frame, features, paths["data"], refit, refit_inputs,
-                            not_refit, provenance)
+    return EvaluationInputs(
+        rows, models, frame, features, paths["data"], refit, refit_inputs, not_refit, provenance
+    )
 
 
-def default_folds(frame: pd.DataFrame, n_folds: int,
-                  start: pd.Timestamp | str | None = None) -> list:
+def default_folds(
+    frame: pd.DataFrame, n_folds: int, start: pd.Timestamp | str | None = None
+) -> list:
     """Prequential folds sized to the data: test blocks of 12% of the window, training blocks
     of 40%, gaps of 5% (the label delay), the most recent fold first; anchored at the end
     of the data, or at ``start`` (the first training block's start) when given."""
     n_folds = check_int("n_folds", n_folds, 1, 20)
     span = (frame["ts"].max() - frame["ts"].min()).total_seconds() / 86400
-    return prequential_folds(frame["ts"], n_folds, train_days=0.4 * span, gap_days=0.05 * span,
-                             test_days=0.12 * span, start=start)
+    return prequential_folds(
+        frame["ts"],
+        n_folds,
+        train_days=0.4 * span,
+        gap_days=0.05 * span,
+        test_days=0.12 * span,
+        start=start,
+    )

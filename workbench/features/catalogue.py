@@ -124,8 +124,7 @@ class Feature:
 
 
 def _f(name, stage, sql, definition, window, entity, requires=(), uses_labels=False):
-    return Feature(name, stage, sql, definition, window, entity, uses_labels,
-                   frozenset(requires))
+    return Feature(name, stage, sql, definition, window, entity, uses_labels, frozenset(requires))
 
 
 def _velocity() -> list[Feature]:
@@ -134,35 +133,72 @@ def _velocity() -> list[Feature]:
         spans = ("1h", "24h", "7d", "30d") if entity == "cust" else ("1h", "24h", "7d")
         for span in spans:
             w = f"{entity}_{span}"
-            out.append(_f(f"{entity}_n_{span}", "main", f"count(*) OVER {w}",
-                          f"transactions of the {ent} in the last {span}, this one included",
-                          span, ent))
+            out.append(
+                _f(
+                    f"{entity}_n_{span}",
+                    "main",
+                    f"count(*) OVER {w}",
+                    f"transactions of the {ent} in the last {span}, this one included",
+                    span,
+                    ent,
+                )
+            )
             if entity == "cust" or span == "24h":
-                out.append(_f(f"{entity}_sum_{span}", "main", f"sum(amount) OVER {w}",
-                              f"amount spent by the {ent} in the last {span}, "
-                              "this one included", span, ent))
+                out.append(
+                    _f(
+                        f"{entity}_sum_{span}",
+                        "main",
+                        f"sum(amount) OVER {w}",
+                        f"amount spent by the {ent} in the last {span}, this one included",
+                        span,
+                        ent,
+                    )
+                )
     return out
 
 
 def _means() -> list[Feature]:
-    return [_f(f"cust_mean_{span}", "main", f"avg(amount) OVER cust_{span}",
-               f"mean amount of the customer's transactions in the last {span}, "
-               "this one included", span, "customer") for span in SPANS]
+    return [
+        _f(
+            f"cust_mean_{span}",
+            "main",
+            f"avg(amount) OVER cust_{span}",
+            f"mean amount of the customer's transactions in the last {span}, this one included",
+            span,
+            "customer",
+        )
+        for span in SPANS
+    ]
 
 
 def _novelty() -> list[Feature]:
     """First use by the customer of a merchant, device, IP, city or channel (rows without a
     device or IP are never "new")."""
     out = []
-    for thing, column, optional in (("merchant", "merchant_id", False),
-                                    ("device", "device_id", True), ("ip", "ip_id", True),
-                                    ("city", "city", False), ("channel", "channel", False)):
+    for thing, column, optional in (
+        ("merchant", "merchant_id", False),
+        ("device", "device_id", True),
+        ("ip", "ip_id", True),
+        ("city", "city", False),
+        ("channel", "channel", False),
+    ):
         first = f"row_number() OVER cust_{thing} = 1"
-        sql = (f"CAST({column} IS NOT NULL AND {first} AS INTEGER)" if optional
-               else f"CAST({first} AS INTEGER)")
-        out.append(_f(f"is_new_{thing}", "main", sql,
-                      f"first transaction of the customer with this {thing}", "history",
-                      f"customer-{thing}", [column] if column != "merchant_id" else []))
+        sql = (
+            f"CAST({column} IS NOT NULL AND {first} AS INTEGER)"
+            if optional
+            else f"CAST({first} AS INTEGER)"
+        )
+        out.append(
+            _f(
+                f"is_new_{thing}",
+                "main",
+                sql,
+                f"first transaction of the customer with this {thing}",
+                "history",
+                f"customer-{thing}",
+                [column] if column != "merchant_id" else [],
+            )
+        )
     return out
 
 
@@ -173,8 +209,17 @@ def _window_feature(name: str, aggregate: Aggregate, definition: str, window: st
     requires = {key} - {"merchant_id"}
     if aggregate.formula == "known_share":
         requires.add("confirmed_at")
-    return Feature(name, f"window_{entity}", window_sql(aggregate), definition, window, entity,
-                   labels, frozenset(requires), aggregate=aggregate)
+    return Feature(
+        name,
+        f"window_{entity}",
+        window_sql(aggregate),
+        definition,
+        window,
+        entity,
+        labels,
+        frozenset(requires),
+        aggregate=aggregate,
+    )
 
 
 def window_sql(aggregate: Aggregate) -> str:
@@ -191,130 +236,308 @@ def window_sql(aggregate: Aggregate) -> str:
 def _entity_windows() -> list[Feature]:
     out = []
     for span, width in SPANS.items():  # transactions at the merchant, this one included
-        out.append(_window_feature(
-            f"merchant_n_{span}", Aggregate("count", Window("merchant", width, 0)),
-            f"transactions at the merchant in the last {span}, this one included", span))
+        out.append(
+            _window_feature(
+                f"merchant_n_{span}",
+                Aggregate("count", Window("merchant", width, 0)),
+                f"transactions at the merchant in the last {span}, this one included",
+                span,
+            )
+        )
     for d in RISK_DAYS:
         width = d * DAY_US
-        out.append(_window_feature(
-            f"merchant_fraud_rate_{d}d",
-            Aggregate("known_share", Window("merchant", width, 1),
-                      Window("merchant", width, 0, "end")),
-            f"frauds confirmed before this transaction / the merchant's transactions of "
-            f"the previous {d} days whose label could be known (at least one label delay "
-            "old, or a confirmed fraud)", f"{d}d strictly preceding"))
+        out.append(
+            _window_feature(
+                f"merchant_fraud_rate_{d}d",
+                Aggregate(
+                    "known_share",
+                    Window("merchant", width, 1),
+                    Window("merchant", width, 0, "end"),
+                ),
+                f"frauds confirmed before this transaction / the merchant's transactions of "
+                f"the previous {d} days whose label could be known (at least one label delay "
+                "old, or a confirmed fraud)",
+                f"{d}d strictly preceding",
+            )
+        )
     for entity in ENTITY_KEYS:
         for d in RISK_DAYS:
             win = Window(entity, d * DAY_US, 0, "both")
             where = f"{d}d ending one label delay before"
-            out.append(_window_feature(
-                f"{entity}_n_{d}d_delayed", Aggregate("count", win),
-                f"transactions of the {entity} in the {d} days ending one label delay "
-                "before this one", where))
-            out.append(_window_feature(
-                f"{entity}_risk_{d}d_delayed", Aggregate("share", win),
-                f"share of the {entity}'s transactions in the {d} days ending one label "
-                "delay before this one that are frauds known before it (the terminal risk "
-                "of the reference handbook)", where))
+            out.append(
+                _window_feature(
+                    f"{entity}_n_{d}d_delayed",
+                    Aggregate("count", win),
+                    f"transactions of the {entity} in the {d} days ending one label delay "
+                    "before this one",
+                    where,
+                )
+            )
+            out.append(
+                _window_feature(
+                    f"{entity}_risk_{d}d_delayed",
+                    Aggregate("share", win),
+                    f"share of the {entity}'s transactions in the {d} days ending one label "
+                    "delay before this one that are frauds known before it (the terminal risk "
+                    "of the reference handbook)",
+                    where,
+                )
+            )
     return out
 
 
 def _sharing(name: str, key: str, what: str, span: str, interval: str, entity: str) -> Feature:
     counted = "card_id" if what == "cards" else "customer_id"
-    sql = (f"count(DISTINCT {counted}) OVER (PARTITION BY {key} ORDER BY ts "
-           f"RANGE BETWEEN INTERVAL {interval} PRECEDING AND CURRENT ROW)")
+    sql = (
+        f"count(DISTINCT {counted}) OVER (PARTITION BY {key} ORDER BY ts "
+        f"RANGE BETWEEN INTERVAL {interval} PRECEDING AND CURRENT ROW)"
+    )
     at = "at" if entity == "merchant" else ("on" if entity == "device" else "through")
-    return _f(name, entity, sql, f"distinct {what} {at} this {entity} in the last {span}",
-              span, entity, [key] if key != "merchant_id" else [])
+    return _f(
+        name,
+        entity,
+        sql,
+        f"distinct {what} {at} this {entity} in the last {span}",
+        span,
+        entity,
+        [key] if key != "merchant_id" else [],
+    )
 
 
 PREV = "30d strictly preceding"
 HAVERSINE_PREV = "$haversine(lat, lon, lag(lat) OVER cust_seq, lag(lon) OVER cust_seq)"
-CATALOGUE: tuple[Feature, ...] = tuple(_velocity() + _means() + [
-    _f("cust_secs_since_prev", "main", "epoch(ts - lag(ts) OVER cust_seq)",
-       "seconds since the customer's previous transaction", "previous row", "customer"),
-    _f("card_secs_since_prev", "main", "epoch(ts - lag(ts) OVER card_seq)",
-       "seconds since the card's previous transaction", "previous row", "card"),
-    _f("log_amount", "main", "ln(1 + amount)", "natural log of 1 + amount", "row",
-       "transaction"),
-    _f("amt_ratio_mean_30d", "main", "amount / nullif(avg(amount) OVER cust_30d_prev, 0)",
-       "amount / customer's mean amount over the previous 30 days", PREV, "customer"),
-    _f("amt_ratio_median_30d", "main",
-       "amount / nullif(median(amount) OVER cust_30d_prev, 0)",
-       "amount / customer's median amount over the previous 30 days", PREV, "customer"),
-    _f("amt_zscore_30d", "main",
-       "(amount - avg(amount) OVER cust_30d_prev) "
-       "/ nullif(stddev_samp(amount) OVER cust_30d_prev, 0)",
-       "z-score of the amount against the customer's previous 30 days", PREV, "customer"),
-    _f("amt_ratio_max_30d", "main", "amount / nullif(max(amount) OVER cust_30d_prev, 0)",
-       "amount / customer's largest amount over the previous 30 days", PREV, "customer"),
-    _f("is_round_amount", "main", "CAST(amount >= 100 AND amount % 100 = 0 AS INTEGER)",
-       "amount is a whole multiple of 100", "row", "transaction"),
-    _f("near_threshold", "main",
-       "CAST(amount >= 0.85 * $threshold AND amount < $threshold AS INTEGER)",
-       "amount within 85-100% of the market's reporting threshold", "row", "transaction",
-       ["threshold"]),
-    *_novelty(),
-    _f("dist_home_km", "main", "$haversine(lat, lon, home_lat, home_lon)",
-       "distance from the customer's home", "row", "customer",
-       ["lat", "lon", "home_lat", "home_lon"]),
-    _f("dist_prev_km", "main", HAVERSINE_PREV,
-       "distance from the customer's previous transaction", "previous row", "customer",
-       ["lat", "lon"]),
-    _f("speed_prev_kmh", "main",
-       f"{HAVERSINE_PREV} / nullif(epoch(ts - lag(ts) OVER cust_seq) / 3600.0, 0)",
-       "implied speed since the customer's previous transaction", "previous row", "customer",
-       ["lat", "lon"]),
-    _sharing("device_customers_7d", "device_id", "customers", "7 days", "7 DAY", "device"),
-    _sharing("ip_customers_7d", "ip_id", "customers", "7 days", "7 DAY", "ip"),
-    _sharing("merchant_cards_1h", "merchant_id", "cards", "hour", "1 HOUR", "merchant"),
-    *_entity_windows(),
-    _f("balance_before", "main", "balance_before",
-       "account balance (available credit for cards) before the transaction", "row", "card",
-       ["balance_before"]),
-    _f("balance_zscore_30d", "main",
-       "(balance_before - avg(balance_before) OVER card_30d_prev) "
-       "/ nullif(stddev_samp(balance_before) OVER card_30d_prev, 0)",
-       "z-score of the balance against the previous 30 days", PREV, "card",
-       ["balance_before"]),
-    _f("refund_rate_30d", "main",
-       "sum(CAST(txn_type = 'refund' AS INTEGER)) OVER cust_30d_prev "
-       "/ nullif(sum(CAST(txn_type = 'purchase' AS INTEGER)) OVER cust_30d_prev, 0)",
-       "refunds / purchases of the customer over the previous 30 days", PREV, "customer",
-       ["txn_type"]),
-    _f("chargeback_rate_30d", "main",
-       "sum(CAST(txn_type = 'chargeback' AS INTEGER)) OVER cust_30d_prev "
-       "/ nullif(sum(CAST(txn_type = 'purchase' AS INTEGER)) OVER cust_30d_prev, 0)",
-       "chargebacks / purchases of the customer over the previous 30 days", PREV, "customer",
-       ["txn_type"]),
-    _f("hours_since_email_change", "events", "epoch(b.ts - em.ts) / 3600.0",
-       "hours since the customer's last email change", "history", "customer", ["events"]),
-    _f("hours_since_phone_change", "events", "epoch(b.ts - ph.ts) / 3600.0",
-       "hours since the customer's last phone change", "history", "customer", ["events"]),
-    _f("bank_links_24h", "events", "coalesce(l0.n, 0) - coalesce(l1.n, 0)",
-       "bank-link connections of the customer in the last 24 h", "24h", "customer",
-       ["events"]),
-    _f("bank_links_7d", "events", "coalesce(l0.n, 0) - coalesce(l7.n, 0)",
-       "bank-link connections of the customer in the last 7 days", "7d", "customer",
-       ["events"]),
-    _f("hour", "main", "hour(ts)", "hour of day", "row", "transaction"),
-    _f("weekday", "main", "isodow(ts) - 1", "day of week, 0 = Monday", "row", "transaction"),
-    _f("is_weekend", "main", "CAST(isodow(ts) >= 6 AS INTEGER)", "Saturday or Sunday", "row",
-       "transaction"),
-    _f("is_night", "main", "CAST(hour(ts) < $night_end_hour AS INTEGER)",
-       "between midnight and the night's end (hour < night_end_hour, default 5)", "row",
-       "transaction"),
-    _f("is_off_hours", "main", "CAST(hour(ts) >= 22 OR hour(ts) < 6 AS INTEGER)",
-       "between 10 pm and 6 am", "row", "transaction"),
-    _f("days_to_salary", "main",
-       "CASE WHEN day(ts) <= $salary_day THEN $salary_day - day(ts) "
-       "ELSE day(last_day(ts)) - day(ts) + $salary_day END",
-       "days until the next salary day of the market", "row", "transaction", ["salary_day"]),
-    _f("is_festival", "main",
-       "CAST(CAST(ts AS DATE) IN (SELECT d FROM festival_days) AS INTEGER)",
-       "the day is in one of the market's festival periods", "row", "transaction",
-       ["festivals"]),
-])
+CATALOGUE: tuple[Feature, ...] = tuple(
+    _velocity()
+    + _means()
+    + [
+        _f(
+            "cust_secs_since_prev",
+            "main",
+            "epoch(ts - lag(ts) OVER cust_seq)",
+            "seconds since the customer's previous transaction",
+            "previous row",
+            "customer",
+        ),
+        _f(
+            "card_secs_since_prev",
+            "main",
+            "epoch(ts - lag(ts) OVER card_seq)",
+            "seconds since the card's previous transaction",
+            "previous row",
+            "card",
+        ),
+        _f(
+            "log_amount",
+            "main",
+            "ln(1 + amount)",
+            "natural log of 1 + amount",
+            "row",
+            "transaction",
+        ),
+        _f(
+            "amt_ratio_mean_30d",
+            "main",
+            "amount / nullif(avg(amount) OVER cust_30d_prev, 0)",
+            "amount / customer's mean amount over the previous 30 days",
+            PREV,
+            "customer",
+        ),
+        _f(
+            "amt_ratio_median_30d",
+            "main",
+            "amount / nullif(median(amount) OVER cust_30d_prev, 0)",
+            "amount / customer's median amount over the previous 30 days",
+            PREV,
+            "customer",
+        ),
+        _f(
+            "amt_zscore_30d",
+            "main",
+            "(amount - avg(amount) OVER cust_30d_prev) "
+            "/ nullif(stddev_samp(amount) OVER cust_30d_prev, 0)",
+            "z-score of the amount against the customer's previous 30 days",
+            PREV,
+            "customer",
+        ),
+        _f(
+            "amt_ratio_max_30d",
+            "main",
+            "amount / nullif(max(amount) OVER cust_30d_prev, 0)",
+            "amount / customer's largest amount over the previous 30 days",
+            PREV,
+            "customer",
+        ),
+        _f(
+            "is_round_amount",
+            "main",
+            "CAST(amount >= 100 AND amount % 100 = 0 AS INTEGER)",
+            "amount is a whole multiple of 100",
+            "row",
+            "transaction",
+        ),
+        _f(
+            "near_threshold",
+            "main",
+            "CAST(amount >= 0.85 * $threshold AND amount < $threshold AS INTEGER)",
+            "amount within 85-100% of the market's reporting threshold",
+            "row",
+            "transaction",
+            ["threshold"],
+        ),
+        *_novelty(),
+        _f(
+            "dist_home_km",
+            "main",
+            "$haversine(lat, lon, home_lat, home_lon)",
+            "distance from the customer's home",
+            "row",
+            "customer",
+            ["lat", "lon", "home_lat", "home_lon"],
+        ),
+        _f(
+            "dist_prev_km",
+            "main",
+            HAVERSINE_PREV,
+            "distance from the customer's previous transaction",
+            "previous row",
+            "customer",
+            ["lat", "lon"],
+        ),
+        _f(
+            "speed_prev_kmh",
+            "main",
+            f"{HAVERSINE_PREV} / nullif(epoch(ts - lag(ts) OVER cust_seq) / 3600.0, 0)",
+            "implied speed since the customer's previous transaction",
+            "previous row",
+            "customer",
+            ["lat", "lon"],
+        ),
+        _sharing("device_customers_7d", "device_id", "customers", "7 days", "7 DAY", "device"),
+        _sharing("ip_customers_7d", "ip_id", "customers", "7 days", "7 DAY", "ip"),
+        _sharing("merchant_cards_1h", "merchant_id", "cards", "hour", "1 HOUR", "merchant"),
+        *_entity_windows(),
+        _f(
+            "balance_before",
+            "main",
+            "balance_before",
+            "account balance (available credit for cards) before the transaction",
+            "row",
+            "card",
+            ["balance_before"],
+        ),
+        _f(
+            "balance_zscore_30d",
+            "main",
+            "(balance_before - avg(balance_before) OVER card_30d_prev) "
+            "/ nullif(stddev_samp(balance_before) OVER card_30d_prev, 0)",
+            "z-score of the balance against the previous 30 days",
+            PREV,
+            "card",
+            ["balance_before"],
+        ),
+        _f(
+            "refund_rate_30d",
+            "main",
+            "sum(CAST(txn_type = 'refund' AS INTEGER)) OVER cust_30d_prev "
+            "/ nullif(sum(CAST(txn_type = 'purchase' AS INTEGER)) OVER cust_30d_prev, 0)",
+            "refunds / purchases of the customer over the previous 30 days",
+            PREV,
+            "customer",
+            ["txn_type"],
+        ),
+        _f(
+            "chargeback_rate_30d",
+            "main",
+            "sum(CAST(txn_type = 'chargeback' AS INTEGER)) OVER cust_30d_prev "
+            "/ nullif(sum(CAST(txn_type = 'purchase' AS INTEGER)) OVER cust_30d_prev, 0)",
+            "chargebacks / purchases of the customer over the previous 30 days",
+            PREV,
+            "customer",
+            ["txn_type"],
+        ),
+        _f(
+            "hours_since_email_change",
+            "events",
+            "epoch(b.ts - em.ts) / 3600.0",
+            "hours since the customer's last email change",
+            "history",
+            "customer",
+            ["events"],
+        ),
+        _f(
+            "hours_since_phone_change",
+            "events",
+            "epoch(b.ts - ph.ts) / 3600.0",
+            "hours since the customer's last phone change",
+            "history",
+            "customer",
+            ["events"],
+        ),
+        _f(
+            "bank_links_24h",
+            "events",
+            "coalesce(l0.n, 0) - coalesce(l1.n, 0)",
+            "bank-link connections of the customer in the last 24 h",
+            "24h",
+            "customer",
+            ["events"],
+        ),
+        _f(
+            "bank_links_7d",
+            "events",
+            "coalesce(l0.n, 0) - coalesce(l7.n, 0)",
+            "bank-link connections of the customer in the last 7 days",
+            "7d",
+            "customer",
+            ["events"],
+        ),
+        _f("hour", "main", "hour(ts)", "hour of day", "row", "transaction"),
+        _f("weekday", "main", "isodow(ts) - 1", "day of week, 0 = Monday", "row", "transaction"),
+        _f(
+            "is_weekend",
+            "main",
+            "CAST(isodow(ts) >= 6 AS INTEGER)",
+            "Saturday or Sunday",
+            "row",
+            "transaction",
+        ),
+        _f(
+            "is_night",
+            "main",
+            "CAST(hour(ts) < $night_end_hour AS INTEGER)",
+            "between midnight and the night's end (hour < night_end_hour, default 5)",
+            "row",
+            "transaction",
+        ),
+        _f(
+            "is_off_hours",
+            "main",
+            "CAST(hour(ts) >= 22 OR hour(ts) < 6 AS INTEGER)",
+            "between 10 pm and 6 am",
+            "row",
+            "transaction",
+        ),
+        _f(
+            "days_to_salary",
+            "main",
+            "CASE WHEN day(ts) <= $salary_day THEN $salary_day - day(ts) "
+            "ELSE day(last_day(ts)) - day(ts) + $salary_day END",
+            "days until the next salary day of the market",
+            "row",
+            "transaction",
+            ["salary_day"],
+        ),
+        _f(
+            "is_festival",
+            "main",
+            "CAST(CAST(ts AS DATE) IN (SELECT d FROM festival_days) AS INTEGER)",
+            "the day is in one of the market's festival periods",
+            "row",
+            "transaction",
+            ["festivals"],
+        ),
+    ]
+)
 
 # the online kernel's output columns: the online features in registry order
 ONLINE_NAMES: tuple[str, ...] = tuple(f.name for f in CATALOGUE if f.online)
@@ -325,20 +548,33 @@ LAYOUT = zlib.crc32(",".join(ONLINE_NAMES).encode())
 
 # named windows used by the "main" stage
 WINDOWS = {
-    **{f"cust_{s}": "PARTITION BY customer_id ORDER BY ts RANGE BETWEEN INTERVAL "
-       f"{i} PRECEDING AND CURRENT ROW"
-       for s, i in (("1h", "1 HOUR"), ("24h", "1 DAY"), ("7d", "7 DAY"), ("30d", "30 DAY"))},
-    **{f"card_{s}": "PARTITION BY card_id ORDER BY ts RANGE BETWEEN INTERVAL "
-       f"{i} PRECEDING AND CURRENT ROW"
-       for s, i in (("1h", "1 HOUR"), ("24h", "1 DAY"), ("7d", "7 DAY"))},
-    **{f"{e}_30d_prev": f"PARTITION BY {key} ORDER BY ts RANGE BETWEEN INTERVAL 30 DAY "
-       "PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING"
-       for e, key in (("cust", "customer_id"), ("card", "card_id"))},
+    **{
+        f"cust_{s}": "PARTITION BY customer_id ORDER BY ts RANGE BETWEEN INTERVAL "
+        f"{i} PRECEDING AND CURRENT ROW"
+        for s, i in (("1h", "1 HOUR"), ("24h", "1 DAY"), ("7d", "7 DAY"), ("30d", "30 DAY"))
+    },
+    **{
+        f"card_{s}": "PARTITION BY card_id ORDER BY ts RANGE BETWEEN INTERVAL "
+        f"{i} PRECEDING AND CURRENT ROW"
+        for s, i in (("1h", "1 HOUR"), ("24h", "1 DAY"), ("7d", "7 DAY"))
+    },
+    **{
+        f"{e}_30d_prev": f"PARTITION BY {key} ORDER BY ts RANGE BETWEEN INTERVAL 30 DAY "
+        "PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING"
+        for e, key in (("cust", "customer_id"), ("card", "card_id"))
+    },
     "cust_seq": "PARTITION BY customer_id ORDER BY ts, txn_id",
     "card_seq": "PARTITION BY card_id ORDER BY ts, txn_id",
-    **{f"cust_{thing}": f"PARTITION BY customer_id, {column} ORDER BY ts, txn_id"
-       for thing, column in (("merchant", "merchant_id"), ("device", "device_id"),
-                             ("ip", "ip_id"), ("city", "city"), ("channel", "channel"))},
+    **{
+        f"cust_{thing}": f"PARTITION BY customer_id, {column} ORDER BY ts, txn_id"
+        for thing, column in (
+            ("merchant", "merchant_id"),
+            ("device", "device_id"),
+            ("ip", "ip_id"),
+            ("city", "city"),
+            ("channel", "channel"),
+        )
+    },
 }
 
 # features a researcher registered (name -> feature), after the catalogue's
@@ -346,10 +582,17 @@ _registered: dict[str, Feature] = {}
 USER_STAGES = ("user_sql", "user_python")
 
 
-def register_feature(name: str, *, sql: str | None = None,
-                     func: Callable[[pd.DataFrame], object] | None = None, entity: str,
-                     window: str, uses_labels: bool, inputs: tuple[str, ...] | list[str] = (),
-                     definition: str = "") -> Feature:
+def register_feature(
+    name: str,
+    *,
+    sql: str | None = None,
+    func: Callable[[pd.DataFrame], object] | None = None,
+    entity: str,
+    window: str,
+    uses_labels: bool,
+    inputs: tuple[str, ...] | list[str] = (),
+    definition: str = "",
+) -> Feature:
     """Register a researcher's feature: either ``sql``, a DuckDB expression over the
     ``base`` rows (canonical input names, see ``workbench.features.store.INPUTS``; window
     functions allowed, e.g. ``avg(amount) OVER (PARTITION BY merchant_id ORDER BY ts RANGE
@@ -367,11 +610,16 @@ def register_feature(name: str, *, sql: str | None = None,
     if any(f.name == name for f in CATALOGUE):
         raise InputError("name", name, "a name that is not a catalogue feature")
     if role(name) not in (None, "feature") or name in _registered:
-        raise InputError("name", name, "a name not yet registered and not a key, label or "
-                         "metadata column")
+        raise InputError(
+            "name", name, "a name not yet registered and not a key, label or metadata column"
+        )
     if (sql is None) == (func is None):
-        raise InputError("sql", sql, "exactly one of sql (a DuckDB expression) or func "
-                         "(a Python function of the ordered frame)")
+        raise InputError(
+            "sql",
+            sql,
+            "exactly one of sql (a DuckDB expression) or func "
+            "(a Python function of the ordered frame)",
+        )
     if sql is not None and (not isinstance(sql, str) or not sql.strip()):
         raise InputError("sql", sql, "a non-empty DuckDB expression")
     if func is not None and not callable(func):
@@ -388,11 +636,25 @@ def register_feature(name: str, *, sql: str | None = None,
     if unknown:
         raise InputError("inputs", unknown, "canonical inputs among " + ", ".join(INPUTS))
     if uses_labels and "confirmed_at" not in inputs:
-        raise InputError("inputs", inputs, "inputs including confirmed_at for a feature that "
-                         "uses labels (a label counts only once confirmed)")
-    feature = Feature(name, USER_STAGES[sql is None], sql or "", definition or name, window,
-                      entity, uses_labels, frozenset(inputs), online=False, func=func,
-                      origin="registered")
+        raise InputError(
+            "inputs",
+            inputs,
+            "inputs including confirmed_at for a feature that "
+            "uses labels (a label counts only once confirmed)",
+        )
+    feature = Feature(
+        name,
+        USER_STAGES[sql is None],
+        sql or "",
+        definition or name,
+        window,
+        entity,
+        uses_labels,
+        frozenset(inputs),
+        online=False,
+        func=func,
+        origin="registered",
+    )
     register_feature_columns([name], source="registered feature")
     _registered[name] = feature
     return feature
@@ -420,8 +682,18 @@ def _window_text(f: Feature, delay_days: float) -> str:
 def catalogue_frame(label_delay_days: float = DEFAULT_LABEL_DELAY_DAYS) -> pd.DataFrame:
     """The catalogue as a table (for the notebook and the docs), registered features
     included; windows that depend on the label delay show ``label_delay_days``."""
-    return pd.DataFrame([{
-        "name": f.name, "definition": f.definition,
-        "window": _window_text(f, label_delay_days), "entity": f.entity,
-        "uses_labels": f.uses_labels, "requires": ", ".join(sorted(f.requires)) or "-",
-        "online": f.online, "origin": f.origin} for f in all_features()])
+    return pd.DataFrame(
+        [
+            {
+                "name": f.name,
+                "definition": f.definition,
+                "window": _window_text(f, label_delay_days),
+                "entity": f.entity,
+                "uses_labels": f.uses_labels,
+                "requires": ", ".join(sorted(f.requires)) or "-",
+                "online": f.online,
+                "origin": f.origin,
+            }
+            for f in all_features()
+        ]
+    )

@@ -30,8 +30,13 @@ import pandas as pd
 from workbench.features import catalogue, online, online_state
 from workbench.features.catalogue import Feature
 
-FIXTURE_PARAMS = {"threshold": 1000.0, "salary_day": 25, "festivals": [],
-                  "label_delay_days": 2.0, "night_end_hour": 5}
+FIXTURE_PARAMS = {
+    "threshold": 1000.0,
+    "salary_day": 25,
+    "festivals": [],
+    "label_delay_days": 2.0,
+    "night_end_hour": 5,
+}
 
 
 def fixture(rows: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -52,20 +57,29 @@ def fixture(rows: int = 400, seed: int = 0) -> pd.DataFrame:
     delay = rng.choice([0.5, 1.0, 2.0, 3.0, np.nan], rows) * 86400
     confirmed = ts + pd.to_timedelta(np.where(fraud, delay, np.nan), unit="s")
     customers = rng.integers(0, 25, rows)
-    return pd.DataFrame({
-        "txn_id": np.arange(1, rows + 1), "ts": ts, "customer_id": customers,
-        "card_id": customers * 10 + rng.integers(0, 2, rows),
-        "merchant_id": np.where(rng.random(rows) < 0.05, -1, rng.integers(0, 6, rows)),
-        "amount": rng.choice([5.0, 20.0, 100.0, 300.0, 900.0], rows) + rng.integers(0, 3, rows),
-        "is_fraud": fraud, "confirmed_at": confirmed,
-        "lat": 12 + rng.random(rows), "lon": 77 + rng.random(rows),
-        "device_id": np.where(rng.random(rows) < 0.2, -1, rng.integers(0, 8, rows)),
-        "ip_id": np.where(rng.random(rows) < 0.2, -1, rng.integers(0, 5, rows)),
-        "home_lat": 12.5 + customers / 100, "home_lon": 77.5 + customers / 100,
-        "balance_before": rng.uniform(0, 5000, rows).round(2),
-        "city": rng.choice(["a", "b", "c"], rows), "channel": rng.choice(["pos", "web"], rows),
-        "txn_type": rng.choice(["purchase", "purchase", "refund", "chargeback"], rows),
-    }).replace({"merchant_id": {-1: None}, "device_id": {-1: None}, "ip_id": {-1: None}})
+    return pd.DataFrame(
+        {
+            "txn_id": np.arange(1, rows + 1),
+            "ts": ts,
+            "customer_id": customers,
+            "card_id": customers * 10 + rng.integers(0, 2, rows),
+            "merchant_id": np.where(rng.random(rows) < 0.05, -1, rng.integers(0, 6, rows)),
+            "amount": rng.choice([5.0, 20.0, 100.0, 300.0, 900.0], rows)
+            + rng.integers(0, 3, rows),
+            "is_fraud": fraud,
+            "confirmed_at": confirmed,
+            "lat": 12 + rng.random(rows),
+            "lon": 77 + rng.random(rows),
+            "device_id": np.where(rng.random(rows) < 0.2, -1, rng.integers(0, 8, rows)),
+            "ip_id": np.where(rng.random(rows) < 0.2, -1, rng.integers(0, 5, rows)),
+            "home_lat": 12.5 + customers / 100,
+            "home_lon": 77.5 + customers / 100,
+            "balance_before": rng.uniform(0, 5000, rows).round(2),
+            "city": rng.choice(["a", "b", "c"], rows),
+            "channel": rng.choice(["pos", "web"], rows),
+            "txn_type": rng.choice(["purchase", "purchase", "refund", "chargeback"], rows),
+        }
+    ).replace({"merchant_id": {-1: None}, "device_id": {-1: None}, "ip_id": {-1: None}})
 
 
 def fixture_source(frame: pd.DataFrame | None = None, params: dict | None = None):
@@ -105,10 +119,13 @@ def kernel_problems(features: Sequence[Feature], source: str) -> list[str]:
     return problems
 
 
-def check_registry(features: Sequence[Feature] | None = None,
-                   online_names: Sequence[str] | None = None,
-                   kernel: ModuleType | None = None,
-                   query: Callable | None = None, values: bool = True) -> list[str]:
+def check_registry(
+    features: Sequence[Feature] | None = None,
+    online_names: Sequence[str] | None = None,
+    kernel: ModuleType | None = None,
+    query: Callable | None = None,
+    values: bool = True,
+) -> list[str]:
     """The problems between the registry (``features``), the online name list
     (``online_names``), the kernel (a module like ``online_state``: its ``advance`` and its
     source, from the file or a ``SOURCE`` attribute) and the DuckDB query builder
@@ -136,8 +153,10 @@ def check_registry(features: Sequence[Feature] | None = None,
     source.con.execute(store.HAVERSINE)
     source.con.execute("CREATE OR REPLACE TEMP TABLE base AS SELECT * FROM base_all")
     if "festivals" in source.params:
-        source.con.execute("CREATE OR REPLACE TEMP TABLE festival_days AS "
-                           "SELECT CAST(NULL AS DATE) AS d WHERE FALSE")
+        source.con.execute(
+            "CREATE OR REPLACE TEMP TABLE festival_days AS "
+            "SELECT CAST(NULL AS DATE) AS d WHERE FALSE"
+        )
     batch = source.con.execute(query(source, keep)).df()
     if list(batch.columns) != [*store.KEYS, *(f.name for f in keep)]:
         problems.append("the DuckDB stages do not return the registry's features in order")
@@ -146,25 +165,53 @@ def check_registry(features: Sequence[Feature] | None = None,
     return problems
 
 
-def _value_problems(source, batch: pd.DataFrame, kernel: ModuleType, keep: list[Feature],
-                    online_names: list[str]) -> list[str]:
+def _value_problems(
+    source, batch: pd.DataFrame, kernel: ModuleType, keep: list[Feature], online_names: list[str]
+) -> list[str]:
     """Features on which the two engines differ on the fixture."""
     stream = online.source_stream(source)
     state = online.OnlineState(online.stream_inputs(stream))
     x = state.inputs
     i = 0
     while i < len(stream):
-        i = kernel.advance(x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold,
-                           x.night_end, x.labels, x.events, state.last, state.prev,
-                           state.following, state.seen, state.share, state.pair_count,
-                           state.confirmed, state.edges, state.wins, state.aggs,
-                           state.edge_state, state.totals, state.win_base, state.account,
-                           state.links, state.hist, state.hist_kind, state.hist_n, state.cursor,
-                           state.features, 0, i, 1_000_000,
-                           catalogue.LAYOUT)
+        i = kernel.advance(
+            x.ts,
+            x.ids,
+            x.vals,
+            x.calendar,
+            x.first_day,
+            x.threshold,
+            x.night_end,
+            x.labels,
+            x.events,
+            state.last,
+            state.prev,
+            state.following,
+            state.seen,
+            state.share,
+            state.pair_count,
+            state.confirmed,
+            state.edges,
+            state.wins,
+            state.aggs,
+            state.edge_state,
+            state.totals,
+            state.win_base,
+            state.account,
+            state.links,
+            state.hist,
+            state.hist_kind,
+            state.hist_n,
+            state.cursor,
+            state.features,
+            0,
+            i,
+            1_000_000,
+            catalogue.LAYOUT,
+        )
         if i < 0:
             return ["the kernel was compiled for another registry layout"]
-    got = pd.DataFrame(state.features, columns=online_names[:state.features.shape[1]])
+    got = pd.DataFrame(state.features, columns=online_names[: state.features.shape[1]])
     got.insert(0, "txn_id", stream.rows["txn_id"])
     both = batch.merge(got, on="txn_id", suffixes=("", "_online"))
     problems = []

@@ -22,8 +22,12 @@ def load_mapping(path: str | os.PathLike) -> dict[str, str]:
         raw = yaml.safe_load(p.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise InputError("mapping", str(path), f"a readable YAML mapping file ({exc})") from None
-    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
-        raise InputError("mapping", str(path), "a YAML mapping of canonical input names to column names")
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise InputError(
+            "mapping", str(path), "a YAML mapping of canonical input names to column names"
+        )
     return raw
 
 
@@ -35,26 +39,41 @@ ID, NUMBER = "TRY_CAST({c} AS BIGINT)", "TRY_CAST({c} AS DOUBLE)"
 TIME = "CAST(TRY_CAST({c} AS TIMESTAMPTZ) AS TIMESTAMP)"
 IDS = ("txn_id", "customer_id", "card_id", "merchant_id", "device_id", "ip_id")
 NUMBERS = ("amount", "lat", "lon", "home_lat", "home_lon", "balance_before")
-TYPED = {**dict.fromkeys(IDS, ID), **dict.fromkeys(NUMBERS, NUMBER), "ts": TIME,
-         "confirmed_at": TIME, "is_fraud": "TRY_CAST({c} AS BOOLEAN)"}
+TYPED = {
+    **dict.fromkeys(IDS, ID),
+    **dict.fromkeys(NUMBERS, NUMBER),
+    "ts": TIME,
+    "confirmed_at": TIME,
+    "is_fraud": "TRY_CAST({c} AS BOOLEAN)",
+}
 REQUIRED = ("txn_id", "ts", "customer_id", "card_id", "amount", "is_fraud")  # no nulls
 LABELS = "('true', 'false', 't', 'f', '1', '0', '1.0', '0.0', 'yes', 'no')"
 PARSED = "{v} IS NOT NULL OR {c} IS NULL"
 FINITE = "({v} IS NULL OR isfinite({v}))"
-LAT = (FINITE + " AND ({v} IS NULL OR {v} BETWEEN -90 AND 90)",
-       "a latitude from -90 to 90 or empty")
-LON = (FINITE + " AND ({v} IS NULL OR {v} BETWEEN -180 AND 180)",
-       "a longitude from -180 to 180 or empty")
+LAT = (
+    FINITE + " AND ({v} IS NULL OR {v} BETWEEN -90 AND 90)",
+    "a latitude from -90 to 90 or empty",
+)
+LON = (
+    FINITE + " AND ({v} IS NULL OR {v} BETWEEN -180 AND 180)",
+    "a longitude from -180 to 180 or empty",
+)
 RULES: dict[str, tuple[str, str]] = {
     **dict.fromkeys(IDS, (PARSED, "a whole-number id")),
     "ts": (PARSED, "a timestamp (YYYY-MM-DD HH:MM:SS, optionally with a UTC offset)"),
     "confirmed_at": (PARSED, "a timestamp or empty (not confirmed)"),
-    "amount": ("{v} IS NOT NULL AND isfinite({v}) AND {v} >= 0 OR {c} IS NULL",
-               "a finite number >= 0 (the sign of a flow is its txn_type, not its amount)"),
-    "is_fraud": ("{c} IS NULL OR {v} IS NOT NULL AND lower(trim(CAST({c} AS VARCHAR))) IN "
-                 + LABELS,
-                 "a boolean label (true/false or 1/0)"),
-    "lat": LAT, "lon": LON, "home_lat": LAT, "home_lon": LON,
+    "amount": (
+        "{v} IS NOT NULL AND isfinite({v}) AND {v} >= 0 OR {c} IS NULL",
+        "a finite number >= 0 (the sign of a flow is its txn_type, not its amount)",
+    ),
+    "is_fraud": (
+        "{c} IS NULL OR {v} IS NOT NULL AND lower(trim(CAST({c} AS VARCHAR))) IN " + LABELS,
+        "a boolean label (true/false or 1/0)",
+    ),
+    "lat": LAT,
+    "lon": LON,
+    "home_lat": LAT,
+    "home_lon": LON,
     "balance_before": (FINITE + " OR {c} IS NULL", "a finite number or empty"),
 }
 
@@ -84,20 +103,29 @@ def check_table(con: duckdb.DuckDBPyConnection, mapping: dict[str, str], show: i
     con.execute("SET TimeZone = 'UTC'")
     cols = _columns(mapping)
     value = {k: _quote("v_" + k) for k in cols}
-    typed = "".join(f", {TYPED[k].format(c=_quote(src))} AS {value[k]}"
-                    for k, src in cols.items() if k in TYPED)
+    typed = "".join(
+        f", {TYPED[k].format(c=_quote(src))} AS {value[k]}"
+        for k, src in cols.items()
+        if k in TYPED
+    )
     checks: list[tuple[str, str, str]] = []  # (canonical name, condition of a bad row, allowed)
     for key in REQUIRED:
         if key in cols:
-            checks.append((key, f"{_quote(cols[key])} IS NULL",
-                           "a value in every row (this one is empty)"))
-    checks.append(("txn_id", f"__n_id > 1 AND {value['txn_id']} IS NOT NULL",
-                   "unique transaction ids (this one is repeated)"))
+            checks.append(
+                (key, f"{_quote(cols[key])} IS NULL", "a value in every row (this one is empty)")
+            )
+    checks.append(
+        (
+            "txn_id",
+            f"__n_id > 1 AND {value['txn_id']} IS NOT NULL",
+            "unique transaction ids (this one is repeated)",
+        )
+    )
     for key, (ok, allowed) in RULES.items():
         if key in cols:
             checks.append((key, f"NOT ({ok.format(c=_quote(cols[key]), v=value[key])})", allowed))
     rows = f"""WITH r AS (SELECT row_number() OVER () AS __row, *{typed} FROM source_table),
-               c AS (SELECT *, count(*) OVER (PARTITION BY {value['txn_id']}) AS __n_id FROM r)"""
+               c AS (SELECT *, count(*) OVER (PARTITION BY {value["txn_id"]}) AS __n_id FROM r)"""
     counts = ", ".join(f"count(*) FILTER (WHERE {bad})" for _, bad, _ in checks)
     try:
         found = con.execute(f"{rows} SELECT {counts} FROM c").fetchall()[0]
@@ -107,8 +135,12 @@ def check_table(con: duckdb.DuckDBPyConnection, mapping: dict[str, str], show: i
     for (key, bad, allowed), n in zip(checks, found):
         if n:
             text = f"CAST({_quote(cols[key])} AS VARCHAR)"
-            first = con.execute(f"{rows} SELECT __row, {text} FROM c WHERE {bad} "
-                                f"ORDER BY __row LIMIT {int(show)}").fetchall()
+            first = con.execute(
+                f"{rows} SELECT __row, {text} FROM c WHERE {bad} ORDER BY __row LIMIT {int(show)}"
+            ).fetchall()
             where = ", ".join(str(r) for r, _ in first)
-            raise InputError(f"table.{cols[key]}", [v for _, v in first],
-                             f"{allowed}, for {key} ({n:,} bad rows; first at rows {where})")
+            raise InputError(
+                f"table.{cols[key]}",
+                [v for _, v in first],
+                f"{allowed}, for {key} ({n:,} bad rows; first at rows {where})",
+            )

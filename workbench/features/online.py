@@ -21,12 +21,40 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.features.catalogue import (CATALOGUE, DEFAULT_LABEL_DELAY_DAYS,
-                                          DEFAULT_NIGHT_END_HOUR, FORMULAS, LAYOUT, ONLINE_NAMES,
-                                          Slot)
-from workbench.features.online_state import ALL, BANK_LINK, BEFORE, BEFORE_NOW, CARD, \
-    CHARGEBACK, CUST, DAY, DEVICE, EMAIL, IP, KIND, MERCHANT, MERCHANT_CARD, NONE, PAIRS, PHONE, \
-    PTR, PURCHASE, REFUND, RING, UP_TO, advance
+from workbench.features.catalogue import (
+    CATALOGUE,
+    DEFAULT_LABEL_DELAY_DAYS,
+    DEFAULT_NIGHT_END_HOUR,
+    FORMULAS,
+    LAYOUT,
+    ONLINE_NAMES,
+    Slot,
+)
+from workbench.features.online_state import (
+    ALL,
+    BANK_LINK,
+    BEFORE,
+    BEFORE_NOW,
+    CARD,
+    CHARGEBACK,
+    CUST,
+    DAY,
+    DEVICE,
+    EMAIL,
+    IP,
+    KIND,
+    MERCHANT,
+    MERCHANT_CARD,
+    NONE,
+    PAIRS,
+    PHONE,
+    PTR,
+    PURCHASE,
+    REFUND,
+    RING,
+    UP_TO,
+    advance,
+)
 from workbench.validation import InputError
 
 # the kernel's output columns, generated from the registry (its online features in order)
@@ -63,21 +91,30 @@ def kernel_windows(delay_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 start, end = w.bounds(delay_us)
                 kind = ALL if end == 0 else (BEFORE_NOW if end == 1 else UP_TO)
                 wins[w] = len(wins)
-                win_rows.append((edge(w.entity, kind, end), edge(w.entity, BEFORE, start),
-                                 int(start < end)))
+                win_rows.append(
+                    (edge(w.entity, kind, end), edge(w.entity, BEFORE, start), int(start < end))
+                )
             index.append(wins[w])
-        aggs.append((Slot[f.name.upper()], FORMULAS.index(f.aggregate.formula), index[0],
-                     index[1] if len(index) > 1 else -1))
+        aggs.append(
+            (
+                Slot[f.name.upper()],
+                FORMULAS.index(f.aggregate.formula),
+                index[0],
+                index[1] if len(index) > 1 else -1,
+            )
+        )
     slots: dict[str, int] = {}
     edge_rows = []
-    for (entity, kind, at) in edges:
+    for entity, kind, at in edges:
         slot = slots.get(entity, 0)
         if kind < ALL:
             slots[entity] = slot + 1
         edge_rows.append((*ENTITY_COLUMNS[entity], kind, at, slot if kind < ALL else 0))
-    return (np.array(edge_rows, dtype=np.int64).reshape(-1, 5),
-            np.array(win_rows, dtype=np.int64).reshape(-1, 3),
-            np.array(aggs, dtype=np.int64).reshape(-1, 4))
+    return (
+        np.array(edge_rows, dtype=np.int64).reshape(-1, 5),
+        np.array(win_rows, dtype=np.int64).reshape(-1, 3),
+        np.array(aggs, dtype=np.int64).reshape(-1, 4),
+    )
 
 
 @dataclass(frozen=True)
@@ -136,8 +173,11 @@ def _calendar_table(first_day: int, last_day: int, params: dict) -> np.ndarray:
     for number in range(first_day, last_day + 1):
         stamp = EPOCH + dt.timedelta(days=number)
         day = stamp.day
-        to_salary = (salary_day - day if day <= salary_day
-                     else calendar.monthrange(stamp.year, stamp.month)[1] - day + salary_day)
+        to_salary = (
+            salary_day - day
+            if day <= salary_day
+            else calendar.monthrange(stamp.year, stamp.month)[1] - day + salary_day
+        )
         rows.append((stamp.weekday(), to_salary, int(stamp.date() in festivals)))
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
@@ -171,44 +211,83 @@ def stream_inputs(stream: Stream) -> StreamInputs:
     Codes say nothing about time: any one-to-one numbering gives the same features."""
     rows, n = stream.rows, len(stream)
     ids = np.full((n, MERCHANT_CARD + 1), -1, dtype=np.int32)
-    customers, offset = _dense(np.concatenate([rows["customer_id"], stream.events["customer_id"].to_numpy(np.int64)]))
+    customers, offset = _dense(
+        np.concatenate([rows["customer_id"], stream.events["customer_id"].to_numpy(np.int64)])
+    )
     ids[:, CUST], local, histories = customers[:n], {}, 0
-    for column, field in ((CARD, "card_id"), (MERCHANT, "merchant_id"), (DEVICE, "device_id"), (IP, "ip_id")):
+    for column, field in (
+        (CARD, "card_id"),
+        (MERCHANT, "merchant_id"),
+        (DEVICE, "device_id"),
+        (IP, "ip_id"),
+    ):
         codes, size = local[field] = _codes(rows[field])
         ids[:, column] = np.where(codes >= 0, codes + offset, -1)
         offset += size
-        histories = offset if column == CARD else histories  # customers and cards keep rings of recent rows
-    kinds = np.array([{"purchase": PURCHASE, "refund": REFUND, "chargeback": CHARGEBACK}.get(v, 0) for v in stream.vocab["txn_type"]] + [0])
+        histories = (
+            offset if column == CARD else histories
+        )  # customers and cards keep rings of recent rows
+    kinds = np.array(
+        [
+            {"purchase": PURCHASE, "refund": REFUND, "chargeback": CHARGEBACK}.get(v, 0)
+            for v in stream.vocab["txn_type"]
+        ]
+        + [0]
+    )
     ids[:, KIND] = kinds[rows["txn_type"]]  # -1 (missing) takes the last entry: no kind
     pairs = 0
     for f, field in enumerate(("merchant_id", "device_id", "ip_id", "city", "channel")):
         codes, size = local[field] if field in local else (rows[field], len(stream.vocab[field]))
-        pair_codes, count = _dense(customers[:n] * (size + 1) + (codes + 1))  # a missing value is a value
+        pair_codes, count = _dense(
+            customers[:n] * (size + 1) + (codes + 1)
+        )  # a missing value is a value
         ids[:, PAIRS + f] = pair_codes + pairs
         pairs += count
-    codes, _ = local["merchant_id"]  # (merchant, card) pairs: after the first-use pairs, in the sharing counts' space
+    codes, _ = local[
+        "merchant_id"
+    ]  # (merchant, card) pairs: after the first-use pairs, in the sharing counts' space
     present = codes >= 0
     pair_codes, count = _dense(codes[present] * (offset + 1) + ids[present, CARD])
     ids[present, MERCHANT_CARD] = pair_codes + pairs
     shared = pairs + count
     if offset >= 2**31 or shared >= 2**31:
-        raise InputError("stream", f"{offset:,} ids, {pairs:,} pairs", "fewer than 2**31 of each (32-bit codes)")
+        raise InputError(
+            "stream", f"{offset:,} ids, {pairs:,} pairs", "fewer than 2**31 of each (32-bit codes)"
+        )
     ts = rows["ts_us"]
     vals = np.column_stack([rows[c] for c in FLOAT_COLUMNS])
     first_day = int(ts[0] // DAY) if n else 0
     table = _calendar_table(first_day, int(ts[-1] // DAY) if n else 0, stream.params)
     labels = stream.labels[["confirmed_us", "row"]].to_numpy(np.int64).reshape(-1, 2)
-    kind = stream.events["event_type"].map({"email_change": EMAIL, "phone_change": PHONE, "bank_link": BANK_LINK})
-    events = np.column_stack([stream.events["ts_us"].to_numpy(np.int64), customers[n:], kind.to_numpy(np.int64)]).reshape(-1, 3)
+    kind = stream.events["event_type"].map(
+        {"email_change": EMAIL, "phone_change": PHONE, "bank_link": BANK_LINK}
+    )
+    events = np.column_stack(
+        [stream.events["ts_us"].to_numpy(np.int64), customers[n:], kind.to_numpy(np.int64)]
+    ).reshape(-1, 3)
     starts = np.flatnonzero(np.diff(ts, prepend=ts[:1] - 1))  # first row of each instant
     widest = int(np.diff(np.append(starts, n)).max(initial=1))
     params = stream.params
     night_end = int(params.get("night_end_hour", DEFAULT_NIGHT_END_HOUR))
     delay = int(round(float(params.get("label_delay_days", DEFAULT_LABEL_DELAY_DAYS)) * DAY))
-    return StreamInputs(ts, ids, vals, table, first_day, float(params["threshold"]), night_end,
-                        delay, np.ascontiguousarray(labels), np.ascontiguousarray(events),
-                        offset, int(customers.max(initial=-1)) + 1, histories, pairs, shared,
-                        widest)
+    return StreamInputs(
+        ts,
+        ids,
+        vals,
+        table,
+        first_day,
+        float(params["threshold"]),
+        night_end,
+        delay,
+        np.ascontiguousarray(labels),
+        np.ascontiguousarray(events),
+        offset,
+        int(customers.max(initial=-1)) + 1,
+        histories,
+        pairs,
+        shared,
+        widest,
+    )
 
 
 class OnlineState:
@@ -263,13 +342,41 @@ class OnlineState:
         were added (an instant is never split) and return the next row to read."""
         x = self.inputs
         for _ in range(2):  # a build of an older registry layout is compiled afresh once
-            nxt = advance(x.ts, x.ids, x.vals, x.calendar, x.first_day, x.threshold,
-                          x.night_end, x.labels, x.events, self.last, self.prev, self.following,
-                          self.seen, self.share, self.pair_count, self.confirmed, self.edges,
-                          self.wins, self.aggs, self.edge_state, self.totals, self.win_base,
-                          self.account, self.links,
-                          self.hist, self.hist_kind, self.hist_n, self.cursor, self.features,
-                          self.out_start(start), start, max_batch, LAYOUT)
+            nxt = advance(
+                x.ts,
+                x.ids,
+                x.vals,
+                x.calendar,
+                x.first_day,
+                x.threshold,
+                x.night_end,
+                x.labels,
+                x.events,
+                self.last,
+                self.prev,
+                self.following,
+                self.seen,
+                self.share,
+                self.pair_count,
+                self.confirmed,
+                self.edges,
+                self.wins,
+                self.aggs,
+                self.edge_state,
+                self.totals,
+                self.win_base,
+                self.account,
+                self.links,
+                self.hist,
+                self.hist_kind,
+                self.hist_n,
+                self.cursor,
+                self.features,
+                self.out_start(start),
+                start,
+                max_batch,
+                LAYOUT,
+            )
             if nxt >= 0:
                 return nxt
             advance.recompile()
@@ -277,7 +384,14 @@ class OnlineState:
 
 
 ID_COLUMNS = ("txn_id", "customer_id", "card_id", "merchant_id", "device_id", "ip_id")
-FLOAT_COLUMNS = ("amount", "balance_before", "lat", "lon", "home_lat", "home_lon")  # the order of online_state's AMOUNT..HOME_LON
+FLOAT_COLUMNS = (
+    "amount",
+    "balance_before",
+    "lat",
+    "lon",
+    "home_lat",
+    "home_lon",
+)  # the order of online_state's AMOUNT..HOME_LON
 CODED_COLUMNS = ("city", "channel", "txn_type")
 
 
@@ -290,25 +404,36 @@ def source_stream(source, limit: int | None = None, batch_rows: int = 1_000_000)
     con = source.con
     limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
     n = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM base_all{limit_sql})").fetchall()[0][0]
-    rows = {c: np.empty(n, np.int64) for c in (*ID_COLUMNS, "ts_us", *CODED_COLUMNS)} | {c: np.empty(n) for c in FLOAT_COLUMNS}
+    rows = {c: np.empty(n, np.int64) for c in (*ID_COLUMNS, "ts_us", *CODED_COLUMNS)} | {
+        c: np.empty(n) for c in FLOAT_COLUMNS
+    }
     vocab: dict[str, dict] = {c: {} for c in CODED_COLUMNS}
     ids = ", ".join(f"coalesce({c}, -1) AS {c}" for c in ID_COLUMNS)
     # all rows: read as stored and put in (time, txn_id) order here (a DuckDB sort would hold
     # every column of every row in memory at once); a prefix of ``limit`` rows: sorted there
-    query = (f"SELECT {ids}, epoch_us(ts) AS ts_us, {', '.join(FLOAT_COLUMNS + CODED_COLUMNS)} FROM base_all"
-             + ("" if limit is None else f" ORDER BY ts, txn_id{limit_sql}"))
+    query = (
+        f"SELECT {ids}, epoch_us(ts) AS ts_us, {', '.join(FLOAT_COLUMNS + CODED_COLUMNS)} FROM base_all"
+        + ("" if limit is None else f" ORDER BY ts, txn_id{limit_sql}")
+    )
     at = 0
     for batch in con.sql(query).to_arrow_reader(batch_rows):
         m = batch.num_rows
         for c in (*ID_COLUMNS, "ts_us"):
-            rows[c][at:at + m] = batch.column(c).to_numpy()
+            rows[c][at : at + m] = batch.column(c).to_numpy()
         for c in FLOAT_COLUMNS:
-            rows[c][at:at + m] = batch.column(c).to_numpy(zero_copy_only=False)  # nulls become NaN
-        for c in CODED_COLUMNS:  # small vocabularies: codes in order of first appearance, -1 for null
+            rows[c][at : at + m] = batch.column(c).to_numpy(
+                zero_copy_only=False
+            )  # nulls become NaN
+        for (
+            c
+        ) in CODED_COLUMNS:  # small vocabularies: codes in order of first appearance, -1 for null
             encoded = batch.column(c).dictionary_encode()
             known = vocab[c]
-            lookup = np.array([known.setdefault(v, len(known)) for v in encoded.dictionary.to_pylist()] + [-1], dtype=np.int64)
-            rows[c][at:at + m] = lookup[encoded.indices.fill_null(-1).to_numpy()]
+            lookup = np.array(
+                [known.setdefault(v, len(known)) for v in encoded.dictionary.to_pylist()] + [-1],
+                dtype=np.int64,
+            )
+            rows[c][at : at + m] = lookup[encoded.indices.fill_null(-1).to_numpy()]
         at += m
     if limit is None:
         order = np.lexsort((rows["txn_id"], rows["ts_us"]))
@@ -322,20 +447,33 @@ def source_stream(source, limit: int | None = None, batch_rows: int = 1_000_000)
     order = np.argsort(txn, kind="stable")
     wanted = labels["txn_id"].to_numpy(np.int64)
     pos = np.searchsorted(txn, wanted, sorter=order).clip(0, max(n - 1, 0))
-    known = (txn[order[pos]] == wanted) if n else np.zeros(len(wanted), bool)  # frauds of rows past ``limit`` at the last instant
-    labels = pd.DataFrame({"confirmed_us": labels["confirmed_us"].to_numpy(np.int64)[known], "row": order[pos][known]})
+    known = (
+        (txn[order[pos]] == wanted) if n else np.zeros(len(wanted), bool)
+    )  # frauds of rows past ``limit`` at the last instant
+    labels = pd.DataFrame(
+        {
+            "confirmed_us": labels["confirmed_us"].to_numpy(np.int64)[known],
+            "row": order[pos][known],
+        }
+    )
     events = con.execute(f"""SELECT epoch_us(timestamp) AS ts_us, customer_id, event_type FROM events_all
         WHERE event_type IN ('email_change', 'phone_change', 'bank_link') AND epoch_us(timestamp) <= {end} ORDER BY timestamp, event_id""").df()
     return Stream(rows, {c: list(v) for c, v in vocab.items()}, labels, events, source.params)
 
 
-def write_online_features(source, path: str | os.PathLike, schema: pa.Schema, batch_rows: int = 1_000_000) -> int:
+def write_online_features(
+    source, path: str | os.PathLike, schema: pa.Schema, batch_rows: int = 1_000_000
+) -> int:
     """Run the state over every transaction of ``source`` and write the features to the
     Parquet file ``path`` in (time, txn_id) order, ``batch_rows`` rows at a time, with the
     columns and types of ``schema`` (the DuckDB engine's: keys, then features). Returns the
     row count."""
     stream = source_stream(source, batch_rows=batch_rows)
-    keys = {"txn_id": stream.rows["txn_id"], "customer_id": stream.rows["customer_id"], "card_id": stream.rows["card_id"]}
+    keys = {
+        "txn_id": stream.rows["txn_id"],
+        "customer_id": stream.rows["customer_id"],
+        "card_id": stream.rows["card_id"],
+    }
     inputs = stream_inputs(stream)
     keys["ts"] = inputs.ts
     del stream  # the encoded inputs hold what the state needs
@@ -349,13 +487,19 @@ def write_online_features(source, path: str | os.PathLike, schema: pa.Schema, ba
             arrays = []
             for field in schema:
                 if field.name in keys:
-                    arrays.append(pa.array(keys[field.name][i:j]).cast(field.type))  # ts: microseconds -> timestamp[us]
+                    arrays.append(
+                        pa.array(keys[field.name][i:j]).cast(field.type)
+                    )  # ts: microseconds -> timestamp[us]
                     continue
                 v = values[:, column[field.name]]
                 missing = np.isnan(v)
                 mask = missing if missing.any() else None
                 if pa.types.is_integer(field.type):
-                    arrays.append(pa.array(np.where(missing, 0, v).astype(np.int64), mask=mask).cast(field.type))
+                    arrays.append(
+                        pa.array(np.where(missing, 0, v).astype(np.int64), mask=mask).cast(
+                            field.type
+                        )
+                    )
                 else:
                     arrays.append(pa.array(v, mask=mask).cast(field.type))
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))

@@ -89,7 +89,10 @@ NAN = np.nan
 def _haversine(lat1, lon1, lat2, lon2):  # pragma: no cover - compiled
     """The same formula as the batch store's DuckDB macro."""
     r = math.pi / 180.0
-    a = math.sin((lat2 - lat1) * r / 2) ** 2 + math.cos(lat1 * r) * math.cos(lat2 * r) * math.sin((lon2 - lon1) * r / 2) ** 2
+    a = (
+        math.sin((lat2 - lat1) * r / 2) ** 2
+        + math.cos(lat1 * r) * math.cos(lat2 * r) * math.sin((lon2 - lon1) * r / 2) ** 2
+    )
     return 2 * 6371.0088 * math.asin(math.sqrt(a))
 
 
@@ -118,7 +121,9 @@ def _zscore(x, mean, std):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _sliding_distinct(r, s, t, ts, ids, following, share, pair_count):  # pragma: no cover - compiled
+def _sliding_distinct(
+    r, s, t, ts, ids, following, share, pair_count
+):  # pragma: no cover - compiled
     """Distinct customers (cards) of row r's device or IP (merchant) within the width of
     SHARING[s] before ``t``: the window slides forward from its oldest row, counting each
     (entity, customer) pair's rows in it (shared IPs have hundreds of rows a week, too many
@@ -139,8 +144,21 @@ def _sliding_distinct(r, s, t, ts, ids, following, share, pair_count):  # pragma
 
 
 @numba.njit(cache=True, nogil=True)
-def _side_streams(t, ts, labels, events, ids, confirmed, edges, edge_state, totals, win_base,
-                  account, links, cursor):  # pragma: no cover - compiled
+def _side_streams(
+    t,
+    ts,
+    labels,
+    events,
+    ids,
+    confirmed,
+    edges,
+    edge_state,
+    totals,
+    win_base,
+    account,
+    links,
+    cursor,
+):  # pragma: no cover - compiled
     """Apply the label confirmations made before ``t`` (a label confirmed at the instant of a
     transaction is not yet known to it) and the account events at or before ``t``."""
     while cursor[0] < labels.shape[0] and labels[cursor[0], 0] < t:
@@ -188,8 +206,24 @@ def _walk(e, c, t, ts, edges, edge_state, following, confirmed):  # pragma: no c
 
 
 @numba.njit(cache=True, nogil=True)
-def _entity_windows(o, r, t, ts, ids, prev, last, following, confirmed, edges, wins, aggs,
-                    edge_state, totals, win_base, behind):  # pragma: no cover - compiled
+def _entity_windows(
+    o,
+    r,
+    t,
+    ts,
+    ids,
+    prev,
+    last,
+    following,
+    confirmed,
+    edges,
+    wins,
+    aggs,
+    edge_state,
+    totals,
+    win_base,
+    behind,
+):  # pragma: no cover - compiled
     """The entity-window features of row r: move its entities' edges, read the rows and
     known frauds behind each into ``behind``, then each feature's formula over its windows
     (a count is 0 and a share NaN without the entity)."""
@@ -254,7 +288,9 @@ def _account_events(o, r, t, ids, events, account, links):  # pragma: no cover -
 
 
 @numba.njit(cache=True, nogil=True)
-def _gather(code, entity, t, width, hist, hist_kind, hist_n, ts, vals, ids, prev, got, got_kind):  # pragma: no cover - compiled
+def _gather(
+    code, entity, t, width, hist, hist_kind, hist_n, ts, vals, ids, prev, got, got_kind
+):  # pragma: no cover - compiled
     """The rows of customer or card ``code`` with time >= t - width, newest first: (time,
     amount, balance) into ``got`` and kinds into ``got_kind`` (grown when full; returned).
 
@@ -270,7 +306,11 @@ def _gather(code, entity, t, width, hist, hist_kind, hist_n, ts, vals, ids, prev
             return m, got, got_kind
         if m == got.shape[0]:
             got, got_kind = _grow(got, got_kind)
-        got[m, 0], got[m, 1], got[m, 2] = hist[code, slot, 0], hist[code, slot, 1], hist[code, slot, 2]
+        got[m, 0], got[m, 1], got[m, 2] = (
+            hist[code, slot, 0],
+            hist[code, slot, 1],
+            hist[code, slot, 2],
+        )
         got_kind[m] = hist_kind[code, slot]
         m += 1
         q -= 1
@@ -288,18 +328,51 @@ def _gather(code, entity, t, width, hist, hist_kind, hist_n, ts, vals, ids, prev
 
 @numba.njit(cache=True, nogil=True)
 def _grow(got, got_kind):  # pragma: no cover - compiled
-    bigger, bigger_kind = np.empty((2 * got.shape[0], 3)), np.empty(2 * got.shape[0], got_kind.dtype)
-    bigger[:got.shape[0]] = got
-    bigger_kind[:got.shape[0]] = got_kind
+    bigger, bigger_kind = (
+        np.empty((2 * got.shape[0], 3)),
+        np.empty(2 * got.shape[0], got_kind.dtype),
+    )
+    bigger[: got.shape[0]] = got
+    bigger_kind[: got.shape[0]] = got_kind
     return bigger, bigger_kind
 
 
 @numba.njit(cache=True, nogil=True)
-def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, events, last, prev,
-            following, seen, share, pair_count, confirmed, edges, wins, aggs, edge_state, totals,
-            win_base, account, links, hist, hist_kind, hist_n, cursor, out, out_start, start,
-            max_batch,
-            layout):  # pragma: no cover - compiled
+def advance(
+    ts,
+    ids,
+    vals,
+    calendar,
+    first_day,
+    threshold,
+    night_end,
+    labels,
+    events,
+    last,
+    prev,
+    following,
+    seen,
+    share,
+    pair_count,
+    confirmed,
+    edges,
+    wins,
+    aggs,
+    edge_state,
+    totals,
+    win_base,
+    account,
+    links,
+    hist,
+    hist_kind,
+    hist_n,
+    cursor,
+    out,
+    out_start,
+    start,
+    max_batch,
+    layout,
+):  # pragma: no cover - compiled
     """Add rows from ``start`` to the state, one instant at a time, until at least
     ``max_batch`` rows were added (an instant is never split) or the stream ends; write the
     features of row r to ``out[r - out_start]`` (columns: the registry's ``Slot``) and
@@ -317,8 +390,21 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
         j = i
         while j < n and ts[j] == t:
             j += 1
-        _side_streams(t, ts, labels, events, ids, confirmed, edges, edge_state, totals, win_base,
-                      account, links, cursor)
+        _side_streams(
+            t,
+            ts,
+            labels,
+            events,
+            ids,
+            confirmed,
+            edges,
+            edge_state,
+            totals,
+            win_base,
+            account,
+            links,
+            cursor,
+        )
         for r in range(i, j):  # link the instant's rows first: windows ending now include them all
             for e in range(ENTITIES):
                 code = ids[r, e]
@@ -328,7 +414,12 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
             for e in (CUST, CARD):  # the ring of recent rows
                 code = ids[r, e]
                 slot = hist_n[code] & (RING - 1)
-                hist[code, slot, 0], hist[code, slot, 1], hist[code, slot, 2], hist[code, slot, 3] = t, vals[r, AMOUNT], vals[r, BALANCE], r
+                (
+                    hist[code, slot, 0],
+                    hist[code, slot, 1],
+                    hist[code, slot, 2],
+                    hist[code, slot, 3],
+                ) = t, vals[r, AMOUNT], vals[r, BALANCE], r
                 hist_kind[code, slot] = ids[r, KIND]
                 hist_n[code] += 1
             for sh in range(3):  # sliding sharing windows: forward links, oldest row, pair counts
@@ -362,7 +453,21 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
             n1 = n24 = n7 = n30 = 0
             s1 = s24 = s7 = s30 = 0.0
             m = purchases = refunds = chargebacks = 0
-            rows, got, got_kind = _gather(ids[r, CUST], CUST, t, 30 * DAY, hist, hist_kind, hist_n, ts, vals, ids, prev, got, got_kind)
+            rows, got, got_kind = _gather(
+                ids[r, CUST],
+                CUST,
+                t,
+                30 * DAY,
+                hist,
+                hist_kind,
+                hist_n,
+                ts,
+                vals,
+                ids,
+                prev,
+                got,
+                got_kind,
+            )
             for q in range(rows):
                 tk, a = got[q, 0], got[q, 1]
                 n30 += 1
@@ -404,7 +509,21 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
             c1 = c24 = c7 = 0
             cs24 = 0.0
             m = 0
-            rows, got, got_kind = _gather(ids[r, CARD], CARD, t, 30 * DAY, hist, hist_kind, hist_n, ts, vals, ids, prev, got, got_kind)
+            rows, got, got_kind = _gather(
+                ids[r, CARD],
+                CARD,
+                t,
+                30 * DAY,
+                hist,
+                hist_kind,
+                hist_n,
+                ts,
+                vals,
+                ids,
+                prev,
+                got,
+                got_kind,
+            )
             for q in range(rows):
                 tk = got[q, 0]
                 if tk >= t - 7 * DAY:
@@ -452,17 +571,37 @@ def advance(ts, ids, vals, calendar, first_day, threshold, night_end, labels, ev
                 if f == 1 or f == 2:
                     new = new and ids[r, DEVICE if f == 1 else IP] >= 0
                 o[Slot.IS_NEW_MERCHANT + f] = 1.0 if new else 0.0
-            home = NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
+            home = (
+                NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
+            )
             o[Slot.DIST_HOME_KM] = home
             # sharing: distinct customers of the device / IP in 7 days, cards of the merchant in 1 hour
-            shared = (_sliding_distinct(r, 0, t, ts, ids, following, share, pair_count),
-                      _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count),
-                      _sliding_distinct(r, 2, t, ts, ids, following, share, pair_count))
+            shared = (
+                _sliding_distinct(r, 0, t, ts, ids, following, share, pair_count),
+                _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count),
+                _sliding_distinct(r, 2, t, ts, ids, following, share, pair_count),
+            )
             o[Slot.DEVICE_CUSTOMERS_7D] = shared[0]
             o[Slot.IP_CUSTOMERS_7D] = shared[1]
             o[Slot.MERCHANT_CARDS_1H] = shared[2]
-            _entity_windows(o, r, t, ts, ids, prev, last, following, confirmed, edges, wins, aggs,
-                            edge_state, totals, win_base, behind)
+            _entity_windows(
+                o,
+                r,
+                t,
+                ts,
+                ids,
+                prev,
+                last,
+                following,
+                confirmed,
+                edges,
+                wins,
+                aggs,
+                edge_state,
+                totals,
+                win_base,
+                behind,
+            )
             _account_events(o, r, t, ids, events, account, links)
             # calendar (local wall-clock time, as stored)
             hour = (t // HOUR) % 24

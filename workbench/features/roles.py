@@ -23,8 +23,16 @@ from workbench.validation import InputError
 
 KEY = ("txn_id", "ts", "customer_id", "card_id")
 LABEL = ("is_fraud", "is_train_eligible", "fraud_confirmed_at")
-METADATA = ("amount", "loss", "fraud_type", "ring_id", "ring_shape", "fraud_episode_id",
-            "episode_start", "split")
+METADATA = (
+    "amount",
+    "loss",
+    "fraud_type",
+    "ring_id",
+    "ring_shape",
+    "fraud_episode_id",
+    "episode_start",
+    "split",
+)
 ROLES = ("key", "label", "metadata", "feature")
 
 _registered: dict[str, str] = {}  # user-registered feature name -> who registered it
@@ -46,9 +54,11 @@ def register_feature_columns(names: Iterable[str], source: str = "user") -> list
         if not isinstance(name, str) or not name:
             raise InputError("names", name, "non-empty column names")
         if name in reserved:
-            raise InputError("names", name,
-                             f"a column that is not a key, label or metadata column "
-                             f"({role(name)})")
+            raise InputError(
+                "names",
+                name,
+                f"a column that is not a key, label or metadata column ({role(name)})",
+            )
     for name in names:
         _registered.setdefault(name, source)
     return names
@@ -89,11 +99,17 @@ def feature_columns(frame: pd.DataFrame, unknown: str = "raise") -> list[str]:
     roles = column_roles(frame)
     stray = [c for c, r in roles.items() if r is None]
     if stray and unknown == "raise":
-        raise InputError("frame", stray[:10],
-                         "columns with a role: keys, labels, metadata or registered features "
-                         "(workbench.features.roles.register_feature_columns registers a feature)")
+        raise InputError(
+            "frame",
+            stray[:10],
+            "columns with a role: keys, labels, metadata or registered features "
+            "(workbench.features.roles.register_feature_columns registers a feature)",
+        )
     features = [c for c, r in roles.items() if r == "feature"]
     if not features:
-        raise InputError("frame", list(frame.columns)[:10],
-                         "a frame with at least one registered feature column")
+        raise InputError(
+            "frame",
+            list(frame.columns)[:10],
+            "a frame with at least one registered feature column",
+        )
     return features

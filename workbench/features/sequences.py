@@ -47,12 +47,18 @@ class Sequences:
             return self
         index = pd.Index(self.txn_id)
         if not index.is_unique:
-            raise InputError(param, f"{len(index) - index.nunique()} repeated txn_id",
-                             "sequences with one row per transaction")
+            raise InputError(
+                param,
+                f"{len(index) - index.nunique()} repeated txn_id",
+                "sequences with one row per transaction",
+            )
         pos = index.get_indexer(want)
         if (pos < 0).any():
-            raise InputError(param, f"{int((pos < 0).sum())} of {len(want)} transactions without a sequence",
-                             "sequences for every transaction asked for (built from the same rows)")
+            raise InputError(
+                param,
+                f"{int((pos < 0).sum())} of {len(want)} transactions without a sequence",
+                "sequences for every transaction asked for (built from the same rows)",
+            )
         return self.take(pos)
 
 
@@ -68,29 +74,46 @@ def _windows(values: np.ndarray, entity: np.ndarray, k: int) -> tuple[np.ndarray
     return x, valid
 
 
-def iter_sequence_chunks(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], k: int = 10,
-                         entity: str = "customer_id", chunk_rows: int = 500_000) -> Iterator[Sequences]:
+def iter_sequence_chunks(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    columns: list[str],
+    k: int = 10,
+    entity: str = "customer_id",
+    chunk_rows: int = 500_000,
+) -> Iterator[Sequences]:
     """Stream sequence chunks from a DuckDB relation (table, view or ``read_parquet(...)``)."""
     k = check_int("k", k, 1, 1000)
     chunk_rows = check_int("chunk_rows", chunk_rows, 1)
     if not columns:
         raise InputError("columns", columns, "at least one numeric feature column")
     cols = ", ".join(f"CAST(coalesce({c}, 0) AS FLOAT) AS {c}" for c in columns)
-    reader = con.sql(f"SELECT txn_id, {entity} AS entity, {cols} FROM {relation} ORDER BY {entity}, ts, txn_id").to_arrow_reader(chunk_rows)
+    reader = con.sql(
+        f"SELECT txn_id, {entity} AS entity, {cols} FROM {relation} ORDER BY {entity}, ts, txn_id"
+    ).to_arrow_reader(chunk_rows)
     tail_v, tail_e = np.zeros((0, len(columns)), np.float32), np.zeros(0, np.int64)
     for batch in reader:
         table = pa.Table.from_batches([batch])
-        values = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in columns]).astype(np.float32)
+        values = np.column_stack(
+            [table.column(c).to_numpy(zero_copy_only=False) for c in columns]
+        ).astype(np.float32)
         ent = table.column("entity").to_numpy()
         v, e = np.concatenate([tail_v, values]), np.concatenate([tail_e, ent])
         x, mask = _windows(v, e, k)
         skip = len(tail_v)
         yield Sequences(x[skip:], mask[skip:], table.column("txn_id").to_numpy(), list(columns))
-        tail_v, tail_e = v[-(k - 1):] if k > 1 else v[:0], e[-(k - 1):] if k > 1 else e[:0]
+        tail_v, tail_e = v[-(k - 1) :] if k > 1 else v[:0], e[-(k - 1) :] if k > 1 else e[:0]
 
 
-def build_sequences(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str], k: int = 10, entity: str = "customer_id",
-                    chunk_rows: int = 500_000, out_dir: str | os.PathLike | None = None) -> Sequences:
+def build_sequences(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    columns: list[str],
+    k: int = 10,
+    entity: str = "customer_id",
+    chunk_rows: int = 500_000,
+    out_dir: str | os.PathLike | None = None,
+) -> Sequences:
     """All sequences, in memory or (with ``out_dir``) as memory-mapped ``.npy`` files, in
     (entity, time) order, not the relation's: :func:`frame_sequences` returns a frame's rows
     in its own order, and :meth:`Sequences.aligned` reorders to any list of ``txn_id``."""
@@ -98,24 +121,37 @@ def build_sequences(con: duckdb.DuckDBPyConnection, relation: str, columns: list
     if out_dir is None:
         parts = list(iter_sequence_chunks(con, relation, columns, k, entity, chunk_rows))
         if not parts:
-            return Sequences(np.zeros((0, k, len(columns)), np.float32), np.zeros((0, k), bool), np.zeros(0, np.int64), list(columns))
-        return Sequences(np.concatenate([p.x for p in parts]), np.concatenate([p.mask for p in parts]),
-                         np.concatenate([p.txn_id for p in parts]), list(columns))
+            return Sequences(
+                np.zeros((0, k, len(columns)), np.float32),
+                np.zeros((0, k), bool),
+                np.zeros(0, np.int64),
+                list(columns),
+            )
+        return Sequences(
+            np.concatenate([p.x for p in parts]),
+            np.concatenate([p.mask for p in parts]),
+            np.concatenate([p.txn_id for p in parts]),
+            list(columns),
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    x = np.lib.format.open_memmap(out / "x.npy", mode="w+", dtype=np.float32, shape=(n, k, len(columns)))
+    x = np.lib.format.open_memmap(
+        out / "x.npy", mode="w+", dtype=np.float32, shape=(n, k, len(columns))
+    )
     mask = np.lib.format.open_memmap(out / "mask.npy", mode="w+", dtype=bool, shape=(n, k))
     ids = np.lib.format.open_memmap(out / "txn_id.npy", mode="w+", dtype=np.int64, shape=(n,))
     pos = 0
     for part in iter_sequence_chunks(con, relation, columns, k, entity, chunk_rows):
         m = len(part.txn_id)
-        x[pos:pos + m], mask[pos:pos + m], ids[pos:pos + m] = part.x, part.mask, part.txn_id
+        x[pos : pos + m], mask[pos : pos + m], ids[pos : pos + m] = part.x, part.mask, part.txn_id
         pos += m
     x.flush(), mask.flush(), ids.flush()
     return Sequences(x, mask, ids, list(columns))
 
 
-def frame_sequences(frame: pd.DataFrame, columns: list[str], k: int = 5, entity: str = "card_id") -> Sequences:
+def frame_sequences(
+    frame: pd.DataFrame, columns: list[str], k: int = 5, entity: str = "card_id"
+) -> Sequences:
     """Each row of ``frame`` with its ``entity``'s previous ``k - 1`` rows (ordered by ``ts``
     then ``txn_id``), returned **in the frame's row order** (row i is the sequence ending at
     ``frame`` row i). The frame needs ``txn_id``, ``ts``, ``entity`` and ``columns``."""
@@ -136,12 +172,18 @@ class LastRows:
     rows in the frame's order. Histories reach back before the mask (earlier rows of the same
     entity, point in time), never forward. The sequences are built once, at construction."""
 
-    def __init__(self, frame: pd.DataFrame, columns: list[str], k: int = 5, entity: str = "card_id") -> None:
+    def __init__(
+        self, frame: pd.DataFrame, columns: list[str], k: int = 5, entity: str = "card_id"
+    ) -> None:
         self.k, self.entity, self.columns = check_int("k", k, 1, 1000), entity, list(columns)
         self.sequences = frame_sequences(frame, self.columns, self.k, entity)
 
     def __call__(self, mask: np.ndarray) -> Sequences:
         mask = np.asarray(mask)
         if mask.dtype != bool or len(mask) != len(self.sequences):
-            raise InputError("mask", f"{mask.dtype} of {len(mask)}", f"a boolean mask of {len(self.sequences)} rows")
+            raise InputError(
+                "mask",
+                f"{mask.dtype} of {len(mask)}",
+                f"a boolean mask of {len(self.sequences)} rows",
+            )
         return self.sequences.take(mask)

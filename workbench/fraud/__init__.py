@@ -6,11 +6,21 @@
 
 from workbench._lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "layer": ["SCENARIO_LIBRARY", "ScenarioLibrary"],
-    "mix": ["FRAUD_TYPES", "RING_SHAPES", "FraudMix", "load_mix", "mix_summary",
-            "mix_with_label_delay"],
-    "plan": ["FraudPlan", "make_fraud_plan"],
-    "scenarios": ["SCENARIOS"],
-    "base": ["Params", "Scenario"],
-}, modules=["scenario_views"])
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "layer": ["SCENARIO_LIBRARY", "ScenarioLibrary"],
+        "mix": [
+            "FRAUD_TYPES",
+            "RING_SHAPES",
+            "FraudMix",
+            "load_mix",
+            "mix_summary",
+            "mix_with_label_delay",
+        ],
+        "plan": ["FraudPlan", "make_fraud_plan"],
+        "scenarios": ["SCENARIOS"],
+        "base": ["Params", "Scenario"],
+    },
+    modules=["scenario_views"],
+)

@@ -9,8 +9,8 @@ its own random generator and the customers chosen for it.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -42,7 +42,11 @@ def build_params(cls: type[Params], raw: dict[str, Any] | None, where: str) -> P
     unknown = set(raw) - set(fields)
     if unknown:
         key = sorted(unknown)[0]
-        raise InputError(f"{where}.{key}", raw[key], "one of the parameters " + ", ".join(sorted(fields)) if fields else "no parameters")
+        raise InputError(
+            f"{where}.{key}",
+            raw[key],
+            "one of the parameters " + ", ".join(sorted(fields)) if fields else "no parameters",
+        )
     values = {}
     for name, value in raw.items():
         f, param = fields[name], f"{where}.{name}"
@@ -70,14 +74,24 @@ class Scenario:
 
     name: ClassVar[str]
     Params: ClassVar[type[Params]] = Params
-    selects_own_victims: ClassVar[bool] = False  # True: runs even without victims drawn by prevalence
+    selects_own_victims: ClassVar[bool] = (
+        False  # True: runs even without victims drawn by prevalence
+    )
 
-    def inject(self, ctx: FraudContext, rng: np.random.Generator, victims: np.ndarray, params: Params) -> None:
+    def inject(
+        self, ctx: FraudContext, rng: np.random.Generator, victims: np.ndarray, params: Params
+    ) -> None:
         """Create the episodes of ``victims`` (customer rows of the shard)."""
         raise NotImplementedError
 
-    def starts(self, ctx: FraudContext, rng: np.random.Generator, victims: np.ndarray, lead_days: float = 0.0,
-               tail_days: float = 1.0) -> Iterator[tuple[int, int, int]]:
+    def starts(
+        self,
+        ctx: FraudContext,
+        rng: np.random.Generator,
+        victims: np.ndarray,
+        lead_days: float = 0.0,
+        tail_days: float = 1.0,
+    ) -> Iterator[tuple[int, int, int]]:
         """For each victim with room for an episode: (customer, start time, new episode id)."""
         for cust in victims:
             t = ctx.window(rng, cust, lead_days=lead_days, tail_days=tail_days)

@@ -10,15 +10,14 @@ import pandas as pd
 import pyarrow as pa
 
 from workbench.dataset.schema import arrow_schema, conform
-
 from workbench.fraud.base import between
 from workbench.fraud.context import DAY, FraudContext
 from workbench.fraud.mix import FRAUD_TYPES, FraudMix, LabelDelay
 from workbench.fraud.rings import RingPlan, act_rings, plan_rings
 from workbench.fraud.scenarios import SCENARIOS
-from workbench.simulate.world_plan import GlobalPlan, seed_sequence
 from workbench.simulate.sampling import categorical
 from workbench.simulate.shard import ShardWorld
+from workbench.simulate.world_plan import GlobalPlan, seed_sequence
 
 
 @dataclass
@@ -26,8 +25,8 @@ class FraudPlan:
     """Everything about fraud decided before shards run; ``apply`` is the shard hook."""
 
     mix: FraudMix
-    colluding: np.ndarray        # merchant rows
-    compromised: pd.DataFrame    # merchant row, start_us, end_us
+    colluding: np.ndarray  # merchant rows
+    compromised: pd.DataFrame  # merchant row, start_us, end_us
     rings: RingPlan
 
     @property
@@ -41,13 +40,22 @@ class FraudPlan:
         if rings is None or rings.empty:
             return pa.table({f.name: pa.array([], f.type) for f in arrow_schema("rings")})
         members = self.rings.members.groupby("ring_id")["customer_id"].agg(
-            lambda s: ",".join(map(str, s)))
+            lambda s: ",".join(map(str, s))
+        )
         start = pa.array(rings["start_us"].to_numpy(np.int64), pa.timestamp("us"))
-        return conform("rings", pa.table({
-            "ring_id": rings["ring_id"].to_numpy(np.int64), "shape": rings["shape"].tolist(),
-            "variant": rings["variant"].tolist(), "size": rings["size"].to_numpy(np.int64),
-            "start": start, "members": members.reindex(rings["ring_id"]).tolist(),
-        }))
+        return conform(
+            "rings",
+            pa.table(
+                {
+                    "ring_id": rings["ring_id"].to_numpy(np.int64),
+                    "shape": rings["shape"].tolist(),
+                    "variant": rings["variant"].tolist(),
+                    "size": rings["size"].to_numpy(np.int64),
+                    "start": start,
+                    "members": members.reindex(rings["ring_id"]).tolist(),
+                }
+            ),
+        )
 
     def delay_sampler(self, rng: np.random.Generator) -> int:
         """A label delay in microseconds, or -1 for fraud that is never confirmed."""
@@ -64,7 +72,10 @@ class FraudPlan:
         in_ring = np.isin(ids, self.rings.member_ids)
         specs = self.mix.scenarios
         probs = np.array([s.prevalence for s in specs])
-        pick = categorical(world.rng_for(0), np.r_[max(1 - probs.sum(), 0.0), probs], size=len(ids)) - 1
+        pick = (
+            categorical(world.rng_for(0), np.r_[max(1 - probs.sum(), 0.0), probs], size=len(ids))
+            - 1
+        )
         pick[in_ring] = -1
         ctx.reserved = np.flatnonzero((pick >= 0) | in_ring)
         for k, spec in enumerate(specs):
@@ -90,8 +101,13 @@ def make_fraud_plan(plan: GlobalPlan, mix: FraudMix) -> FraudPlan:
     busy = busy if len(busy) else np.arange(len(m))
     comp = rng.choice(busy, size=min(mix.compromised_merchants, len(busy)), replace=False)
     start = t0 + (rng.uniform(0.05, 0.6, len(comp)) * plan.config.days * DAY).astype(np.int64)
-    compromised = pd.DataFrame({"merchant": comp, "start_us": start,
-                                "end_us": start + (between(rng, mix.compromise_days, len(comp)) * DAY).astype(np.int64)})
+    compromised = pd.DataFrame(
+        {
+            "merchant": comp,
+            "start_us": start,
+            "end_us": start
+            + (between(rng, mix.compromise_days, len(comp)) * DAY).astype(np.int64),
+        }
+    )
     rings = plan_rings(mix, plan.config, plan.market, rng, plan.vpn_ip_ids)
     return FraudPlan(mix, colluding, compromised, rings)
-

@@ -54,25 +54,42 @@ def delay_pdf(ds: Dataset, days: np.ndarray) -> np.ndarray:
     cfg = ds.card["config"]
     delay = load_mix(cfg["scenarios"], cfg["fraud_rate"]).label_delay
     x = np.asarray(days, float)
-    return np.exp(-((np.log(x) - delay.mu) ** 2) / (2 * delay.sigma**2)) / (x * delay.sigma * np.sqrt(2 * np.pi))
+    return np.exp(-((np.log(x) - delay.mu) ** 2) / (2 * delay.sigma**2)) / (
+        x * delay.sigma * np.sqrt(2 * np.pi)
+    )
 
 
-def episode_timeline(ds: Dataset, episode_id: int, pad_days: float = 10.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def episode_timeline(
+    ds: Dataset, episode_id: int, pad_days: float = 10.0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The episode's customer's transactions and account events from ``pad_days`` before
     its first fraudulent row to ``pad_days`` after its last."""
     with ds.connect() as con:
-        ep = con.execute("SELECT customer_id, first_fraud_at, last_fraud_at FROM episodes WHERE episode_id = ?", [int(episode_id)]).df()
+        ep = con.execute(
+            "SELECT customer_id, first_fraud_at, last_fraud_at FROM episodes WHERE episode_id = ?",
+            [int(episode_id)],
+        ).df()
         if ep.empty:
-            raise ValueError(f"invalid episode_id={episode_id!r}: allowed is an episode of this dataset")
-        cust, lo, hi = int(ep["customer_id"].iloc[0]), ep["first_fraud_at"].iloc[0], ep["last_fraud_at"].iloc[0]
+            raise ValueError(
+                f"invalid episode_id={episode_id!r}: allowed is an episode of this dataset"
+            )
+        cust, lo, hi = (
+            int(ep["customer_id"].iloc[0]),
+            ep["first_fraud_at"].iloc[0],
+            ep["last_fraud_at"].iloc[0],
+        )
         lo, hi = lo - pd.Timedelta(days=pad_days), hi + pd.Timedelta(days=pad_days)
-        tx = con.execute("""SELECT timestamp, txn_type, amount, status, decline_reason, channel, city, merchant_id, is_fraud,
+        tx = con.execute(
+            """SELECT timestamp, txn_type, amount, status, decline_reason, channel, city, merchant_id, is_fraud,
                                    fraud_episode_id = ? AS in_episode, balance_after
                             FROM transactions WHERE customer_id = ? AND timestamp BETWEEN ? AND ? ORDER BY timestamp""",
-                         [int(episode_id), cust, lo, hi]).df()
-        ev = con.execute("""SELECT timestamp, event_type, is_fraud, fraud_episode_id = ? AS in_episode FROM events
+            [int(episode_id), cust, lo, hi],
+        ).df()
+        ev = con.execute(
+            """SELECT timestamp, event_type, is_fraud, fraud_episode_id = ? AS in_episode FROM events
                             WHERE customer_id = ? AND timestamp BETWEEN ? AND ? AND event_type <> 'login' ORDER BY timestamp""",
-                         [int(episode_id), cust, lo, hi]).df()
+            [int(episode_id), cust, lo, hi],
+        ).df()
     return tx, ev
 
 

@@ -15,7 +15,12 @@ from workbench.validation import check_choice
 
 USE_KINDS = ("device", "ip", "account", "merchant")
 PII_KINDS = ("phone", "email", "address")
-_USE_COLUMN = {"device": "device_id", "ip": "ip_id", "account": "account_id", "merchant": "merchant_id"}
+_USE_COLUMN = {
+    "device": "device_id",
+    "ip": "ip_id",
+    "account": "account_id",
+    "merchant": "merchant_id",
+}
 
 
 def _uses(src: GraphSource, kinds: tuple[str, ...], fresh_ip_days: float | None = None) -> str:
@@ -32,14 +37,20 @@ def _uses(src: GraphSource, kinds: tuple[str, ...], fresh_ip_days: float | None 
                 continue
             rows = table
             if kind == "ip" and fresh_ip_days is not None:
-                rows = (f"(SELECT x.* FROM {table} x JOIN devices d USING (device_id) "
-                        f"WHERE epoch_us(x.timestamp) - epoch_us(d.first_seen) <= {int(fresh_ip_days * US_PER_DAY)})")
-            parts.append(f"SELECT '{kind}' AS kind, {col} AS entity_id, customer_id, timestamp AS ts, {amount} AS amount FROM {rows} "
-                         f"WHERE {col} >= 0 AND {src.window()}")
+                rows = (
+                    f"(SELECT x.* FROM {table} x JOIN devices d USING (device_id) "
+                    f"WHERE epoch_us(x.timestamp) - epoch_us(d.first_seen) <= {int(fresh_ip_days * US_PER_DAY)})"
+                )
+            parts.append(
+                f"SELECT '{kind}' AS kind, {col} AS entity_id, customer_id, timestamp AS ts, {amount} AS amount FROM {rows} "
+                f"WHERE {col} >= 0 AND {src.window()}"
+            )
     return " UNION ALL ".join(parts)
 
 
-def use_edges(src: GraphSource, kinds: tuple[str, ...] = ("device", "ip", "account")) -> pd.DataFrame:
+def use_edges(
+    src: GraphSource, kinds: tuple[str, ...] = ("device", "ip", "account")
+) -> pd.DataFrame:
     """Customer-entity use edges: customer_id, kind, entity_id, first_ts, last_ts, n, amount."""
     return src.frame(f"""SELECT customer_id, kind, entity_id, min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n,
                                 round(sum(amount), 2) AS amount
@@ -60,27 +71,41 @@ def money_edges(moves: pd.DataFrame) -> pd.DataFrame:
     """In-bank account-to-account edges from :func:`transfers`: src, dst, first_us, last_us,
     n, amount (each transfer counted once, from its outgoing leg)."""
     out = moves[(moves["direction"] == "out") & (moves["counterparty_account_id"] >= 0)]
-    return (out.groupby(["account_id", "counterparty_account_id"], as_index=False)
-            .agg(first_us=("ts_us", "min"), last_us=("ts_us", "max"), n=("ts_us", "size"), amount=("amount", "sum"))
-            .rename(columns={"account_id": "src", "counterparty_account_id": "dst"}))
+    return (
+        out.groupby(["account_id", "counterparty_account_id"], as_index=False)
+        .agg(
+            first_us=("ts_us", "min"),
+            last_us=("ts_us", "max"),
+            n=("ts_us", "size"),
+            amount=("amount", "sum"),
+        )
+        .rename(columns={"account_id": "src", "counterparty_account_id": "dst"})
+    )
 
 
 def account_owners(src: GraphSource) -> pd.Series:
     """Account id -> owning customer id, for accounts opened before the window's end."""
-    frame = src.frame(f"SELECT account_id, customer_id FROM accounts WHERE epoch_us(opened_at) < {src.end_us}")
+    frame = src.frame(
+        f"SELECT account_id, customer_id FROM accounts WHERE epoch_us(opened_at) < {src.end_us}"
+    )
     return frame.set_index("account_id")["customer_id"]
 
 
 def pii_members(src: GraphSource, min_users: int, max_users: int) -> pd.DataFrame:
     """Customers sharing a phone, email or address with at least ``min_users - 1`` others
     (customers signed up before the window's end): customer_id, kind, entity, users."""
-    union = " UNION ALL ".join(f"SELECT customer_id, '{k}' AS kind, '{k}:' || {k} AS entity FROM customers "
-                               f"WHERE epoch_us(signup_date) < {src.end_us}" for k in PII_KINDS)
+    union = " UNION ALL ".join(
+        f"SELECT customer_id, '{k}' AS kind, '{k}:' || {k} AS entity FROM customers "
+        f"WHERE epoch_us(signup_date) < {src.end_us}"
+        for k in PII_KINDS
+    )
     return src.frame(f"""SELECT customer_id, kind, entity, count(*) OVER (PARTITION BY entity) AS users FROM ({union})
                          QUALIFY users BETWEEN {min_users} AND {max_users} ORDER BY entity, customer_id""")
 
 
-def usage_windows(src: GraphSource, bucket_days: float, fresh_ip_days: float | None = None, min_users: int = 1) -> pd.DataFrame:
+def usage_windows(
+    src: GraphSource, bucket_days: float, fresh_ip_days: float | None = None, min_users: int = 1
+) -> pd.DataFrame:
     """Distinct customers per device and IP per time bucket, with two bucket grids offset by
     half a bucket (so a burst is never split in two): kind, entity_id, grid, bucket, users,
     plus the entity's total over all buckets of its grid (``total_users``), over this bucket
@@ -104,7 +129,9 @@ def _bucketed(src: GraphSource, width: int, fresh_ip_days: float | None) -> str:
                FROM ({_uses(src, ("device", "ip"), fresh_ip_days)}) CROSS JOIN (VALUES (0), (1)) g(grid)"""
 
 
-def window_members(src: GraphSource, windows: pd.DataFrame, bucket_days: float, fresh_ip_days: float | None = None) -> pd.DataFrame:
+def window_members(
+    src: GraphSource, windows: pd.DataFrame, bucket_days: float, fresh_ip_days: float | None = None
+) -> pd.DataFrame:
     """The customers of the given usage windows (kind, entity_id, grid, bucket)."""
     width = int(bucket_days * US_PER_DAY)
     src.con.register("_flagged_windows", windows[["kind", "entity_id", "grid", "bucket"]])

@@ -12,11 +12,17 @@ from workbench.graph.source import GraphSource
 NODE_KINDS = ("customer", "account", "device", "ip", "merchant")
 
 
-def entity_graph(src: GraphSource, include_merchants: bool = False, customers: list[int] | None = None) -> nx.Graph:
+def entity_graph(
+    src: GraphSource, include_merchants: bool = False, customers: list[int] | None = None
+) -> nx.Graph:
     """The entity graph of ``src``'s window. Merchants are optional (every purchase is an edge,
     so they dominate the graph's size); ``customers`` restricts it to those customers' entities
     and the transfers between their accounts (used to draw a ring)."""
-    kinds = ("device", "ip", "account", "merchant") if include_merchants else ("device", "ip", "account")
+    kinds = (
+        ("device", "ip", "account", "merchant")
+        if include_merchants
+        else ("device", "ip", "account")
+    )
     uses = use_edges(src, kinds)
     moves = money_edges(transfers(src))
     if customers is not None:
@@ -28,13 +34,28 @@ def entity_graph(src: GraphSource, include_merchants: bool = False, customers: l
     for row in uses.itertuples(index=False):
         node = (row.kind, int(row.entity_id))
         g.add_node(node, kind=row.kind)
-        g.add_edge(("customer", int(row.customer_id)), node, kind="use", first=row.first_ts, last=row.last_ts, n=int(row.n), amount=float(row.amount))
+        g.add_edge(
+            ("customer", int(row.customer_id)),
+            node,
+            kind="use",
+            first=row.first_ts,
+            last=row.last_ts,
+            n=int(row.n),
+            amount=float(row.amount),
+        )
     for row in moves.itertuples(index=False):
         a, b = ("account", int(row.src)), ("account", int(row.dst))
         g.add_node(a, kind="account")
         g.add_node(b, kind="account")
-        g.add_edge(a, b, kind="transfer", first=pd.Timestamp(row.first_us, unit="us"), last=pd.Timestamp(row.last_us, unit="us"),
-                   n=int(row.n), amount=float(row.amount))
+        g.add_edge(
+            a,
+            b,
+            kind="transfer",
+            first=pd.Timestamp(row.first_us, unit="us"),
+            last=pd.Timestamp(row.last_us, unit="us"),
+            n=int(row.n),
+            amount=float(row.amount),
+        )
     return g
 
 

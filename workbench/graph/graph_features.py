@@ -21,8 +21,16 @@ from workbench.graph.source import US_PER_DAY, GraphSource
 from workbench.io import write_parquet
 from workbench.validation import InputError, check_float
 
-GRAPH_FEATURES = ("graph_deg_device", "graph_deg_ip", "graph_deg_account", "graph_deg_counterparty",
-                  "graph_shared_device_customers", "graph_component_size", "graph_pagerank", "graph_ring_score")
+GRAPH_FEATURES = (
+    "graph_deg_device",
+    "graph_deg_ip",
+    "graph_deg_account",
+    "graph_deg_counterparty",
+    "graph_shared_device_customers",
+    "graph_component_size",
+    "graph_pagerank",
+    "graph_ring_score",
+)
 
 
 def snapshot_features(src: GraphSource, config: RingConfig | None = None) -> pd.DataFrame:
@@ -32,22 +40,37 @@ def snapshot_features(src: GraphSource, config: RingConfig | None = None) -> pd.
     of the strongest detected ring it belongs to."""
     config = config or RingConfig()
     uses = use_edges(src)
-    feats = uses.pivot_table(index="customer_id", columns="kind", values="entity_id", aggfunc="nunique", fill_value=0)
-    feats = feats.reindex(columns=["device", "ip", "account"], fill_value=0).add_prefix("graph_deg_")
+    feats = uses.pivot_table(
+        index="customer_id", columns="kind", values="entity_id", aggfunc="nunique", fill_value=0
+    )
+    feats = feats.reindex(columns=["device", "ip", "account"], fill_value=0).add_prefix(
+        "graph_deg_"
+    )
     dev = uses.loc[uses["kind"] == "device", ["customer_id", "entity_id"]]
     met = dev.merge(dev, on="entity_id")
-    feats["graph_shared_device_customers"] = met[met["customer_id_x"] != met["customer_id_y"]].groupby("customer_id_x")["customer_id_y"].nunique()
+    feats["graph_shared_device_customers"] = (
+        met[met["customer_id_x"] != met["customer_id_y"]]
+        .groupby("customer_id_x")["customer_id_y"]
+        .nunique()
+    )
     inputs = ring_inputs(src, config)  # read once: the detectors below use the same inputs
     moves, owners = inputs.moves, inputs.owners
     out = moves[(moves["direction"] == "out") & (moves["counterparty_account_id"] >= 0)]
-    money = pd.DataFrame({"a": out["customer_id"].to_numpy(), "b": out["counterparty_account_id"].map(owners).to_numpy()}).dropna()
+    money = pd.DataFrame(
+        {
+            "a": out["customer_id"].to_numpy(),
+            "b": out["counterparty_account_id"].map(owners).to_numpy(),
+        }
+    ).dropna()
     money = money[money["a"] != money["b"]].astype("int64")
     both = pd.concat([money, money.rename(columns={"a": "b", "b": "a"})])
     feats["graph_deg_counterparty"] = both.groupby("a")["b"].nunique()
     pairs = shared_pairs(inputs.members, config.pii_min_shared)
     sharing = nx.Graph()
     sharing.add_edges_from(zip(pairs["a"].tolist(), pairs["b"].tolist()))
-    feats["graph_component_size"] = pd.Series({n: len(c) for c in nx.connected_components(sharing) for n in c}, dtype="float64")
+    feats["graph_component_size"] = pd.Series(
+        {n: len(c) for c in nx.connected_components(sharing) for n in c}, dtype="float64"
+    )
     g = sharing.copy()
     g.add_edges_from(zip(money["a"].tolist(), money["b"].tolist()))
     if g.number_of_nodes():
@@ -62,7 +85,12 @@ def snapshot_features(src: GraphSource, config: RingConfig | None = None) -> pd.
     return feats.rename_axis("customer_id").reset_index()
 
 
-def graph_features(src: GraphSource, every_days: float = 7.0, lookback_days: float = 28.0, config: RingConfig | None = None) -> pd.DataFrame:
+def graph_features(
+    src: GraphSource,
+    every_days: float = 7.0,
+    lookback_days: float = 28.0,
+    config: RingConfig | None = None,
+) -> pd.DataFrame:
     """Snapshot features for every period of ``src``'s window: snapshot_us, customer_id and
     the GRAPH_FEATURES (a snapshot at s uses ``[s - lookback_days, s)`` only)."""
     every = int(check_float("every_days", every_days, 0.1, 366.0) * US_PER_DAY)
@@ -78,13 +106,19 @@ def graph_features(src: GraphSource, every_days: float = 7.0, lookback_days: flo
     return pd.concat(frames, ignore_index=True)[["snapshot_us", "customer_id", *GRAPH_FEATURES]]
 
 
-def transaction_graph_features(src: GraphSource, snapshots: pd.DataFrame, every_days: float = 7.0) -> pd.DataFrame:
+def transaction_graph_features(
+    src: GraphSource, snapshots: pd.DataFrame, every_days: float = 7.0
+) -> pd.DataFrame:
     """Each transaction of ``src``'s window with its customer's features from the snapshot at
     the start of its period (zeros before the first snapshot or for customers not in it)."""
     every = int(check_float("every_days", every_days, 0.1, 366.0) * US_PER_DAY)
     missing = {"snapshot_us", "customer_id", *GRAPH_FEATURES} - set(snapshots.columns)
     if missing:
-        raise InputError("snapshots", sorted(snapshots.columns), f"a frame from graph_features (missing {sorted(missing)})")
+        raise InputError(
+            "snapshots",
+            sorted(snapshots.columns),
+            f"a frame from graph_features (missing {sorted(missing)})",
+        )
     src.con.register("_graph_snapshots", snapshots)
     try:
         cols = ", ".join(f"coalesce(g.{f}, 0.0) AS {f}" for f in GRAPH_FEATURES)
@@ -93,16 +127,25 @@ def transaction_graph_features(src: GraphSource, snapshots: pd.DataFrame, every_
             FROM transactions t
             LEFT JOIN _graph_snapshots g ON g.customer_id = t.customer_id
                  AND g.snapshot_us = {src.start_us} + (epoch_us(t.timestamp) - {src.start_us}) // {every} * {every}
-            WHERE {src.window('t.timestamp')} ORDER BY t.txn_id""")
+            WHERE {src.window("t.timestamp")} ORDER BY t.txn_id""")
     finally:
         src.con.unregister("_graph_snapshots")
 
 
-def write_graph_features(src: GraphSource, out: str | os.PathLike, every_days: float = 7.0, lookback_days: float = 28.0,
-                         config: RingConfig | None = None) -> dict:
+def write_graph_features(
+    src: GraphSource,
+    out: str | os.PathLike,
+    every_days: float = 7.0,
+    lookback_days: float = 28.0,
+    config: RingConfig | None = None,
+) -> dict:
     """Compute the per-transaction graph features and write them to Parquet at ``out``
     atomically (a temporary file renamed into place); returns rows and snapshot count."""
     snaps = graph_features(src, every_days, lookback_days, config)
     frame = transaction_graph_features(src, snaps, every_days)
     path = write_parquet(out, frame)
-    return {"rows": len(frame), "snapshots": int(snaps["snapshot_us"].nunique()) if len(snaps) else 0, "path": str(path)}
+    return {
+        "rows": len(frame),
+        "snapshots": int(snaps["snapshot_us"].nunique()) if len(snaps) else 0,
+        "path": str(path),
+    }

@@ -26,7 +26,9 @@ from workbench.graph.source import GraphSource
 MEMBER_COLUMNS = ["customer_id", "kind", "entity", "users", "pvalue"]
 
 
-def flag_bursts(windows: pd.DataFrame, min_users: int, max_users: int, alpha: float) -> pd.DataFrame:
+def flag_bursts(
+    windows: pd.DataFrame, min_users: int, max_users: int, alpha: float
+) -> pd.DataFrame:
     """Usage windows (from :func:`usage_windows`) whose users are a burst: at least
     ``min_users``, at most ``max_users``, and Poisson tail probability below ``alpha``."""
     w = windows[(windows["users"] >= min_users) & (windows["users"] <= max_users)].copy()
@@ -37,24 +39,45 @@ def flag_bursts(windows: pd.DataFrame, min_users: int, max_users: int, alpha: fl
     return w[w["pvalue"] < alpha].reset_index(drop=True)
 
 
-def shared_members(src: GraphSource, bucket_days: float, min_users: int, max_users: int, alpha: float,
-                   fresh_ip_days: float | None = None) -> pd.DataFrame:
+def shared_members(
+    src: GraphSource,
+    bucket_days: float,
+    min_users: int,
+    max_users: int,
+    alpha: float,
+    fresh_ip_days: float | None = None,
+) -> pd.DataFrame:
     """Every flagged sharing: customer_id, kind (device, ip, phone, email, address),
     entity (``kind:id``), users (customers sharing it) and pvalue (NaN for PII)."""
-    flagged = flag_bursts(usage_windows(src, bucket_days, fresh_ip_days, min_users), min_users, max_users, alpha)
+    flagged = flag_bursts(
+        usage_windows(src, bucket_days, fresh_ip_days, min_users), min_users, max_users, alpha
+    )
     parts = []
     if len(flagged):
-        members = window_members(src, flagged, bucket_days, fresh_ip_days).merge(flagged, on=["kind", "entity_id", "grid", "bucket"])
+        members = window_members(src, flagged, bucket_days, fresh_ip_days).merge(
+            flagged, on=["kind", "entity_id", "grid", "bucket"]
+        )
         members["entity"] = members["kind"] + ":" + members["entity_id"].astype(str)
         # one row per customer and entity: the strongest of its flagged buckets
-        members = members.sort_values("pvalue", kind="stable").drop_duplicates(["customer_id", "entity"])
+        members = members.sort_values("pvalue", kind="stable").drop_duplicates(
+            ["customer_id", "entity"]
+        )
         parts.append(members[MEMBER_COLUMNS])
     pii = pii_members(src, min_users, max_users)
     if len(pii):
         parts.append(pii.assign(pvalue=np.nan)[MEMBER_COLUMNS])
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("customer_id", "users") else object) for c in MEMBER_COLUMNS})
-    return pd.concat(parts, ignore_index=True).sort_values(["entity", "customer_id"], kind="stable").reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype="int64" if c in ("customer_id", "users") else object)
+                for c in MEMBER_COLUMNS
+            }
+        )
+    return (
+        pd.concat(parts, ignore_index=True)
+        .sort_values(["entity", "customer_id"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def shared_pairs(members: pd.DataFrame, pii_min_shared: int = 1) -> pd.DataFrame:
@@ -66,11 +89,20 @@ def shared_pairs(members: pd.DataFrame, pii_min_shared: int = 1) -> pd.DataFrame
     pairs = m.merge(m, on=["entity", "kind"], suffixes=("_a", "_b"))
     pairs = pairs[pairs["customer_id_a"] < pairs["customer_id_b"]]
     if pairs.empty:
-        return pd.DataFrame({"a": pd.Series(dtype="int64"), "b": pd.Series(dtype="int64"),
-                             "weight": pd.Series(dtype="int64"), "kinds": pd.Series(dtype=object)})
-    out = (pairs.groupby(["customer_id_a", "customer_id_b"])
-           .agg(weight=("entity", "nunique"), kinds=("kind", lambda k: ",".join(sorted(set(k)))))
-           .reset_index().rename(columns={"customer_id_a": "a", "customer_id_b": "b"}))
+        return pd.DataFrame(
+            {
+                "a": pd.Series(dtype="int64"),
+                "b": pd.Series(dtype="int64"),
+                "weight": pd.Series(dtype="int64"),
+                "kinds": pd.Series(dtype=object),
+            }
+        )
+    out = (
+        pairs.groupby(["customer_id_a", "customer_id_b"])
+        .agg(weight=("entity", "nunique"), kinds=("kind", lambda k: ",".join(sorted(set(k)))))
+        .reset_index()
+        .rename(columns={"customer_id_a": "a", "customer_id_b": "b"})
+    )
     pii_only = out["kinds"].map(lambda k: set(k.split(",")) <= set(PII_KINDS))
     return out[~pii_only | (out["weight"] >= pii_min_shared)].reset_index(drop=True)
 
@@ -79,5 +111,7 @@ def projection_graph(pairs: pd.DataFrame, min_weight: int = 1) -> nx.Graph:
     """The weighted customer projection (edges with at least ``min_weight`` shared entities)."""
     g = nx.Graph()
     keep = pairs[pairs["weight"] >= min_weight]
-    g.add_weighted_edges_from(zip(keep["a"].tolist(), keep["b"].tolist(), keep["weight"].astype(float).tolist()))
+    g.add_weighted_edges_from(
+        zip(keep["a"].tolist(), keep["b"].tolist(), keep["weight"].astype(float).tolist())
+    )
     return g

@@ -55,7 +55,12 @@ def to_us(param: str, value) -> int:
     return int(ts.value) // 1000  # Timestamp.value is in nanoseconds whatever the unit
 
 
-def graph_source(data: str | os.PathLike | Dataset, start=None, end=None, con: duckdb.DuckDBPyConnection | None = None) -> GraphSource:
+def graph_source(
+    data: str | os.PathLike | Dataset,
+    start=None,
+    end=None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> GraphSource:
     """Open the dataset at ``data`` (a path or an opened Dataset) for graph building over
     ``[start, end)`` (default: the dataset's whole window). ``end`` is the "as of" time of
     point-in-time graphs."""

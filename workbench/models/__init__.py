@@ -4,17 +4,20 @@ detectors need the ``deep`` extra and import TensorFlow only when first used."""
 
 from workbench._lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "base": ["Detector"],
-    "data": ["feature_columns", "labels", "model_frame", "standard_split"],
-    "isolation_forest": ["IsolationForestDetector"],
-    "supervised": ["SupervisedDetector"],
-    "autoencoder": ["AutoencoderDetector"],
-    "feedforward": ["FeedForwardDetector"],
-    "sequence": ["SequenceDetector"],
-    "ensemble": ["Stacker", "weighted_average"],
-    "package": ["load_package", "read_manifest", "save_package"],
-    "scores": ["write_scores"],
-    "search": ["grid_search"],
-    "stream": ["replay", "stream_model"],
-})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "base": ["Detector"],
+        "data": ["feature_columns", "labels", "model_frame", "standard_split"],
+        "isolation_forest": ["IsolationForestDetector"],
+        "supervised": ["SupervisedDetector"],
+        "autoencoder": ["AutoencoderDetector"],
+        "feedforward": ["FeedForwardDetector"],
+        "sequence": ["SequenceDetector"],
+        "ensemble": ["Stacker", "weighted_average"],
+        "package": ["load_package", "read_manifest", "save_package"],
+        "scores": ["write_scores"],
+        "search": ["grid_search"],
+        "stream": ["replay", "stream_model"],
+    },
+)

@@ -19,8 +19,16 @@ class AutoencoderDetector(Detector):
     name = "autoencoder"
     keras_attr = "model_"
 
-    def __init__(self, hidden: int = 32, code: int = 8, epochs: int = 20, batch_size: int = 512, contamination: float = 0.01,
-                 scale: float = 10.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        hidden: int = 32,
+        code: int = 8,
+        epochs: int = 20,
+        batch_size: int = 512,
+        contamination: float = 0.01,
+        scale: float = 10.0,
+        seed: int = 0,
+    ) -> None:
         self.hidden = check_int("hidden", hidden, 1, 4096)
         self.code = check_int("code", code, 1, 1024)
         self.epochs = check_int("epochs", epochs, 1, 1000)
@@ -44,7 +52,14 @@ class AutoencoderDetector(Detector):
             h = keras.layers.Dense(self.hidden, activation="relu")(h)
             self.model_ = keras.Model(inp, keras.layers.Dense(n)(h))
             self.model_.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-            self.history_ = self.model_.fit(values, values, epochs=self.epochs, batch_size=self.batch_size, shuffle=True, verbose=0).history
+            self.history_ = self.model_.fit(
+                values,
+                values,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                shuffle=True,
+                verbose=0,
+            ).history
         err = self._error(values)
         self.median_error_ = float(np.median(err))
         self.threshold_ = float(np.quantile(self._map(err), 1 - self.contamination))

@@ -12,7 +12,6 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 import pandas as pd
-
 from sklearn.base import BaseEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
@@ -42,8 +41,9 @@ class Detector(BaseEstimator, ABC):
         """Fraud score per row of ``X`` in [0, 1]; higher is more suspicious."""
 
     @staticmethod
-    def _checked_params(param: str, params: dict | None, estimator: BaseEstimator,
-                        reserved: tuple[str, ...] = ()) -> dict:
+    def _checked_params(
+        param: str, params: dict | None, estimator: BaseEstimator, reserved: tuple[str, ...] = ()
+    ) -> dict:
         """``params`` validated against ``estimator.get_params()``: an unknown name (or one
         the detector sets itself, ``reserved``) is an error naming it and listing what is
         allowed."""
@@ -54,15 +54,20 @@ class Detector(BaseEstimator, ABC):
         allowed = sorted(set(estimator.get_params(deep=False)) - set(reserved))
         for key in params:
             if key not in allowed:
-                raise InputError(f"{param}.{key}", params[key], f"a parameter of "
-                                 f"{type(estimator).__name__}: " + ", ".join(allowed))
+                raise InputError(
+                    f"{param}.{key}",
+                    params[key],
+                    f"a parameter of {type(estimator).__name__}: " + ", ".join(allowed),
+                )
         return dict(params)
 
     def predict(self, X: pd.DataFrame, threshold: float | None = None) -> np.ndarray:
         """1 where the score reaches ``threshold`` (default: the learned one), else 0."""
         t = self.threshold_ if threshold is None else check_float("threshold", threshold, 0.0, 1.0)
         if t is None:
-            raise InputError("threshold", threshold, "a number in [0, 1] (this detector learned none)")
+            raise InputError(
+                "threshold", threshold, "a number in [0, 1] (this detector learned none)"
+            )
         return (self.score(X) >= t).astype(np.int8)
 
     def score_values(self, values: np.ndarray) -> np.ndarray:
@@ -77,7 +82,11 @@ class Detector(BaseEstimator, ABC):
         on a few rows)."""
         values = np.asarray(values, np.float64)
         if values.ndim != 2 or values.shape[1] != len(self.features_ or ()):
-            raise InputError("values", values.shape, f"a (rows, {len(self.features_ or ())}) matrix of the training features")
+            raise InputError(
+                "values",
+                values.shape,
+                f"a (rows, {len(self.features_ or ())}) matrix of the training features",
+            )
         imputer, scaler = self.preprocess_[0], self.preprocess_[1]
         filled = np.where(np.isfinite(values), values, imputer.statistics_)
         return (filled - scaler.mean_) / scaler.scale_
@@ -87,18 +96,28 @@ class Detector(BaseEstimator, ABC):
         values imputed by the training median and scaled by the training mean and standard
         deviation (fitted on training rows only)."""
         if not isinstance(X, pd.DataFrame) or X.empty:
-            raise InputError("X", type(X).__name__, "a non-empty pandas DataFrame of numeric features")
+            raise InputError(
+                "X", type(X).__name__, "a non-empty pandas DataFrame of numeric features"
+            )
         if fitting:
             self.features_ = list(X.columns)
         elif self.features_ is None:
             raise InputError("X", "unfitted detector", "scoring after fit()")
         elif list(X.columns) != self.features_:
-            raise InputError("X.columns", list(X.columns)[:5], f"the training features in order ({self.features_[:5]}...)")
+            raise InputError(
+                "X.columns",
+                list(X.columns)[:5],
+                f"the training features in order ({self.features_[:5]}...)",
+            )
         try:
             values = X.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         except (TypeError, ValueError):
-            raise InputError("X", list(X.dtypes.astype(str).unique()), "numeric columns only") from None
+            raise InputError(
+                "X", list(X.dtypes.astype(str).unique()), "numeric columns only"
+            ) from None
         values[~np.isfinite(values)] = np.nan
         if fitting:
-            self.preprocess_ = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()).fit(values)
+            self.preprocess_ = make_pipeline(
+                SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+            ).fit(values)
         return self.preprocess_.transform(values)

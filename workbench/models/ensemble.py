@@ -38,11 +38,15 @@ class Stacker:
         if missing:
             raise InputError("scores", sorted(scores), f"scores of every member ({self.members})")
         s = np.column_stack([np.asarray(scores[m], np.float64) for m in self.members])
-        return np.log(np.clip(s, 1e-6, 1 - 1e-6) / (1 - np.clip(s, 1e-6, 1 - 1e-6)))  # logits: scores near 0 and 1 spread out
+        return np.log(
+            np.clip(s, 1e-6, 1 - 1e-6) / (1 - np.clip(s, 1e-6, 1 - 1e-6))
+        )  # logits: scores near 0 and 1 spread out
 
     def fit(self, scores: Mapping[str, np.ndarray], y: np.ndarray) -> Stacker:
         """Fit on validation scores and labels."""
-        self.model_ = LogisticRegression(max_iter=1000).fit(self._matrix(scores), np.asarray(y).astype(int))
+        self.model_ = LogisticRegression(max_iter=1000).fit(
+            self._matrix(scores), np.asarray(y).astype(int)
+        )
         return self
 
     def score(self, scores: Mapping[str, np.ndarray]) -> np.ndarray:

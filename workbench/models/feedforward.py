@@ -13,8 +13,13 @@ import numpy as np
 import pandas as pd
 
 from workbench.models.base import Detector
-from workbench.models.training import (check_labels, check_training, class_weights,
-                                       pre_transform, training_rows)
+from workbench.models.training import (
+    check_labels,
+    check_training,
+    class_weights,
+    pre_transform,
+    training_rows,
+)
 from workbench.validation import InputError, check_int
 
 
@@ -31,11 +36,20 @@ class FeedForwardDetector(Detector):
     supervised = True
     keras_attr = "model_"
 
-    def __init__(self, hidden: tuple[int, ...] = (500,), dropout: float = 0.2,
-                 learning_rate: float = 1e-3, batch_size: int = 64, epochs: int = 20,
-                 patience: int = 3, class_weight: str | float = "none",
-                 transform: str = "standard", holdout: float = 0.0, monitor: str = "pr_auc",
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (500,),
+        dropout: float = 0.2,
+        learning_rate: float = 1e-3,
+        batch_size: int = 64,
+        epochs: int = 20,
+        patience: int = 3,
+        class_weight: str | float = "none",
+        transform: str = "standard",
+        holdout: float = 0.0,
+        monitor: str = "pr_auc",
+        seed: int = 0,
+    ) -> None:
         if not isinstance(hidden, (tuple, list)) or not hidden:
             raise InputError("hidden", hidden, "a non-empty tuple of layer sizes")
         for i, size in enumerate(hidden):
@@ -64,15 +78,21 @@ class FeedForwardDetector(Detector):
         out = keras.layers.Dense(1, activation="sigmoid")(h)
         return compile_binary(keras.Model(inp, out), self.learning_rate)
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray | None = None,
-            validation: tuple[pd.DataFrame, np.ndarray] | None = None) -> FeedForwardDetector:
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray | None = None,
+        validation: tuple[pd.DataFrame, np.ndarray] | None = None,
+    ) -> FeedForwardDetector:
         """Fit on ``X`` with labels ``y``; early stopping on ``validation`` (a frame of the
         same columns and its labels), else on the held-out last ``holdout`` share of the
         rows, else none."""
         from workbench.models.keras_parts import Batches, train
 
         if not isinstance(X, pd.DataFrame) or X.empty:
-            raise InputError("X", type(X).__name__, "a non-empty pandas DataFrame of numeric features")
+            raise InputError(
+                "X", type(X).__name__, "a non-empty pandas DataFrame of numeric features"
+            )
         y = check_labels(y, len(X))
         rows, held = training_rows(y, self.holdout, validation is not None)
         if held is not None:
@@ -85,13 +105,22 @@ class FeedForwardDetector(Detector):
         batches = Batches(read, rows, self.batch_size, y, weights, shuffle=True, seed=self.seed)
         val = None
         if validation is not None:
-            vv, vy = self._values(validation[0]), check_labels(validation[1], len(validation[0]),
-                                                             "validation")
+            vv, vy = (
+                self._values(validation[0]),
+                check_labels(validation[1], len(validation[0]), "validation"),
+            )
             val = Batches(lambda idx: vv[idx], np.arange(len(vy)), 8192, vy, weights)
         elif held is not None:
             val = Batches(read, held, 8192, y, weights)
-        self.model_, self.history_ = train(lambda: self._build(values.shape[1]), batches, val,
-                                           self.epochs, self.patience, self.monitor, self.seed)
+        self.model_, self.history_ = train(
+            lambda: self._build(values.shape[1]),
+            batches,
+            val,
+            self.epochs,
+            self.patience,
+            self.monitor,
+            self.seed,
+        )
         self.threshold_ = 0.5
         return self
 

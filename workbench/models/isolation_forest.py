@@ -19,23 +19,38 @@ class IsolationForestDetector(Detector):
 
     name = "isolation_forest"
 
-    def __init__(self, contamination: float = 0.01, n_estimators: int = 200,
-                 max_samples: int | str = "auto", seed: int = 0,
-                 estimator_params: dict | None = None) -> None:
+    def __init__(
+        self,
+        contamination: float = 0.01,
+        n_estimators: int = 200,
+        max_samples: int | str = "auto",
+        seed: int = 0,
+        estimator_params: dict | None = None,
+    ) -> None:
         self.contamination = check_float("contamination", contamination, 1e-4, 0.5)
         self.n_estimators = check_int("n_estimators", n_estimators, 10, 5000)
-        self.max_samples = max_samples if max_samples == "auto" else check_int("max_samples", max_samples, 2)
+        self.max_samples = (
+            max_samples if max_samples == "auto" else check_int("max_samples", max_samples, 2)
+        )
         self.seed = check_int("seed", seed, 0)
         self.estimator_params = estimator_params
-        self._checked_params("estimator_params", estimator_params, IsolationForest(),
-                             ("n_estimators", "max_samples", "contamination", "random_state"))
+        self._checked_params(
+            "estimator_params",
+            estimator_params,
+            IsolationForest(),
+            ("n_estimators", "max_samples", "contamination", "random_state"),
+        )
 
     def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> IsolationForestDetector:
         """Fit on ``X`` (labels are ignored: the detector is unsupervised)."""
         values = self._matrix(X, fitting=True)
-        self.model_ = IsolationForest(n_estimators=self.n_estimators, max_samples=self.max_samples,
-                                      contamination=self.contamination, random_state=self.seed,
-                                      **{"n_jobs": 1, **(self.estimator_params or {})}).fit(values)
+        self.model_ = IsolationForest(
+            n_estimators=self.n_estimators,
+            max_samples=self.max_samples,
+            contamination=self.contamination,
+            random_state=self.seed,
+            **{"n_jobs": 1, **(self.estimator_params or {})},
+        ).fit(values)
         raw = -self.model_.decision_function(values)
         self.lo_, self.hi_ = float(raw.min()), float(raw.max())
         self.threshold_ = float(np.quantile(self._scale(raw), 1 - self.contamination))

@@ -56,9 +56,16 @@ class Batches(keras.utils.PyDataset):
     ``shuffle`` (deterministic). Rows are read in sorted order within a batch (faster on a
     memory map), so a batch is never copied from a shuffled whole."""
 
-    def __init__(self, read: Callable[[np.ndarray], Any], rows: np.ndarray, batch_size: int,
-                 y: np.ndarray | None = None, weights: tuple[float, float] = (1.0, 1.0),
-                 shuffle: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self,
+        read: Callable[[np.ndarray], Any],
+        rows: np.ndarray,
+        batch_size: int,
+        y: np.ndarray | None = None,
+        weights: tuple[float, float] = (1.0, 1.0),
+        shuffle: bool = False,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.read, self.rows, self.batch_size = read, np.asarray(rows), batch_size
         self.y, self.weights = y, np.asarray(weights, np.float32)
@@ -75,7 +82,7 @@ class Batches(keras.utils.PyDataset):
         return -(-len(self.rows) // self.batch_size)
 
     def __getitem__(self, i: int):
-        idx = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])
+        idx = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])
         inputs = self.read(idx)  # an array (one model input) or a list of them
         inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else inputs
         if self.y is None:
@@ -105,13 +112,23 @@ def compile_binary(model: keras.Model, learning_rate: float) -> keras.Model:
     """Adam at ``learning_rate`` on the binary cross-entropy (weighted by the batches'
     sample weights); the PR AUC metric is unweighted (Keras 3 applies sample weights only to
     ``weighted_metrics``), so it ranks as average precision does."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
-                  metrics=[keras.metrics.AUC(curve="PR", name="pr_auc")])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.AUC(curve="PR", name="pr_auc")],
+    )
     return model
 
 
-def train(build: Callable[[], keras.Model], train_batches: Batches, val_batches: Batches | None,
-          epochs: int, patience: int, monitor: str, seed: int) -> tuple[keras.Model, dict]:
+def train(
+    build: Callable[[], keras.Model],
+    train_batches: Batches,
+    val_batches: Batches | None,
+    epochs: int,
+    patience: int,
+    monitor: str,
+    seed: int,
+) -> tuple[keras.Model, dict]:
     """Build (seeded) and fit a model; with validation batches, early stopping on the
     validation ``monitor`` restores the best epoch's weights. Inputs that fit in
     :data:`IN_MEMORY_BYTES` are handed to Keras whole (:meth:`Batches.arrays`), larger ones
@@ -120,18 +137,35 @@ def train(build: Callable[[], keras.Model], train_batches: Batches, val_batches:
         model = build()
         callbacks = []
         if val_batches is not None:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor=f"val_{monitor}", mode=MONITORS[monitor], patience=patience,
-                restore_best_weights=True))
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=f"val_{monitor}",
+                    mode=MONITORS[monitor],
+                    patience=patience,
+                    restore_best_weights=True,
+                )
+            )
         data = train_batches.arrays()
         val = None if val_batches is None else val_batches.arrays()
         if data is not None and (val_batches is None or val is not None):
-            history = model.fit(*data[:2], sample_weight=data[2], batch_size=train_batches.batch_size,
-                                shuffle=True, validation_data=val, epochs=epochs,
-                                callbacks=callbacks, verbose=0).history
+            history = model.fit(
+                *data[:2],
+                sample_weight=data[2],
+                batch_size=train_batches.batch_size,
+                shuffle=True,
+                validation_data=val,
+                epochs=epochs,
+                callbacks=callbacks,
+                verbose=0,
+            ).history
         else:  # larger than memory allows (memory-mapped sequences): batch by batch
-            history = model.fit(train_batches, validation_data=val_batches, epochs=epochs,
-                                callbacks=callbacks, verbose=0).history
+            history = model.fit(
+                train_batches,
+                validation_data=val_batches,
+                epochs=epochs,
+                callbacks=callbacks,
+                verbose=0,
+            ).history
     return model, history
 
 

@@ -37,12 +37,25 @@ MANIFEST = "manifest.json"
 
 
 def _versions() -> dict[str, str]:
-    names = ("numpy", "pandas", "scikit-learn", "imbalanced-learn", "keras", "tensorflow", "fraud-workbench")
+    names = (
+        "numpy",
+        "pandas",
+        "scikit-learn",
+        "imbalanced-learn",
+        "keras",
+        "tensorflow",
+        "fraud-workbench",
+    )
     return {"python": platform.python_version(), **{n: version(n) for n in names}}
 
 
-def save_package(detector: Detector, out: str | os.PathLike, dataset: str | os.PathLike | None = None,
-                 metrics: dict[str, Any] | None = None, overwrite: bool = False) -> Path:
+def save_package(
+    detector: Detector,
+    out: str | os.PathLike,
+    dataset: str | os.PathLike | None = None,
+    metrics: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write ``detector`` (fitted) as a package directory at ``out``; ``dataset`` is the
     training dataset whose card is referenced; ``metrics`` are stored alongside."""
     if not isinstance(detector, Detector) or getattr(detector, "features_", None) is None:
@@ -64,14 +77,23 @@ def save_package(detector: Detector, out: str | os.PathLike, dataset: str | os.P
         (tmp / "metrics.json").write_text(json.dumps(metrics or {}, indent=2, default=float))
         files = sorted(p.name for p in tmp.iterdir())
         manifest = {
-            "format_version": FORMAT_VERSION, "detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
-            "name": detector.name, "supervised": detector.supervised, "versions": _versions(),
+            "format_version": FORMAT_VERSION,
+            "detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
+            "name": detector.name,
+            "supervised": detector.supervised,
+            "versions": _versions(),
             "params": detector.get_params(deep=False),
-            "dataset": None if card is None else {"path": str(Path(dataset).resolve()), "name": card.get("name"), "seed": card.get("seed"),
-                                                  "created_at": card.get("created_at"),
-                                                  "config": card.get("config"),
-                                                  "fraud_mix": card.get("fraud_mix"),
-                                                  "content_hash": card.get("content_hash")},
+            "dataset": None
+            if card is None
+            else {
+                "path": str(Path(dataset).resolve()),
+                "name": card.get("name"),
+                "seed": card.get("seed"),
+                "created_at": card.get("created_at"),
+                "config": card.get("config"),
+                "fraud_mix": card.get("fraud_mix"),
+                "content_hash": card.get("content_hash"),
+            },
             "files": {f: sha256_file(tmp / f) for f in files},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
@@ -96,20 +118,38 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     try:
         manifest = json.loads((root / MANIFEST).read_text())
     except (OSError, json.JSONDecodeError):
-        raise InputError("package", str(root), f"a model package directory with a readable {MANIFEST}") from None
+        raise InputError(
+            "package", str(root), f"a model package directory with a readable {MANIFEST}"
+        ) from None
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise InputError("package", str(root), f"a package of format version {FORMAT_VERSION} (this one: {manifest.get('format_version')})")
+        raise InputError(
+            "package",
+            str(root),
+            f"a package of format version {FORMAT_VERSION} (this one: {manifest.get('format_version')})",
+        )
     present = sorted(p.name for p in root.iterdir() if p.name not in (MANIFEST, MARKER))
     if present != sorted(manifest["files"]):
-        raise InputError("package", str(root), f"exactly the files of its manifest ({sorted(manifest['files'])}; found {present})")
+        raise InputError(
+            "package",
+            str(root),
+            f"exactly the files of its manifest ({sorted(manifest['files'])}; found {present})",
+        )
     for name, digest in manifest["files"].items():
         if sha256_file(root / name) != digest:
-            raise InputError(f"package file {name}", str(root / name), "a file whose SHA-256 matches the manifest (it was changed after writing)")
+            raise InputError(
+                f"package file {name}",
+                str(root / name),
+                "a file whose SHA-256 matches the manifest (it was changed after writing)",
+            )
     here = _versions()
     for pkg in CHECKED_PACKAGES:
         wrote, have = manifest["versions"].get(pkg, "?"), here[pkg]
         if wrote.split(".")[:2] != have.split(".")[:2]:
-            raise InputError("package", str(root), f"a package written with {pkg} {'.'.join(have.split('.')[:2])}.x (it was written with {wrote})")
+            raise InputError(
+                "package",
+                str(root),
+                f"a package written with {pkg} {'.'.join(have.split('.')[:2])}.x (it was written with {wrote})",
+            )
     return manifest
 
 
@@ -121,7 +161,11 @@ def load_package(path: str | os.PathLike, features: list[str] | None = None) -> 
     stored = json.loads((root / "features.json").read_text())
     if features is not None and list(features) != stored:
         extra, missing = sorted(set(features) - set(stored)), sorted(set(stored) - set(features))
-        raise InputError("features", f"{len(features)} columns", f"the package's {len(stored)} features in order (missing {missing[:5]}, extra {extra[:5]})")
+        raise InputError(
+            "features",
+            f"{len(features)} columns",
+            f"the package's {len(stored)} features in order (missing {missing[:5]}, extra {extra[:5]})",
+        )
     detector = joblib.load(root / "detector.joblib")
     if (root / "model.keras").exists():
         # keras_parts registers the custom attention layer before the model is read

@@ -21,13 +21,22 @@ def split_column(split: Split) -> np.ndarray:
     return out
 
 
-def write_scores(frame: pd.DataFrame, split: Split, scores: dict[str, np.ndarray], out: str | os.PathLike) -> Path:
+def write_scores(
+    frame: pd.DataFrame, split: Split, scores: dict[str, np.ndarray], out: str | os.PathLike
+) -> Path:
     """Write txn_id, split and every model's score for the validation and test rows (scores
     given for all rows of ``frame``)."""
     for name, s in scores.items():
         if len(s) != len(frame):
-            raise InputError(f"scores.{name}", len(s), f"one score per row of the frame ({len(frame)})")
+            raise InputError(
+                f"scores.{name}", len(s), f"one score per row of the frame ({len(frame)})"
+            )
     keep = split.validation | split.test
-    table = pd.DataFrame({"txn_id": frame["txn_id"].to_numpy()[keep], "split": split_column(split)[keep],
-                          **{k: np.asarray(v, np.float64)[keep] for k, v in scores.items()}})
+    table = pd.DataFrame(
+        {
+            "txn_id": frame["txn_id"].to_numpy()[keep],
+            "split": split_column(split)[keep],
+            **{k: np.asarray(v, np.float64)[keep] for k, v in scores.items()},
+        }
+    )
     return write_parquet(out, table)

@@ -26,8 +26,13 @@ import numpy as np
 
 from workbench.features.sequences import Sequences
 from workbench.models.base import Detector
-from workbench.models.training import (check_labels, check_training, class_weights,
-                                       pre_transform, training_rows)
+from workbench.models.training import (
+    check_labels,
+    check_training,
+    class_weights,
+    pre_transform,
+    training_rows,
+)
 from workbench.validation import InputError, check_choice, check_int
 
 CHUNK_ROWS = 65_536  # rows per chunk for the statistics and for scoring
@@ -35,8 +40,9 @@ CHUNK_ROWS = 65_536  # rows per chunk for the statistics and for scoring
 
 def _check(seqs, param: str) -> Sequences:
     if not isinstance(seqs, Sequences) or len(seqs.x) == 0:
-        raise InputError(param, type(seqs).__name__,
-                         "a non-empty Sequences set (workbench.features.sequences)")
+        raise InputError(
+            param, type(seqs).__name__, "a non-empty Sequences set (workbench.features.sequences)"
+        )
     return seqs
 
 
@@ -56,11 +62,23 @@ class SequenceDetector(Detector):
     supervised = True
     keras_attr = "model_"
 
-    def __init__(self, cell: str = "lstm", units: int = 100, attention: bool = False,
-                 head_units: int = 100, dropout: float = 0.2, learning_rate: float = 3e-4,
-                 batch_size: int = 64, epochs: int = 20, patience: int = 3,
-                 class_weight: str | float = "none", transform: str = "standard",
-                 holdout: float = 0.0, monitor: str = "pr_auc", seed: int = 0) -> None:
+    def __init__(
+        self,
+        cell: str = "lstm",
+        units: int = 100,
+        attention: bool = False,
+        head_units: int = 100,
+        dropout: float = 0.2,
+        learning_rate: float = 3e-4,
+        batch_size: int = 64,
+        epochs: int = 20,
+        patience: int = 3,
+        class_weight: str | float = "none",
+        transform: str = "standard",
+        holdout: float = 0.0,
+        monitor: str = "pr_auc",
+        seed: int = 0,
+    ) -> None:
         self.cell = check_choice("cell", cell, ("lstm", "gru"))
         self.units = check_int("units", units, 1, 4096)
         self.attention = attention
@@ -91,7 +109,7 @@ class SequenceDetector(Detector):
             return
 
         def steps(a: int) -> np.ndarray:
-            idx = rows[a:a + CHUNK_ROWS]
+            idx = rows[a : a + CHUNK_ROWS]
             x = pre_transform(np.asarray(seqs.x[idx], np.float64), self.transform)
             return x[np.asarray(seqs.mask[idx], bool)]
 
@@ -125,8 +143,12 @@ class SequenceDetector(Detector):
     def _reader(self, seqs: Sequences):
         return lambda idx: self._transform(seqs.x[idx], seqs.mask[idx])
 
-    def fit(self, X: Sequences, y: np.ndarray | None = None,
-            validation: tuple[Sequences, np.ndarray] | None = None) -> SequenceDetector:
+    def fit(
+        self,
+        X: Sequences,
+        y: np.ndarray | None = None,
+        validation: tuple[Sequences, np.ndarray] | None = None,
+    ) -> SequenceDetector:
         """Fit on sequences ``X`` with labels ``y``; early stopping on ``validation``
         (sequences and labels), else on the held-out last ``holdout`` share of the rows,
         else none (``epochs`` epochs)."""
@@ -138,8 +160,9 @@ class SequenceDetector(Detector):
         self._statistics(X, rows)
         self.features_ = list(X.columns)
         weights = class_weights(y[rows], self.class_weight)
-        batches = Batches(self._reader(X), rows, self.batch_size, y, weights, shuffle=True,
-                          seed=self.seed)
+        batches = Batches(
+            self._reader(X), rows, self.batch_size, y, weights, shuffle=True, seed=self.seed
+        )
         val = None
         if validation is not None:
             vx = _check(validation[0], "validation")
@@ -149,9 +172,15 @@ class SequenceDetector(Detector):
             val = Batches(self._reader(vx), np.arange(len(vy)), 8192, vy, weights)
         elif held is not None:
             val = Batches(self._reader(X), held, 8192, y, weights)
-        self.model_, self.history_ = train(lambda: self._build(X.x.shape[1], X.x.shape[2]),
-                                           batches, val, self.epochs, self.patience,
-                                           self.monitor, self.seed)
+        self.model_, self.history_ = train(
+            lambda: self._build(X.x.shape[1], X.x.shape[2]),
+            batches,
+            val,
+            self.epochs,
+            self.patience,
+            self.monitor,
+            self.seed,
+        )
         self.threshold_ = 0.5
         return self
 
@@ -161,9 +190,11 @@ class SequenceDetector(Detector):
 
         X = _check(X, "X")
         if list(X.columns) != self.features_:
-            raise InputError("X.columns", list(X.columns), f"the training features {self.features_}")
+            raise InputError(
+                "X.columns", list(X.columns), f"the training features {self.features_}"
+            )
         out = np.empty(len(X.x), np.float64)
         for a in range(0, len(X.x), CHUNK_ROWS):
-            inputs = self._transform(X.x[a:a + CHUNK_ROWS], X.mask[a:a + CHUNK_ROWS])
-            out[a:a + CHUNK_ROWS] = predict(self.model_, inputs)
+            inputs = self._transform(X.x[a : a + CHUNK_ROWS], X.mask[a : a + CHUNK_ROWS])
+            out[a : a + CHUNK_ROWS] = predict(self.model_, inputs)
         return out

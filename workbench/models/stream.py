@@ -26,7 +26,13 @@ import time
 import numpy as np
 import pandas as pd
 
-from workbench.features.online import ONLINE_FEATURES, OnlineState, Stream, source_stream, stream_inputs
+from workbench.features.online import (
+    ONLINE_FEATURES,
+    OnlineState,
+    Stream,
+    source_stream,
+    stream_inputs,
+)
 from workbench.features.store import dataset_source
 from workbench.models.package import load_package
 from workbench.validation import InputError, check_int
@@ -48,13 +54,23 @@ def stream_model(package: str | os.PathLike) -> tuple[object, np.ndarray | None]
     features = list(model.features_ or [])
     unknown = [f for f in features if f not in ONLINE_FEATURES]
     if not features or unknown:
-        raise InputError("package", f"features {unknown[:5] or features}",
-                         "a package trained on catalogue features (ONLINE_FEATURES; registered "
-                         "features are not computed online)")
-    return model, None if features == ONLINE_FEATURES else np.array([ONLINE_FEATURES.index(f) for f in features])
+        raise InputError(
+            "package",
+            f"features {unknown[:5] or features}",
+            "a package trained on catalogue features (ONLINE_FEATURES; registered "
+            "features are not computed online)",
+        )
+    return model, None if features == ONLINE_FEATURES else np.array(
+        [ONLINE_FEATURES.index(f) for f in features]
+    )
 
 
-def replay(data: str | os.PathLike, package: str | os.PathLike | None = None, max_batch: int = 64, limit: int | None = None) -> pd.DataFrame:
+def replay(
+    data: str | os.PathLike,
+    package: str | os.PathLike | None = None,
+    max_batch: int = 64,
+    limit: int | None = None,
+) -> pd.DataFrame:
     """Replay the dataset through the online state (and a model package trained on
     catalogue features): per transaction its online features (float64, NaN for missing),
     score and latency. Rows are scored in micro-batches of ``max_batch`` rows (more when the

@@ -31,21 +31,44 @@ from workbench.models.trees import compile_hgb
 from workbench.validation import InputError, check_choice, check_int
 
 MODELS = ("lr", "rf", "hgb", "lgbm")
-STRATEGIES = ("none", "class_weight", "undersample", "smote", "smote_enn", "balanced_bagging", "balanced_rf")
-CLASSIFIERS = {"lr": LogisticRegression, "rf": RandomForestClassifier,
-               "hgb": HistGradientBoostingClassifier, "lgbm": LGBMClassifier}
-SAMPLERS = {"undersample": RandomUnderSampler, "smote": SMOTE, "smote_enn": SMOTEENN,
-            "balanced_bagging": BalancedBaggingClassifier}
+STRATEGIES = (
+    "none",
+    "class_weight",
+    "undersample",
+    "smote",
+    "smote_enn",
+    "balanced_bagging",
+    "balanced_rf",
+)
+CLASSIFIERS = {
+    "lr": LogisticRegression,
+    "rf": RandomForestClassifier,
+    "hgb": HistGradientBoostingClassifier,
+    "lgbm": LGBMClassifier,
+}
+SAMPLERS = {
+    "undersample": RandomUnderSampler,
+    "smote": SMOTE,
+    "smote_enn": SMOTEENN,
+    "balanced_bagging": BalancedBaggingClassifier,
+}
 # the workbench's defaults where they differ from scikit-learn's / imbalanced-learn's (any of
 # them can be overridden through estimator_params / sampler_params)
-DEFAULTS = {"lr": {"max_iter": 1000},
-            "rf": {"n_estimators": 200, "min_samples_leaf": 2, "n_jobs": 2},
-            "hgb": {},
-            # two threads (the machine's cores), no training log; deterministic and row-wise
-            # histograms so the same seed gives the same trees on every run
-            "lgbm": {"n_jobs": 2, "verbose": -1, "deterministic": True, "force_row_wise": True},
-            "balanced_rf": {"n_estimators": 200, "sampling_strategy": "all",
-                                       "replacement": True, "bootstrap": False, "n_jobs": 2}}
+DEFAULTS = {
+    "lr": {"max_iter": 1000},
+    "rf": {"n_estimators": 200, "min_samples_leaf": 2, "n_jobs": 2},
+    "hgb": {},
+    # two threads (the machine's cores), no training log; deterministic and row-wise
+    # histograms so the same seed gives the same trees on every run
+    "lgbm": {"n_jobs": 2, "verbose": -1, "deterministic": True, "force_row_wise": True},
+    "balanced_rf": {
+        "n_estimators": 200,
+        "sampling_strategy": "all",
+        "replacement": True,
+        "bootstrap": False,
+        "n_jobs": 2,
+    },
+}
 SAMPLER_DEFAULTS = {"balanced_bagging": {"n_estimators": 10, "n_jobs": 1}}
 RESERVED = ("class_weight", "random_state")  # set from strategy and seed
 
@@ -65,28 +88,42 @@ class SupervisedDetector(Detector):
 
     supervised = True
 
-    def __init__(self, model: str = "hgb", strategy: str = "none", calibrate: bool = True,
-                 seed: int = 0, estimator_params: dict | None = None,
-                 sampler_params: dict | None = None, **params) -> None:
+    def __init__(
+        self,
+        model: str = "hgb",
+        strategy: str = "none",
+        calibrate: bool = True,
+        seed: int = 0,
+        estimator_params: dict | None = None,
+        sampler_params: dict | None = None,
+        **params,
+    ) -> None:
         self.model = check_choice("model", model, MODELS)
         self.strategy = check_choice("strategy", strategy, STRATEGIES)
         if strategy == "balanced_rf" and model != "rf":
-            raise InputError("strategy", strategy, f"balanced_rf with model='rf' only (got model={model!r})")
+            raise InputError(
+                "strategy", strategy, f"balanced_rf with model='rf' only (got model={model!r})"
+            )
         self.calibrate = calibrate
         self.seed = check_int("seed", seed, 0)
         if params:
             estimator_params = {**(estimator_params or {}), **params}
         self.estimator_params = estimator_params
         self.sampler_params = sampler_params
-        self._checked_params("estimator_params", estimator_params, self._estimator_class()(),
-                             RESERVED)
+        self._checked_params(
+            "estimator_params", estimator_params, self._estimator_class()(), RESERVED
+        )
         sampler = SAMPLERS.get(strategy)
         if sampler is None and sampler_params:
-            raise InputError("sampler_params", sampler_params,
-                             f"None for strategy={strategy!r} (it has no resampler)")
+            raise InputError(
+                "sampler_params",
+                sampler_params,
+                f"None for strategy={strategy!r} (it has no resampler)",
+            )
         if sampler is not None:
-            self._checked_params("sampler_params", sampler_params, sampler(),
-                                 ("estimator", "random_state"))
+            self._checked_params(
+                "sampler_params", sampler_params, sampler(), ("estimator", "random_state")
+            )
 
     @property
     def name(self) -> str:
@@ -108,8 +145,11 @@ class SupervisedDetector(Detector):
         seed = self.seed
         if self.strategy == "balanced_rf":
             return self._classifier()
-        sampler_params = {**SAMPLER_DEFAULTS.get(self.strategy, {}), **(self.sampler_params or {}),
-                          "random_state": seed}
+        sampler_params = {
+            **SAMPLER_DEFAULTS.get(self.strategy, {}),
+            **(self.sampler_params or {}),
+            "random_state": seed,
+        }
         if self.strategy == "balanced_bagging":
             base = self._classifier()
             if self.model == "rf" and "n_estimators" not in (self.estimator_params or {}):
@@ -117,13 +157,19 @@ class SupervisedDetector(Detector):
                 base.set_params(n_estimators=max(10, base.n_estimators // 10))
             return BalancedBaggingClassifier(estimator=base, **sampler_params)
         sampler = SAMPLERS[self.strategy](**sampler_params) if self.strategy in SAMPLERS else None
-        steps = ([("resample", sampler)] if sampler is not None else []) + [("model", self._classifier())]
+        steps = ([("resample", sampler)] if sampler is not None else []) + [
+            ("model", self._classifier())
+        ]
         return Pipeline(steps)
 
     def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> SupervisedDetector:
         """Fit on ``X`` with labels ``y`` (both classes needed)."""
         if y is None or len(np.unique(np.asarray(y))) != 2:
-            raise InputError("y", None if y is None else np.unique(np.asarray(y)).tolist(), "labels with both classes (0 and 1)")
+            raise InputError(
+                "y",
+                None if y is None else np.unique(np.asarray(y)).tolist(),
+                "labels with both classes (0 and 1)",
+            )
         values = self._matrix(X, fitting=True)
         y = np.asarray(y).astype(int)
         self.pipeline_ = self._pipeline().fit(values, y)
@@ -158,6 +204,8 @@ class SupervisedDetector(Detector):
         """Prior-shift correction of probabilities learned at the rebalanced prior."""
         if not self.calibrate or self.trained_prior_ == self.prior_:
             return p
-        ratio = (self.prior_ / (1 - self.prior_)) / (self.trained_prior_ / (1 - self.trained_prior_))
+        ratio = (self.prior_ / (1 - self.prior_)) / (
+            self.trained_prior_ / (1 - self.trained_prior_)
+        )
         odds = p / np.maximum(1 - p, 1e-12) * ratio
         return odds / (1 + odds)

@@ -65,7 +65,9 @@ def pre_transform(x: np.ndarray, transform: str) -> np.ndarray:
     return squash(x) if transform == "log" else x
 
 
-def training_rows(y: np.ndarray, holdout: float, validation_given: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def training_rows(
+    y: np.ndarray, holdout: float, validation_given: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(rows trained on, rows held out for early stopping or None). A validation block
     wins over the holdout; with ``holdout`` > 0 the last share of the rows (the latest in
     time when rows are in time order) is held out; with neither, every row trains and there
@@ -75,8 +77,12 @@ def training_rows(y: np.ndarray, holdout: float, validation_given: bool) -> tupl
         return rows, None
     cut = int(round(len(y) * (1 - holdout)))
     if len(np.unique(y[:cut])) != 2 or cut == len(y):
-        raise InputError("holdout", holdout, f"a share leaving both classes in the first rows "
-                         f"and at least one row held out ({len(y)} rows)")
+        raise InputError(
+            "holdout",
+            holdout,
+            f"a share leaving both classes in the first rows "
+            f"and at least one row held out ({len(y)} rows)",
+        )
     return rows[:cut], rows[cut:]
 
 

@@ -18,7 +18,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 
 @numba.njit(cache=True, nogil=True)
-def _raw(values, feature, threshold, missing_left, left, right, leaf, value, roots, baseline):  # pragma: no cover - compiled
+def _raw(
+    values, feature, threshold, missing_left, left, right, leaf, value, roots, baseline
+):  # pragma: no cover - compiled
     out = np.empty(values.shape[0])
     for row in range(values.shape[0]):
         acc = baseline
@@ -57,8 +59,18 @@ class CompiledTrees:
 
     def raw(self, values: np.ndarray) -> np.ndarray:
         """The raw (log-odds) score of each row of a float64 matrix of the model's inputs."""
-        return _raw(np.ascontiguousarray(values, dtype=np.float64), self.feature, self.threshold, self.missing_left,
-                    self.left, self.right, self.leaf, self.value, self.roots, self.baseline)
+        return _raw(
+            np.ascontiguousarray(values, dtype=np.float64),
+            self.feature,
+            self.threshold,
+            self.missing_left,
+            self.left,
+            self.right,
+            self.leaf,
+            self.value,
+            self.roots,
+            self.baseline,
+        )
 
 
 def compile_hgb(model: object) -> CompiledTrees | None:

@@ -14,13 +14,20 @@ import numpy as np
 import pandas as pd
 
 from workbench.simulate.intents import (
-    CHANNEL, DECLINE, INTENT_COLUMNS, KIND, US_PER_DAY, US_PER_HOUR, concat, frame,
+    CHANNEL,
+    DECLINE,
+    INTENT_COLUMNS,
+    KIND,
+    US_PER_DAY,
+    US_PER_HOUR,
+    concat,
+    frame,
 )
-from workbench.simulate.world_plan import GlobalPlan, entity_id
 from workbench.simulate.population import Population
 from workbench.simulate.profiles import CHANNELS as REMOTE_AND_POS
 from workbench.simulate.profiles import TIERS
 from workbench.simulate.sampling import categorical, group_offsets, haversine_km, pick_in_group
+from workbench.simulate.world_plan import GlobalPlan, entity_id
 
 # Channel-mix multipliers (pos, online, mobile) by digital savviness (low, medium, high).
 SAVVINESS_CHANNEL = np.array([[1.0, 0.45, 0.5], [1.0, 1.0, 1.0], [1.0, 1.4, 1.7]])
@@ -44,8 +51,17 @@ def day_calendar(plan: GlobalPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     pay = dates.to_period("M").to_timestamp() + pd.Timedelta(days=sd - 1)
     prev = (dates.to_period("M") - 1).to_timestamp() + pd.Timedelta(days=sd - 1)
     since = np.where(this_month, (dates - pay).days, (dates - prev).days)
-    cycle = np.where(since < len(beh.salary_cycle), beh.salary_cycle[np.minimum(since, len(beh.salary_cycle) - 1)], beh.salary_cycle_tail)
-    plan.cache["calendar"] = (np.asarray(dates.dayofweek), cycle, market.festival_multipliers(cfg.start, cfg.days), np.asarray(dates.day == sd))
+    cycle = np.where(
+        since < len(beh.salary_cycle),
+        beh.salary_cycle[np.minimum(since, len(beh.salary_cycle) - 1)],
+        beh.salary_cycle_tail,
+    )
+    plan.cache["calendar"] = (
+        np.asarray(dates.dayofweek),
+        cycle,
+        market.festival_multipliers(cfg.start, cfg.days),
+        np.asarray(dates.day == sd),
+    )
     return plan.cache["calendar"]
 
 
@@ -75,7 +91,9 @@ def daily_rate(plan: GlobalPlan, pop: Population) -> np.ndarray:
     market, c = plan.market, pop.customers
     seg = c["segment_idx"].to_numpy()
     tier = pd.Index(TIERS).get_indexer(c["city_tier"].to_numpy())
-    mean_amount = np.array([[k.median[t] * np.exp(k.sigma**2 / 2) for t in TIERS] for k in market.categories])  # (cat, tier)
+    mean_amount = np.array(
+        [[k.median[t] * np.exp(k.sigma**2 / 2) for t in TIERS] for k in market.categories]
+    )  # (cat, tier)
     w = category_weights(plan)
     per_seg_tier = (w / w.sum(axis=1, keepdims=True)) @ mean_amount  # (segment, tier)
     income = c["monthly_income"].to_numpy()
@@ -89,7 +107,12 @@ def expected_counts(plan: GlobalPlan, pop: Population) -> np.ndarray:
     dow, cycle, fest, _ = day_calendar(plan)
     seg = pop.customers["segment_idx"].to_numpy()
     weekday = np.array([s.weekday for s in plan.behaviour.segments])[seg][:, dow]
-    return daily_rate(plan, pop)[:, None] * weekday * (cycle * fest)[None, :] * alive_matrix(pop, plan.config.days)
+    return (
+        daily_rate(plan, pop)[:, None]
+        * weekday
+        * (cycle * fest)[None, :]
+        * alive_matrix(pop, plan.config.days)
+    )
 
 
 def _trips(plan: GlobalPlan, pop: Population, rng: np.random.Generator) -> pd.DataFrame:
@@ -101,18 +124,35 @@ def _trips(plan: GlobalPlan, pop: Population, rng: np.random.Generator) -> pd.Da
     n_trips = rng.poisson(rate)
     owner = np.repeat(np.arange(len(c)), n_trips)
     if len(owner) == 0:
-        return pd.DataFrame({k: np.array([], dtype=np.int64) for k in ("owner", "dest", "depart", "arrive", "leave", "back")})
+        return pd.DataFrame(
+            {
+                k: np.array([], dtype=np.int64)
+                for k in ("owner", "dest", "depart", "arrive", "leave", "back")
+            }
+        )
     home = c["city_idx"].to_numpy()[owner]
     dest = categorical(rng, cities["weight"].to_numpy(), size=len(owner))
-    dest = np.where(dest == home, (dest + 1 + rng.integers(0, len(cities) - 1, len(owner))) % len(cities), dest)
+    dest = np.where(
+        dest == home, (dest + 1 + rng.integers(0, len(cities) - 1, len(owner))) % len(cities), dest
+    )
     lat, lon = cities["lat"].to_numpy(), cities["lon"].to_numpy()
     dist = haversine_km(lat[home], lon[home], lat[dest], lon[dest])
     transit_h = np.where(dist > 400, dist / FLIGHT_KMH + 2.5, dist / ROAD_KMH + 0.5)
-    depart = rng.integers(0, cfg.days, len(owner)) * 86400 + rng.integers(6 * 3600, 20 * 3600, len(owner))
+    depart = rng.integers(0, cfg.days, len(owner)) * 86400 + rng.integers(
+        6 * 3600, 20 * 3600, len(owner)
+    )
     transit = np.ceil(transit_h * 3600).astype(np.int64)
     stay = rng.integers(2, 8, len(owner)) * 86400
-    trips = pd.DataFrame({"owner": owner, "dest": dest, "depart": depart, "arrive": depart + transit,
-                          "leave": depart + stay, "back": depart + stay + transit}).sort_values(["owner", "depart"], kind="stable")
+    trips = pd.DataFrame(
+        {
+            "owner": owner,
+            "dest": dest,
+            "depart": depart,
+            "arrive": depart + transit,
+            "leave": depart + stay,
+            "back": depart + stay + transit,
+        }
+    ).sort_values(["owner", "depart"], kind="stable")
     while True:  # drop trips that start before the previous kept trip of the same customer ends
         prev_back = trips["back"].shift(1).to_numpy()
         same = trips["owner"].to_numpy() == trips["owner"].shift(1).to_numpy()
@@ -122,7 +162,9 @@ def _trips(plan: GlobalPlan, pop: Population, rng: np.random.Generator) -> pd.Da
         trips = trips[~bad]
 
 
-def locate(trips: pd.DataFrame, cust: np.ndarray, sec: np.ndarray, home_city: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def locate(
+    trips: pd.DataFrame, cust: np.ndarray, sec: np.ndarray, home_city: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Current city of each (customer, second) and whether that moment is in transit."""
     if len(trips) == 0:
         return home_city[cust], np.zeros(len(cust), dtype=bool)
@@ -140,28 +182,58 @@ def locate(trips: pd.DataFrame, cust: np.ndarray, sec: np.ndarray, home_city: np
 def category_weights(plan: GlobalPlan) -> np.ndarray:
     """(segments, market categories) purchase-category weights."""
     beh = plan.behaviour
-    return np.array([[s.categories.get(k.name, beh.default_category_weight) for k in plan.market.categories] for s in beh.segments])
+    return np.array(
+        [
+            [s.categories.get(k.name, beh.default_category_weight) for k in plan.market.categories]
+            for s in beh.segments
+        ]
+    )
 
 
-def sample_payment_mode(plan: GlobalPlan, rng: np.random.Generator, channel: np.ndarray, amount: np.ndarray, sav: np.ndarray) -> np.ndarray:
+def sample_payment_mode(
+    plan: GlobalPlan,
+    rng: np.random.Generator,
+    channel: np.ndarray,
+    amount: np.ndarray,
+    sav: np.ndarray,
+) -> np.ndarray:
     """Payment mode index per transaction from the market's (channel, amount band) mix and savviness."""
     m = plan.market
     n_b = len(m.amount_bands) + 1
-    table = np.array([[m.mode_mix[ch][:, b] * m.savviness_mode[s] for s in ("low", "medium", "high")]
-                      for ch in REMOTE_AND_POS for b in range(n_b)]).reshape(-1, len(m.modes))
+    table = np.array(
+        [
+            [m.mode_mix[ch][:, b] * m.savviness_mode[s] for s in ("low", "medium", "high")]
+            for ch in REMOTE_AND_POS
+            for b in range(n_b)
+        ]
+    ).reshape(-1, len(m.modes))
     band = np.searchsorted(m.amount_bands, amount, side="right")
     return categorical(rng, table, (channel * n_b + band) * 3 + sav)
 
 
-def pick_ip(plan: GlobalPlan, rng: np.random.Generator, city: np.ndarray, home_ip: np.ndarray, mix: np.ndarray) -> np.ndarray:
+def pick_ip(
+    plan: GlobalPlan,
+    rng: np.random.Generator,
+    city: np.ndarray,
+    home_ip: np.ndarray,
+    mix: np.ndarray,
+) -> np.ndarray:
     """An IP id per row: the home IP, a shared public IP of ``city``, or a VPN exit, drawn from ``mix`` rows."""
-    which = categorical(rng, mix, np.arange(len(city))) if mix.ndim == 2 else categorical(rng, mix, size=len(city))
-    public = plan.shared_ips["ip_id"].to_numpy()[np.maximum(pick_in_group(rng, city, *plan.public_ip_groups), 0)]
+    which = (
+        categorical(rng, mix, np.arange(len(city)))
+        if mix.ndim == 2
+        else categorical(rng, mix, size=len(city))
+    )
+    public = plan.shared_ips["ip_id"].to_numpy()[
+        np.maximum(pick_in_group(rng, city, *plan.public_ip_groups), 0)
+    ]
     vpn = plan.vpn_ip_ids[rng.integers(0, len(plan.vpn_ip_ids), len(city))]
     return np.select([which == 0, which == 1], [home_ip, public], vpn)
 
 
-def purchases(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def purchases(
+    plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Purchase intents of the shard, and its trips."""
     cfg, market = plan.config, plan.market
     c = pop.customers
@@ -182,22 +254,33 @@ def purchases(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
 
     n_cat = len(market.categories)
     cat = categorical(rng, category_weights(plan), seg)
-    ch_table = (np.array([k.channels for k in market.categories])[:, None, :] * SAVVINESS_CHANNEL[None, :, :]).reshape(-1, 3)
+    ch_table = (
+        np.array([k.channels for k in market.categories])[:, None, :]
+        * SAVVINESS_CHANNEL[None, :, :]
+    ).reshape(-1, 3)
     channel = categorical(rng, ch_table, cat * 3 + sav)
 
     # Merchants: loyal customers return to one of three favourites per category at home.
-    fav = pick_in_group(rng, np.repeat(home_city * n_cat, n_cat * 3) + np.tile(np.repeat(np.arange(n_cat), 3), len(c)), *plan.merchant_groups).reshape(len(c), n_cat, 3)
+    fav = pick_in_group(
+        rng,
+        np.repeat(home_city * n_cat, n_cat * 3) + np.tile(np.repeat(np.arange(n_cat), 3), len(c)),
+        *plan.merchant_groups,
+    ).reshape(len(c), n_cat, 3)
     loyalty = np.array([s.loyalty for s in plan.behaviour.segments])[seg]
     loyal = at_home & (rng.random(n) < loyalty)
     random_merchant = pick_in_group(rng, city * n_cat + cat, *plan.merchant_groups)
-    merchant = np.where(loyal, fav[cust, cat, categorical(rng, FAVOURITES, size=n)], random_merchant)
+    merchant = np.where(
+        loyal, fav[cust, cat, categorical(rng, FAVOURITES, size=n)], random_merchant
+    )
 
     # Amounts: log-normal around the category's median for the city tier, scaled by income.
     tier = pd.Index(TIERS).get_indexer(market.cities["tier"].to_numpy())[city]
     median = np.array([[k.median[t] for t in TIERS] for k in market.categories])[cat, tier]
     sigma = np.array([k.sigma for k in market.categories])[cat]
     _, _, fest, _ = day_calendar(plan)
-    scale = amount_scale(plan, c["monthly_income"].to_numpy()[cust]) * (1 + 0.25 * (fest[sec // 86400] - 1))
+    scale = amount_scale(plan, c["monthly_income"].to_numpy()[cust]) * (
+        1 + 0.25 * (fest[sec // 86400] - 1)
+    )
     amount = np.maximum(np.round(median * scale * rng.lognormal(0.0, sigma), 2), 1.0)
 
     mode = sample_payment_mode(plan, rng, channel, amount, sav)
@@ -209,28 +292,69 @@ def purchases(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     first_dev = np.cumsum(n_dev) - n_dev
     other_device = (channel == 1) & (rng.random(n) < plan.behaviour.rates.online_other_device)
     dev_k = np.where(other_device, rng.integers(0, 3, n) % n_dev[cust], 0)
-    seen = pop.devices["first_seen"].to_numpy().astype("datetime64[us]").astype(np.int64)[first_dev[cust] + dev_k] <= t0_us + sec * 1_000_000
+    seen = (
+        pop.devices["first_seen"]
+        .to_numpy()
+        .astype("datetime64[us]")
+        .astype(np.int64)[first_dev[cust] + dev_k]
+        <= t0_us + sec * 1_000_000
+    )
     dev_k = np.where(seen, dev_k, 0)
     device = np.where(remote, pop.devices["device_id"].to_numpy()[first_dev[cust] + dev_k], -1)
-    ip_mix = np.where(at_home[:, None], np.where((channel == 1)[:, None], IP_MIX_HOME["online"], IP_MIX_HOME["mobile"]), IP_MIX_AWAY)
-    ip = np.where(remote, pick_ip(plan, rng, city, pop.home_ips["ip_id"].to_numpy()[cust], ip_mix), -1)
+    ip_mix = np.where(
+        at_home[:, None],
+        np.where((channel == 1)[:, None], IP_MIX_HOME["online"], IP_MIX_HOME["mobile"]),
+        IP_MIX_AWAY,
+    )
+    ip = np.where(
+        remote, pick_ip(plan, rng, city, pop.home_ips["ip_id"].to_numpy()[cust], ip_mix), -1
+    )
 
     lat, lon = place(plan, rng, remote, merchant, city)
-    card_modes = [market.modes.index(m) for m in ("credit_card", "debit_card") if m in market.modes]
+    card_modes = [
+        market.modes.index(m) for m in ("credit_card", "debit_card") if m in market.modes
+    ]
     remote_card = remote & np.isin(mode, card_modes)
-    decline = np.where(rng.random(n) < cfg.technical_decline_rate, DECLINE["technical"],
-                       np.where(remote_card & (rng.random(n) < cfg.verification_failure_rate), DECLINE["card_verification"], DECLINE["none"]))
+    decline = np.where(
+        rng.random(n) < cfg.technical_decline_rate,
+        DECLINE["technical"],
+        np.where(
+            remote_card & (rng.random(n) < cfg.verification_failure_rate),
+            DECLINE["card_verification"],
+            DECLINE["none"],
+        ),
+    )
     ships = np.array([k.ships for k in market.categories])[cat] & (channel > 0)
     intents = frame(
-        INTENT_COLUMNS, n, cust=cust, acc=acc, ts=t0_us + sec * 1_000_000, kind=np.full(n, KIND["purchase"]),
-        amount_c=np.round(amount * 100), merchant_id=plan.merchants["merchant_id"].to_numpy()[merchant], category=cat,
-        channel=channel, mode=mode, city=city, lat=lat, lon=lon, device_id=device, ip_id=ip,
-        decline_code=decline, ship_elsewhere=ships & (rng.random(n) < cfg.ship_elsewhere_rate),
+        INTENT_COLUMNS,
+        n,
+        cust=cust,
+        acc=acc,
+        ts=t0_us + sec * 1_000_000,
+        kind=np.full(n, KIND["purchase"]),
+        amount_c=np.round(amount * 100),
+        merchant_id=plan.merchants["merchant_id"].to_numpy()[merchant],
+        category=cat,
+        channel=channel,
+        mode=mode,
+        city=city,
+        lat=lat,
+        lon=lon,
+        device_id=device,
+        ip_id=ip,
+        decline_code=decline,
+        ship_elsewhere=ships & (rng.random(n) < cfg.ship_elsewhere_rate),
     )
     return intents, trips
 
 
-def place(plan: GlobalPlan, rng: np.random.Generator, remote: np.ndarray, merchant: np.ndarray, city: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def place(
+    plan: GlobalPlan,
+    rng: np.random.Generator,
+    remote: np.ndarray,
+    merchant: np.ndarray,
+    city: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of purchases: the merchant's for card-present rows, near the customer's
     current city for remote ones (rounded to 6 decimals like every coordinate)."""
     jitter = rng.normal(0, 0.02, size=(len(merchant), 2))
@@ -239,14 +363,18 @@ def place(plan: GlobalPlan, rng: np.random.Generator, remote: np.ndarray, mercha
     return np.round(lat, 6), np.round(lon, 6)
 
 
-def accounts_for(plan: GlobalPlan, pop: Population, cust: np.ndarray, mode: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def accounts_for(
+    plan: GlobalPlan, pop: Population, cust: np.ndarray, mode: np.ndarray, ts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Account row per purchase: the credit card for card-credit payments when the customer
     holds one that is open, else the primary bank account (and ``credit_card`` becomes ``debit_card``)."""
     modes = plan.market.modes
     acc = pop.accounts
     primary = primary_rows(pop)
     credit_row = credit_card_rows(pop)
-    wants_credit = mode == modes.index("credit_card") if "credit_card" in modes else np.zeros(len(mode), bool)
+    wants_credit = (
+        mode == modes.index("credit_card") if "credit_card" in modes else np.zeros(len(mode), bool)
+    )
     card = credit_row[cust]
     opened = acc["opened_at"].to_numpy().astype("datetime64[us]").astype(np.int64)
     usable = wants_credit & (card >= 0) & (opened[np.maximum(card, 0)] <= ts)
@@ -273,7 +401,9 @@ def primary_rows(pop: Population) -> np.ndarray:
     return out
 
 
-def income_and_bills(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int) -> pd.DataFrame:
+def income_and_bills(
+    plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int
+) -> pd.DataFrame:
     """Salary credits on salary day and credit-card bill payments five days later."""
     cfg = plan.config
     _, _, _, is_payday = day_calendar(plan)
@@ -283,10 +413,20 @@ def income_and_bills(plan: GlobalPlan, pop: Population, rng: np.random.Generator
     cust, k = np.nonzero(alive)
     day = paydays[k]
     sec = day * 86400 + rng.integers(8 * 3600, 11 * 3600, len(cust))
-    salary = frame(INTENT_COLUMNS, len(cust), cust=cust, acc=primary_rows(pop)[cust], ts=t0_us + sec * 1_000_000,
-                   kind=np.full(len(cust), KIND["salary"]), amount_c=np.round(c["monthly_income"].to_numpy()[cust] * 100),
-                   channel=np.full(len(cust), CHANNEL["bank"]), mode=np.full(len(cust), -1),
-                   city=c["city_idx"].to_numpy()[cust], lat=c["home_lat"].to_numpy()[cust], lon=c["home_lon"].to_numpy()[cust])
+    salary = frame(
+        INTENT_COLUMNS,
+        len(cust),
+        cust=cust,
+        acc=primary_rows(pop)[cust],
+        ts=t0_us + sec * 1_000_000,
+        kind=np.full(len(cust), KIND["salary"]),
+        amount_c=np.round(c["monthly_income"].to_numpy()[cust] * 100),
+        channel=np.full(len(cust), CHANNEL["bank"]),
+        mode=np.full(len(cust), -1),
+        city=c["city_idx"].to_numpy()[cust],
+        lat=c["home_lat"].to_numpy()[cust],
+        lon=c["home_lon"].to_numpy()[cust],
+    )
     acc = pop.accounts
     cards = np.flatnonzero(acc["account_type"].to_numpy() == "credit")
     bill_days = paydays + 5
@@ -297,14 +437,26 @@ def income_and_bills(plan: GlobalPlan, pop: Population, rng: np.random.Generator
     ok = alive_matrix(pop, cfg.days)[owner, bday] > 0
     row, bday, owner = row[ok], bday[ok], owner[ok]
     bsec = bday * 86400 + rng.integers(10 * 3600, 18 * 3600, len(row))
-    bills = frame(INTENT_COLUMNS, len(row), cust=owner, acc=row, ts=t0_us + bsec * 1_000_000,
-                  kind=np.full(len(row), KIND["card_payment"]), amount_c=np.full(len(row), -1),  # settled by the ledger
-                  channel=np.full(len(row), CHANNEL["bank"]), mode=np.full(len(row), -1),
-                  city=c["city_idx"].to_numpy()[owner], lat=c["home_lat"].to_numpy()[owner], lon=c["home_lon"].to_numpy()[owner])
+    bills = frame(
+        INTENT_COLUMNS,
+        len(row),
+        cust=owner,
+        acc=row,
+        ts=t0_us + bsec * 1_000_000,
+        kind=np.full(len(row), KIND["card_payment"]),
+        amount_c=np.full(len(row), -1),  # settled by the ledger
+        channel=np.full(len(row), CHANNEL["bank"]),
+        mode=np.full(len(row), -1),
+        city=c["city_idx"].to_numpy()[owner],
+        lat=c["home_lat"].to_numpy()[owner],
+        lon=c["home_lon"].to_numpy()[owner],
+    )
     return concat([(salary, True), (bills, True)])
 
 
-def transfers(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int) -> pd.DataFrame:
+def transfers(
+    plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int
+) -> pd.DataFrame:
     """P2P transfers between customers of the shard (same city more often): out and in legs."""
     cfg, c = plan.config, pop.customers
     alive = alive_matrix(pop, cfg.days) > 0
@@ -312,10 +464,14 @@ def transfers(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     n_send = rng.poisson(cfg.p2p_rate * n_alive)
     sender = np.repeat(np.arange(len(c)), n_send)
     if len(c) < 2 or len(sender) == 0:
-        return frame(INTENT_COLUMNS, 0, **{k: np.array([], dtype=v) for k, v in INTENT_COLUMNS.items()})
+        return frame(
+            INTENT_COLUMNS, 0, **{k: np.array([], dtype=v) for k, v in INTENT_COLUMNS.items()}
+        )
     # a day uniformly among the sender's alive days
     first_alive = np.argmax(alive, axis=1)
-    day = first_alive[sender] + np.floor(rng.random(len(sender)) * n_alive[sender]).astype(np.int64)
+    day = first_alive[sender] + np.floor(rng.random(len(sender)) * n_alive[sender]).astype(
+        np.int64
+    )
     home = c["city_idx"].to_numpy()
     same_city = pick_in_group(rng, home[sender], *group_offsets(home, len(plan.market.cities)))
     local = rng.random(len(sender)) < plan.behaviour.rates.p2p_same_city
@@ -328,30 +484,74 @@ def transfers(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us
     sec = day * 86400 + rng.integers(7 * 3600, 23 * 3600, n)
     median = c["monthly_income"].to_numpy()[sender] * plan.behaviour.rates.p2p_income_share
     amount = np.maximum(np.round(median * rng.lognormal(0, 0.8, n), 2), 10.0)
-    mode = sample_payment_mode(plan, rng, np.full(n, CHANNEL["mobile"]), amount, c["savviness_idx"].to_numpy()[sender])
+    mode = sample_payment_mode(
+        plan, rng, np.full(n, CHANNEL["mobile"]), amount, c["savviness_idx"].to_numpy()[sender]
+    )
     prim = primary_rows(pop)
-    device = entity_id("device", c["customer_id"].to_numpy()[sender], 0)  # the sender's primary (mobile) device
+    device = entity_id(
+        "device", c["customer_id"].to_numpy()[sender], 0
+    )  # the sender's primary (mobile) device
     city = home[sender]
-    ip = pick_ip(plan, rng, city, pop.home_ips["ip_id"].to_numpy()[sender], np.array(IP_MIX_HOME["mobile"]))
+    ip = pick_ip(
+        plan, rng, city, pop.home_ips["ip_id"].to_numpy()[sender], np.array(IP_MIX_HOME["mobile"])
+    )
     acc_id = pop.accounts["account_id"].to_numpy()
     # a share of transfers goes to, or comes from, accounts at other banks (counterparty -1)
     external = rng.random(n) < cfg.external_transfer_share
-    incoming = external & (rng.random(n) < 0.5)  # an external sender pays `receiver`; no out leg here
-    common = dict(ts=t0_us + sec * 1_000_000, amount_c=np.round(amount * 100), channel=np.full(n, CHANNEL["mobile"]), mode=mode)
-    out = frame(INTENT_COLUMNS, n, cust=sender, acc=prim[sender], kind=np.full(n, KIND["p2p_out"]), city=city,
-                lat=c["home_lat"].to_numpy()[sender], lon=c["home_lon"].to_numpy()[sender], device_id=device, ip_id=ip,
-                cp_account_id=np.where(external, -1, acc_id[prim[receiver]]),
-                decline_code=np.where(rng.random(n) < cfg.technical_decline_rate, DECLINE["technical"], DECLINE["none"]), **common)
-    inn = frame(INTENT_COLUMNS, n, cust=receiver, acc=prim[receiver], kind=np.full(n, KIND["p2p_in"]), city=home[receiver],
-                lat=c["home_lat"].to_numpy()[receiver], lon=c["home_lon"].to_numpy()[receiver],
-                cp_account_id=np.where(external, -1, acc_id[prim[sender]]), related=np.where(external, -1, np.arange(n)), **common)
+    incoming = external & (
+        rng.random(n) < 0.5
+    )  # an external sender pays `receiver`; no out leg here
+    common = dict(
+        ts=t0_us + sec * 1_000_000,
+        amount_c=np.round(amount * 100),
+        channel=np.full(n, CHANNEL["mobile"]),
+        mode=mode,
+    )
+    out = frame(
+        INTENT_COLUMNS,
+        n,
+        cust=sender,
+        acc=prim[sender],
+        kind=np.full(n, KIND["p2p_out"]),
+        city=city,
+        lat=c["home_lat"].to_numpy()[sender],
+        lon=c["home_lon"].to_numpy()[sender],
+        device_id=device,
+        ip_id=ip,
+        cp_account_id=np.where(external, -1, acc_id[prim[receiver]]),
+        decline_code=np.where(
+            rng.random(n) < cfg.technical_decline_rate, DECLINE["technical"], DECLINE["none"]
+        ),
+        **common,
+    )
+    inn = frame(
+        INTENT_COLUMNS,
+        n,
+        cust=receiver,
+        acc=prim[receiver],
+        kind=np.full(n, KIND["p2p_in"]),
+        city=home[receiver],
+        lat=c["home_lat"].to_numpy()[receiver],
+        lon=c["home_lon"].to_numpy()[receiver],
+        cp_account_id=np.where(external, -1, acc_id[prim[sender]]),
+        related=np.where(external, -1, np.arange(n)),
+        **common,
+    )
     out, inn = out[~incoming], inn[~external | incoming]
     keep_idx = np.cumsum(~incoming) - 1  # position of each kept out leg
-    inn = inn.assign(related=np.where(inn["related"] >= 0, keep_idx[np.maximum(inn["related"].to_numpy(), 0)], -1))
-    return pd.concat([out, inn], ignore_index=True)  # each internal in leg's `related` is its out leg
+    inn = inn.assign(
+        related=np.where(
+            inn["related"] >= 0, keep_idx[np.maximum(inn["related"].to_numpy(), 0)], -1
+        )
+    )
+    return pd.concat(
+        [out, inn], ignore_index=True
+    )  # each internal in leg's `related` is its out leg
 
 
-def redemptions(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int) -> pd.DataFrame:
+def redemptions(
+    plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_us: int
+) -> pd.DataFrame:
     """Reward-point redemptions credited to credit cards (small, occasional)."""
     cfg, c, acc = plan.config, pop.customers, pop.accounts
     cards = np.flatnonzero(acc["account_type"].to_numpy() == "credit")
@@ -362,18 +562,35 @@ def redemptions(plan: GlobalPlan, pop: Population, rng: np.random.Generator, t0_
     row = np.repeat(cards, count)
     own = acc["owner_idx"].to_numpy()[row]
     first = np.argmax(alive[own], axis=1)
-    sec = (first * 86400 + np.floor(rng.random(len(row)) * np.repeat(n_alive, count) * 86400)).astype(np.int64)
-    opened = (acc["opened_at"].to_numpy().astype("datetime64[us]").astype(np.int64)[row] - t0_us) // 1_000_000
+    sec = (
+        first * 86400 + np.floor(rng.random(len(row)) * np.repeat(n_alive, count) * 86400)
+    ).astype(np.int64)
+    opened = (
+        acc["opened_at"].to_numpy().astype("datetime64[us]").astype(np.int64)[row] - t0_us
+    ) // 1_000_000
     ok = sec >= opened
     row, own, sec = row[ok], own[ok], sec[ok]
     median = c["monthly_income"].to_numpy()[own] * plan.behaviour.rates.redemption_income_share
     amount = np.maximum(np.round(median * rng.lognormal(0, 0.5, len(row)), 2), 1.0)
-    return frame(INTENT_COLUMNS, len(row), cust=own, acc=row, ts=t0_us + sec * 1_000_000, kind=np.full(len(row), KIND["reward_redemption"]),
-                 amount_c=np.round(amount * 100), channel=np.full(len(row), CHANNEL["mobile"]), mode=np.full(len(row), -1),
-                 city=c["city_idx"].to_numpy()[own], lat=c["home_lat"].to_numpy()[own], lon=c["home_lon"].to_numpy()[own])
+    return frame(
+        INTENT_COLUMNS,
+        len(row),
+        cust=own,
+        acc=row,
+        ts=t0_us + sec * 1_000_000,
+        kind=np.full(len(row), KIND["reward_redemption"]),
+        amount_c=np.round(amount * 100),
+        channel=np.full(len(row), CHANNEL["mobile"]),
+        mode=np.full(len(row), -1),
+        city=c["city_idx"].to_numpy()[own],
+        lat=c["home_lat"].to_numpy()[own],
+        lon=c["home_lon"].to_numpy()[own],
+    )
 
 
-def reversals(plan: GlobalPlan, pop: Population, intents: pd.DataFrame, rng: np.random.Generator, t0_us: int) -> pd.DataFrame:
+def reversals(
+    plan: GlobalPlan, pop: Population, intents: pd.DataFrame, rng: np.random.Generator, t0_us: int
+) -> pd.DataFrame:
     """Refunds (1-14 days later) and genuine chargebacks (15-60 days later) of purchases,
     posted only while the window lasts and the customer has not churned (account closed)."""
     cfg = plan.config
@@ -381,13 +598,43 @@ def reversals(plan: GlobalPlan, pop: Population, intents: pd.DataFrame, rng: np.
     closes = t0_us + np.where(churn >= 0, churn, cfg.days) * US_PER_DAY
     is_purchase = np.flatnonzero(intents["kind"].to_numpy() == KIND["purchase"])
     parts = []
-    for kind, rate, lo, hi in (("refund", cfg.refund_rate, 1, 15), ("chargeback", cfg.chargeback_rate, 15, 61)):
+    for kind, rate, lo, hi in (
+        ("refund", cfg.refund_rate, 1, 15),
+        ("chargeback", cfg.chargeback_rate, 15, 61),
+    ):
         rows = is_purchase[rng.random(len(is_purchase)) < rate]
-        ts = intents["ts"].to_numpy()[rows] + rng.integers(lo, hi, len(rows)) * US_PER_DAY + rng.integers(0, 12, len(rows)) * US_PER_HOUR
+        ts = (
+            intents["ts"].to_numpy()[rows]
+            + rng.integers(lo, hi, len(rows)) * US_PER_DAY
+            + rng.integers(0, 12, len(rows)) * US_PER_HOUR
+        )
         ok = ts < closes[intents["cust"].to_numpy()[rows]]
         rows, ts = rows[ok], ts[ok]
         src = intents.iloc[rows]
-        parts.append(frame(INTENT_COLUMNS, len(rows), **{k: src[k].to_numpy() for k in
-                     ("cust", "acc", "amount_c", "merchant_id", "category", "channel", "mode", "city", "lat", "lon")},
-                     ts=ts, kind=np.full(len(rows), KIND[kind]), related=rows))
-    return pd.concat(parts, ignore_index=True)  # `related` points at rows of `intents`: append with shift=False
+        parts.append(
+            frame(
+                INTENT_COLUMNS,
+                len(rows),
+                **{
+                    k: src[k].to_numpy()
+                    for k in (
+                        "cust",
+                        "acc",
+                        "amount_c",
+                        "merchant_id",
+                        "category",
+                        "channel",
+                        "mode",
+                        "city",
+                        "lat",
+                        "lon",
+                    )
+                },
+                ts=ts,
+                kind=np.full(len(rows), KIND[kind]),
+                related=rows,
+            )
+        )
+    return pd.concat(
+        parts, ignore_index=True
+    )  # `related` points at rows of `intents`: append with shift=False

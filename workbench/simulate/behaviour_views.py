@@ -24,10 +24,15 @@ def hourly_profile(ds: Dataset) -> pd.DataFrame:
             FROM transactions t JOIN customers c USING (customer_id)
             WHERE t.txn_type = 'purchase' AND NOT t.is_fraud GROUP BY ALL""").df()
     beh = load_behaviour(ds.card["config"].get("behaviour"))
-    grid = pd.MultiIndex.from_product([list(beh.occupations), range(24)], names=["occupation", "hour"]).to_frame(index=False)
+    grid = pd.MultiIndex.from_product(
+        [list(beh.occupations), range(24)], names=["occupation", "hour"]
+    ).to_frame(index=False)
     out = grid.merge(obs, how="left", on=["occupation", "hour"]).fillna({"n": 0})
     out["observed"] = out["n"] / out.groupby("occupation")["n"].transform("sum").replace(0, np.nan)
-    out["expected"] = [beh.occupations[o][h] / beh.occupations[o].sum() for o, h in zip(out["occupation"], out["hour"])]
+    out["expected"] = [
+        beh.occupations[o][h] / beh.occupations[o].sum()
+        for o, h in zip(out["occupation"], out["hour"])
+    ]
     return out[out.groupby("occupation")["n"].transform("sum") > 0].reset_index(drop=True)
 
 
@@ -43,7 +48,9 @@ def weekday_profile(ds: Dataset) -> pd.DataFrame:
     expected = sum(mult[r.segment] * r.n for r in seg.itertuples()) / seg["n"].sum()
     obs["per_day"] = obs["n"] / obs["days"]
     obs["observed"] = obs["per_day"] / obs["per_day"].mean()
-    obs["expected"] = expected[obs["weekday"].to_numpy()] / expected[obs["weekday"].to_numpy()].mean()
+    obs["expected"] = (
+        expected[obs["weekday"].to_numpy()] / expected[obs["weekday"].to_numpy()].mean()
+    )
     obs["day"] = [WEEKDAYS[d] for d in obs["weekday"]]
     return obs
 
@@ -59,7 +66,7 @@ def payment_mix(ds: Dataset) -> pd.DataFrame:
         obs = con.sql(f"""
             WITH holders AS (SELECT DISTINCT customer_id FROM accounts WHERE account_type = 'credit')
             SELECT t.channel, c.digital_savviness AS savviness,
-                   (CASE {' '.join(f"WHEN t.amount < {e} THEN {i}" for i, e in enumerate(edges[1:-1]))} ELSE {len(edges) - 2} END) AS band,
+                   (CASE {" ".join(f"WHEN t.amount < {e} THEN {i}" for i, e in enumerate(edges[1:-1]))} ELSE {len(edges) - 2} END) AS band,
                    t.payment_mode, count(*) AS n
             FROM transactions t JOIN customers c USING (customer_id)
             WHERE t.txn_type = 'purchase' AND NOT t.is_fraud AND t.customer_id IN (SELECT customer_id FROM holders)
@@ -72,10 +79,21 @@ def payment_mix(ds: Dataset) -> pd.DataFrame:
         for sav, share in mix_by_sav.items():
             w = market.mode_mix[ch][:, band] * market.savviness_mode[sav]
             expected += share * w / w.sum()
-        observed = grp.groupby("payment_mode")["n"].sum().reindex(market.modes, fill_value=0) / total
+        observed = (
+            grp.groupby("payment_mode")["n"].sum().reindex(market.modes, fill_value=0) / total
+        )
         for m, e in zip(market.modes, expected):
-            rows.append({"channel": ch, "band": int(band), "band_label": _band_label(edges, int(band)), "payment_mode": m,
-                         "observed": observed[m], "expected": e, "n": int(total)})
+            rows.append(
+                {
+                    "channel": ch,
+                    "band": int(band),
+                    "band_label": _band_label(edges, int(band)),
+                    "payment_mode": m,
+                    "observed": observed[m],
+                    "expected": e,
+                    "n": int(total),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -92,7 +110,8 @@ def total_variation(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> flo
 def balance_breaks(ds: Dataset) -> int:
     """Rows whose balance does not follow from the account's previous row (or opening balance) and its own amount."""
     with ds.connect() as con:
-        return int(con.sql("""
+        return int(
+            con.sql("""
             WITH t AS (
               SELECT tx.*, coalesce(lag(balance_after) OVER (PARTITION BY account_id ORDER BY timestamp, txn_id),
                                     a.opening_balance) AS prev_after
@@ -100,13 +119,21 @@ def balance_breaks(ds: Dataset) -> int:
             SELECT count(*) FROM t WHERE
               abs(balance_before - prev_after) > 0.005
               OR abs(balance_after - (balance_before + CASE WHEN status = 'declined' THEN 0
-                                                          WHEN is_credit THEN amount ELSE -amount END)) > 0.005""").fetchall()[0][0])
+                                                          WHEN is_credit THEN amount ELSE -amount END)) > 0.005""").fetchall()[
+                0
+            ][0]
+        )
 
 
 def customer_timeline(ds: Dataset, customer_id: int | None = None) -> pd.DataFrame:
     """One customer's transactions in time order (the most active one by default)."""
     with ds.connect() as con:
         if customer_id is None:
-            customer_id = con.execute("SELECT customer_id FROM transactions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchall()[0][0]
-        return con.execute("""SELECT t.*, a.account_type FROM transactions t JOIN accounts a USING (account_id)
-                              WHERE t.customer_id = ? ORDER BY timestamp, txn_id""", [int(customer_id)]).df()
+            customer_id = con.execute(
+                "SELECT customer_id FROM transactions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+            ).fetchall()[0][0]
+        return con.execute(
+            """SELECT t.*, a.account_type FROM transactions t JOIN accounts a USING (account_id)
+                              WHERE t.customer_id = ? ORDER BY timestamp, txn_id""",
+            [int(customer_id)],
+        ).df()

@@ -63,12 +63,19 @@ class NoFraud:
             return None
         if scenarios in (None, "none"):
             if rate:
-                raise InputError("fraud_rate", fraud_rate, "None or 0 when scenarios is none "
-                                 "(a dataset without fraud)")
+                raise InputError(
+                    "fraud_rate",
+                    fraud_rate,
+                    "None or 0 when scenarios is none (a dataset without fraud)",
+                )
             return None
-        raise InputError("scenarios", scenarios, "none (no fraud layer is registered: "
-                         "workbench.simulate.register_fraud_layer("
-                         "workbench.fraud.SCENARIO_LIBRARY) registers the scenario library)")
+        raise InputError(
+            "scenarios",
+            scenarios,
+            "none (no fraud layer is registered: "
+            "workbench.simulate.register_fraud_layer("
+            "workbench.fraud.SCENARIO_LIBRARY) registers the scenario library)",
+        )
 
     def summary(self, mix: Any | None) -> None:
         """No mix, nothing to record."""

@@ -35,9 +35,23 @@ class Settlement:
     after_c: np.ndarray
 
 
-def _scan(rows: np.ndarray, acc: np.ndarray, ts: np.ndarray, base: np.ndarray, credit: np.ndarray, blocked: np.ndarray,
-          is_bill: np.ndarray, sweep: np.ndarray, void: np.ndarray, forced: np.ndarray, opening_c: np.ndarray, limit_c: np.ndarray,
-          amount: np.ndarray, before: np.ndarray, approved: np.ndarray) -> None:
+def _scan(
+    rows: np.ndarray,
+    acc: np.ndarray,
+    ts: np.ndarray,
+    base: np.ndarray,
+    credit: np.ndarray,
+    blocked: np.ndarray,
+    is_bill: np.ndarray,
+    sweep: np.ndarray,
+    void: np.ndarray,
+    forced: np.ndarray,
+    opening_c: np.ndarray,
+    limit_c: np.ndarray,
+    amount: np.ndarray,
+    before: np.ndarray,
+    approved: np.ndarray,
+) -> None:
     """Settle ``rows`` (all rows of the accounts they touch) in time order per account,
     writing ``amount``, ``before`` and ``approved`` in place. Vectorised across accounts: step
     k settles every account's k-th row at once."""
@@ -50,10 +64,14 @@ def _scan(rows: np.ndarray, acc: np.ndarray, ts: np.ndarray, base: np.ndarray, c
     bounds = np.r_[0, np.cumsum(np.bincount(rank))] if n else np.array([0])
     balance = opening_c.astype(np.int64).copy()
     for k in range(len(bounds) - 1):
-        idx = by_rank[bounds[k]:bounds[k + 1]]
+        idx = by_rank[bounds[k] : bounds[k + 1]]
         a = acc[idx]
         bal = balance[a]
-        amt = np.where(is_bill[idx], limit_c[a] - bal, np.where(sweep[idx] > 0, np.maximum(bal, 0) * sweep[idx] // 10_000, base[idx]))
+        amt = np.where(
+            is_bill[idx],
+            limit_c[a] - bal,
+            np.where(sweep[idx] > 0, np.maximum(bal, 0) * sweep[idx] // 10_000, base[idx]),
+        )
         ok = ~void[idx] & ~forced[idx] & (credit[idx] | (~blocked[idx] & (bal >= amt))) & (amt > 0)
         amount[idx], before[idx], approved[idx] = amt, bal, ok
         balance[a] = bal + np.where(ok, np.where(credit[idx], amt, -amt), 0)
@@ -83,13 +101,33 @@ def settle(intents: pd.DataFrame, opening_c: np.ndarray, limit_c: np.ndarray) ->
     approved = np.zeros(n, dtype=bool)
     rows = np.arange(n)
     while len(rows):
-        _scan(rows, acc, ts, base, credit, blocked, is_bill, sweep, void, forced, opening_c, limit_c, amount, before, approved)
+        _scan(
+            rows,
+            acc,
+            ts,
+            base,
+            credit,
+            blocked,
+            is_bill,
+            sweep,
+            void,
+            forced,
+            opening_c,
+            limit_c,
+            amount,
+            before,
+            approved,
+        )
         new_forced = forced | (is_parent & ~approved & ~void)
-        new_void = void | (has_parent & ~approved[parent]) | ((is_bill | (sweep > 0)) & (amount <= 0))
+        new_void = (
+            void | (has_parent & ~approved[parent]) | ((is_bill | (sweep > 0)) & (amount <= 0))
+        )
         changed = (new_forced != forced) | (new_void != void)
         forced, void = new_forced, new_void
         # only accounts with a changed row need settling again
         rows = np.flatnonzero(np.isin(acc, np.unique(acc[changed]))) if changed.any() else rows[:0]
     after = before + np.where(approved, np.where(credit, amount, -amount), 0)
-    reason = np.where(approved, DECLINE["none"], np.where(blocked & ~credit, code, DECLINE["insufficient_funds"]))
+    reason = np.where(
+        approved, DECLINE["none"], np.where(blocked & ~credit, code, DECLINE["insufficient_funds"])
+    )
     return Settlement(~void, approved, reason, amount, before, after)

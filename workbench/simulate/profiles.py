@@ -96,9 +96,13 @@ class Market:
         for fest in self.festivals:
             have = {d.year for d in fest.dates}
             if fest.dates and years - have:
-                raise InputError("start", start.isoformat(), f"a window within the years market {self.name} has "
-                                 f"festival dates for ({min(have)}-{max(have)}; {fest.name} has none for "
-                                 f"{', '.join(map(str, sorted(years - have)))}: add them to the market file)")
+                raise InputError(
+                    "start",
+                    start.isoformat(),
+                    f"a window within the years market {self.name} has "
+                    f"festival dates for ({min(have)}-{max(have)}; {fest.name} has none for "
+                    f"{', '.join(map(str, sorted(years - have)))}: add them to the market file)",
+                )
 
     def festival_multipliers(self, start: dt.date, days: int) -> np.ndarray:
         """Spending multiplier for each simulated day (the largest festival that day)."""
@@ -147,9 +151,9 @@ class Behaviour:
 class BehaviourRates:
     """Shares and amount scales of everyday activity (``rates:`` of behaviour.yaml)."""
 
-    online_other_device: float      # online purchases on one of the customer's other devices
-    p2p_same_city: float            # P2P transfers to a customer of the sender's home city
-    p2p_income_share: float         # median P2P amount / the sender's monthly income
+    online_other_device: float  # online purchases on one of the customer's other devices
+    p2p_same_city: float  # P2P transfers to a customer of the sender's home city
+    p2p_income_share: float  # median P2P amount / the sender's monthly income
     redemption_income_share: float  # median reward redemption / monthly income
 
 
@@ -158,8 +162,12 @@ def _rates(raw: Any, where: str) -> BehaviourRates:
     names = [f.name for f in fields(BehaviourRates)]
     node = _get(raw, "rates", where)
     if not isinstance(node, dict) or set(node) != set(names):
-        raise InputError(f"{where}.rates", node, "a mapping with exactly the keys " + ", ".join(names))
-    return BehaviourRates(**{k: check_float(f"{where}.rates.{k}", node[k], 0.0, 1.0) for k in names})
+        raise InputError(
+            f"{where}.rates", node, "a mapping with exactly the keys " + ", ".join(names)
+        )
+    return BehaviourRates(
+        **{k: check_float(f"{where}.rates.{k}", node[k], 0.0, 1.0) for k in names}
+    )
 
 
 def _get(node: Any, key: str, where: str) -> Any:
@@ -201,11 +209,15 @@ def _read_yaml(path: Path, param: str) -> dict:
 def load_market(market: str) -> Market:
     """Load and validate a market profile by name (``india``, ``us``) or by YAML path."""
     if not isinstance(market, str) or not market:
-        raise InputError("market", market, "one of " + ", ".join(available_markets()) + " or a YAML path")
+        raise InputError(
+            "market", market, "one of " + ", ".join(available_markets()) + " or a YAML path"
+        )
     path = Path(market)
     if not (market.endswith((".yaml", ".yml")) and path.is_file()):
         if market not in available_markets():
-            raise InputError("market", market, "one of " + ", ".join(available_markets()) + " or a YAML path")
+            raise InputError(
+                "market", market, "one of " + ", ".join(available_markets()) + " or a YAML path"
+            )
         path = MARKETS_DIR / f"{market}.yaml"
     raw = _read_yaml(path, "market")
     where = f"market[{path.name}]"
@@ -215,19 +227,38 @@ def load_market(market: str) -> Market:
     except InputError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-        raise InputError(where, str(path), f"a market profile of the shape of india.yaml ({type(exc).__name__}: {exc})") from None
+        raise InputError(
+            where,
+            str(path),
+            f"a market profile of the shape of india.yaml ({type(exc).__name__}: {exc})",
+        ) from None
 
 
-MARKET_KEYS = ("name", "currency", "faker_locale", "phone", "salary_day", "reporting_threshold", "income_brackets",
-               "credit_limit_months", "opening_balance_months", "city_tiers", "cities", "categories",
-               "payment_modes", "festivals")
+MARKET_KEYS = (
+    "name",
+    "currency",
+    "faker_locale",
+    "phone",
+    "salary_day",
+    "reporting_threshold",
+    "income_brackets",
+    "credit_limit_months",
+    "opening_balance_months",
+    "city_tiers",
+    "cities",
+    "categories",
+    "payment_modes",
+    "festivals",
+)
 
 
 def _check_fields(node: Any, known: tuple[str, ...], where: str) -> None:
     """Raise InputError on a key the profile does not know (it would be silently ignored)."""
     unknown = sorted(set(node) - set(known)) if isinstance(node, dict) else []
     if unknown:
-        raise InputError(f"{where}.{unknown[0]}", node[unknown[0]], "one of the keys " + ", ".join(known))
+        raise InputError(
+            f"{where}.{unknown[0]}", node[unknown[0]], "one of the keys " + ", ".join(known)
+        )
 
 
 def _nonempty(node: Any, kind: type, where: str, what: str) -> Any:
@@ -247,37 +278,92 @@ def _locale(value: Any, where: str) -> str:
     from faker.config import AVAILABLE_LOCALES
 
     if not isinstance(value, str) or value not in AVAILABLE_LOCALES:
-        raise InputError(f"{where}.faker_locale", value, "a Faker locale such as en_IN, en_US, de_DE")
+        raise InputError(
+            f"{where}.faker_locale", value, "a Faker locale such as en_IN, en_US, de_DE"
+        )
     return value
 
 
 def _market(raw: dict, where: str) -> Market:
     """The body of :func:`load_market`: every field of the profile, validated."""
     phone = _get(raw, "phone", where)
-    tiers = {t: check_float(f"{where}.city_tiers.{t}", _get(_get(raw, "city_tiers", where), t, where)["cost_multiplier"], 0.01) for t in TIERS}
-    cities = _nonempty(_get(raw, "cities", where), list, f"{where}.cities", "a list of cities (name, tier, lat, lon, weight)")
+    tiers = {
+        t: check_float(
+            f"{where}.city_tiers.{t}",
+            _get(_get(raw, "city_tiers", where), t, where)["cost_multiplier"],
+            0.01,
+        )
+        for t in TIERS
+    }
+    cities = _nonempty(
+        _get(raw, "cities", where),
+        list,
+        f"{where}.cities",
+        "a list of cities (name, tier, lat, lon, weight)",
+    )
     if not all(isinstance(c, dict) for c in cities):
-        raise InputError(f"{where}.cities", cities, "a list of cities, each a mapping of name, tier, lat, lon, weight")
+        raise InputError(
+            f"{where}.cities",
+            cities,
+            "a list of cities, each a mapping of name, tier, lat, lon, weight",
+        )
     cities = pd.DataFrame(cities)
     missing = {"name", "tier", "lat", "lon", "weight"} - set(cities.columns)
-    if missing or len(cities) < 2 or not cities["tier"].isin(TIERS).all() or cities["name"].duplicated().any():
-        raise InputError(f"{where}.cities", f"{len(cities)} cities", "distinct cities with name, tier (metro/major/smaller), lat, lon, weight")
-    if (cities["weight"] <= 0).any() or not cities["lat"].between(-90, 90).all() or not cities["lon"].between(-180, 180).all():
-        raise InputError(f"{where}.cities", "weights/coordinates", "positive weights and valid coordinates")
+    if (
+        missing
+        or len(cities) < 2
+        or not cities["tier"].isin(TIERS).all()
+        or cities["name"].duplicated().any()
+    ):
+        raise InputError(
+            f"{where}.cities",
+            f"{len(cities)} cities",
+            "distinct cities with name, tier (metro/major/smaller), lat, lon, weight",
+        )
+    if (
+        (cities["weight"] <= 0).any()
+        or not cities["lat"].between(-90, 90).all()
+        or not cities["lon"].between(-180, 180).all()
+    ):
+        raise InputError(
+            f"{where}.cities", "weights/coordinates", "positive weights and valid coordinates"
+        )
     cats = []
-    categories = _nonempty(_get(raw, "categories", where), dict, f"{where}.categories", "a non-empty mapping of merchant categories")
+    categories = _nonempty(
+        _get(raw, "categories", where),
+        dict,
+        f"{where}.categories",
+        "a non-empty mapping of merchant categories",
+    )
     for name, c in categories.items():
         cw = f"{where}.categories.{name}"
-        median = {t: check_float(f"{cw}.median.{t}", _get(_get(c, "median", cw), t, cw), 0.01) for t in TIERS}
-        cats.append(Category(name, median, check_float(f"{cw}.sigma", _get(c, "sigma", cw), 0.0, 3.0),
-                             _weights(_get(c, "channels", cw), CHANNELS, f"{cw}.channels"),
-                             int(check_float(f"{cw}.merchants_per_city", _get(c, "merchants_per_city", cw), 1)),
-                             tuple(c.get("chains", [])), bool(c.get("ships", False))))
+        median = {
+            t: check_float(f"{cw}.median.{t}", _get(_get(c, "median", cw), t, cw), 0.01)
+            for t in TIERS
+        }
+        cats.append(
+            Category(
+                name,
+                median,
+                check_float(f"{cw}.sigma", _get(c, "sigma", cw), 0.0, 3.0),
+                _weights(_get(c, "channels", cw), CHANNELS, f"{cw}.channels"),
+                int(check_float(f"{cw}.merchants_per_city", _get(c, "merchants_per_city", cw), 1)),
+                tuple(c.get("chains", [])),
+                bool(c.get("ships", False)),
+            )
+        )
     pm = _get(raw, "payment_modes", where)
     modes = tuple(_get(pm, "modes", where))
-    bands = np.array([check_float(f"{where}.payment_modes.amount_bands", b, 0) for b in _get(pm, "amount_bands", where)])
+    bands = np.array(
+        [
+            check_float(f"{where}.payment_modes.amount_bands", b, 0)
+            for b in _get(pm, "amount_bands", where)
+        ]
+    )
     if np.any(np.diff(bands) <= 0):
-        raise InputError(f"{where}.payment_modes.amount_bands", bands.tolist(), "increasing band edges")
+        raise InputError(
+            f"{where}.payment_modes.amount_bands", bands.tolist(), "increasing band edges"
+        )
     mix = {}
     for ch in CHANNELS:
         table = _get(_get(pm, "mix", where), ch, where)
@@ -285,12 +371,25 @@ def _market(raw: dict, where: str) -> Market:
         for m in modes:
             w = table.get(m, [0.0] * (len(bands) + 1))
             if len(w) != len(bands) + 1:
-                raise InputError(f"{where}.payment_modes.mix.{ch}.{m}", w, f"{len(bands) + 1} weights, one per amount band")
+                raise InputError(
+                    f"{where}.payment_modes.mix.{ch}.{m}",
+                    w,
+                    f"{len(bands) + 1} weights, one per amount band",
+                )
             rows.append([check_float(f"{where}.payment_modes.mix.{ch}.{m}", x, 0) for x in w])
         mix[ch] = np.array(rows)
         if np.any(mix[ch].sum(axis=0) <= 0):
-            raise InputError(f"{where}.payment_modes.mix.{ch}", table, "a positive weight in every amount band")
-    sav = {s: _weights(_get(_get(pm, "savviness", where), s, where), modes, f"{where}.payment_modes.savviness.{s}") for s in SAVVINESS}
+            raise InputError(
+                f"{where}.payment_modes.mix.{ch}", table, "a positive weight in every amount band"
+            )
+    sav = {
+        s: _weights(
+            _get(_get(pm, "savviness", where), s, where),
+            modes,
+            f"{where}.payment_modes.savviness.{s}",
+        )
+        for s in SAVVINESS
+    }
     fests = []
     for f in raw.get("festivals", []):
         fw = f"{where}.festivals.{f.get('name', '?')}"
@@ -300,20 +399,46 @@ def _market(raw: dict, where: str) -> Market:
             _date(f"2024-{month_day}", f"{fw}.month_day")  # a leap year: 02-29 is a day
         if not dates and not month_day:
             raise InputError(fw, f, "explicit dates or a month_day")
-        fests.append(Festival(str(_get(f, "name", fw)), dates, month_day, int(check_float(f"{fw}.days", _get(f, "days", fw), 1, 60)),
-                              check_float(f"{fw}.multiplier", _get(f, "multiplier", fw), 0.1, 10)))
+        fests.append(
+            Festival(
+                str(_get(f, "name", fw)),
+                dates,
+                month_day,
+                int(check_float(f"{fw}.days", _get(f, "days", fw), 1, 60)),
+                check_float(f"{fw}.multiplier", _get(f, "multiplier", fw), 0.1, 10),
+            )
+        )
     return Market(
-        name=str(_get(raw, "name", where)), currency=str(_get(raw, "currency", where)),
+        name=str(_get(raw, "name", where)),
+        currency=str(_get(raw, "currency", where)),
         faker_locale=_locale(_get(raw, "faker_locale", where), where),
-        phone_prefix=str(_get(phone, "prefix", where)), phone_digits=check_int(f"{where}.phone.digits", _get(phone, "digits", where), 4, 15),
-        phone_first_digits=tuple(check_int(f"{where}.phone.first_digits", d, 0, 9) for d in _get(phone, "first_digits", where)),
+        phone_prefix=str(_get(phone, "prefix", where)),
+        phone_digits=check_int(f"{where}.phone.digits", _get(phone, "digits", where), 4, 15),
+        phone_first_digits=tuple(
+            check_int(f"{where}.phone.first_digits", d, 0, 9)
+            for d in _get(phone, "first_digits", where)
+        ),
         salary_day=int(check_float(f"{where}.salary_day", _get(raw, "salary_day", where), 1, 28)),
-        reporting_threshold=check_float(f"{where}.reporting_threshold", _get(raw, "reporting_threshold", where), 1),
-        income_brackets={k: _pair(v, f"{where}.income_brackets.{k}", 1) for k, v in _get(raw, "income_brackets", where).items()},
-        credit_limit_months=_pair(_get(raw, "credit_limit_months", where), f"{where}.credit_limit_months"),
-        opening_balance_months=_pair(_get(raw, "opening_balance_months", where), f"{where}.opening_balance_months"),
-        tier_cost=tiers, cities=cities[["name", "tier", "lat", "lon", "weight"]].reset_index(drop=True),
-        categories=tuple(cats), modes=modes, amount_bands=bands, mode_mix=mix, savviness_mode=sav,
+        reporting_threshold=check_float(
+            f"{where}.reporting_threshold", _get(raw, "reporting_threshold", where), 1
+        ),
+        income_brackets={
+            k: _pair(v, f"{where}.income_brackets.{k}", 1)
+            for k, v in _get(raw, "income_brackets", where).items()
+        },
+        credit_limit_months=_pair(
+            _get(raw, "credit_limit_months", where), f"{where}.credit_limit_months"
+        ),
+        opening_balance_months=_pair(
+            _get(raw, "opening_balance_months", where), f"{where}.opening_balance_months"
+        ),
+        tier_cost=tiers,
+        cities=cities[["name", "tier", "lat", "lon", "weight"]].reset_index(drop=True),
+        categories=tuple(cats),
+        modes=modes,
+        amount_bands=bands,
+        mode_mix=mix,
+        savviness_mode=sav,
         festivals=tuple(fests),
     )
 
@@ -328,31 +453,56 @@ def load_behaviour(path: str | None = None) -> Behaviour:
     for name, hours in _get(raw, "occupations", where).items():
         if not isinstance(hours, list) or len(hours) != 24:
             raise InputError(f"{where}.occupations.{name}", hours, "24 hourly weights")
-        occupations[name] = _weights(dict(enumerate(hours)), list(range(24)), f"{where}.occupations.{name}")
+        occupations[name] = _weights(
+            dict(enumerate(hours)), list(range(24)), f"{where}.occupations.{name}"
+        )
     segments = []
     for name, s in _get(raw, "segments", where).items():
         sw = f"{where}.segments.{name}"
         occ = _get(s, "occupations", sw)
         if set(occ) - set(occupations):
-            raise InputError(f"{sw}.occupations", sorted(occ), "occupations defined under occupations:")
+            raise InputError(
+                f"{sw}.occupations", sorted(occ), "occupations defined under occupations:"
+            )
         weekday = [check_float(f"{sw}.weekday", x, 0) for x in _get(s, "weekday", sw)]
         accounts = [check_float(f"{sw}.accounts", x, 0) for x in _get(s, "accounts", sw)]
         if len(weekday) != 7 or len(accounts) != 3 or sum(accounts) <= 0:
-            raise InputError(sw, {"weekday": weekday, "accounts": accounts}, "7 weekday multipliers and 3 account-count weights")
+            raise InputError(
+                sw,
+                {"weekday": weekday, "accounts": accounts},
+                "7 weekday multipliers and 3 account-count weights",
+            )
         age = _pair(_get(s, "age", sw), f"{sw}.age", 16)
-        segments.append(Segment(
-            name=name, share=check_float(f"{sw}.share", _get(s, "share", sw), 0),
-            age=(int(age[0]), int(age[1])), income=dict(_get(s, "income", sw)), occupations=dict(occ),
-            savviness=dict(_get(s, "savviness", sw)), daily_rate=check_float(f"{sw}.daily_rate", _get(s, "daily_rate", sw), 0.01, 100),
-            weekday=np.array(weekday), categories=dict(_get(s, "categories", sw)),
-            loyalty=check_float(f"{sw}.loyalty", _get(s, "loyalty", sw), 0, 1),
-            trips_per_year=check_float(f"{sw}.trips_per_year", _get(s, "trips_per_year", sw), 0, 52),
-            accounts=np.array(accounts) / sum(accounts), credit_card=check_float(f"{sw}.credit_card", _get(s, "credit_card", sw), 0, 1),
-        ))
+        segments.append(
+            Segment(
+                name=name,
+                share=check_float(f"{sw}.share", _get(s, "share", sw), 0),
+                age=(int(age[0]), int(age[1])),
+                income=dict(_get(s, "income", sw)),
+                occupations=dict(occ),
+                savviness=dict(_get(s, "savviness", sw)),
+                daily_rate=check_float(f"{sw}.daily_rate", _get(s, "daily_rate", sw), 0.01, 100),
+                weekday=np.array(weekday),
+                categories=dict(_get(s, "categories", sw)),
+                loyalty=check_float(f"{sw}.loyalty", _get(s, "loyalty", sw), 0, 1),
+                trips_per_year=check_float(
+                    f"{sw}.trips_per_year", _get(s, "trips_per_year", sw), 0, 52
+                ),
+                accounts=np.array(accounts) / sum(accounts),
+                credit_card=check_float(f"{sw}.credit_card", _get(s, "credit_card", sw), 0, 1),
+            )
+        )
     return Behaviour(
-        segments=tuple(segments), occupations=occupations,
-        salary_cycle=np.array([check_float(f"{where}.salary_cycle", x, 0) for x in _get(raw, "salary_cycle", where)]),
-        salary_cycle_tail=check_float(f"{where}.salary_cycle_tail", _get(raw, "salary_cycle_tail", where), 0),
-        default_category_weight=check_float(f"{where}.default_category_weight", raw.get("default_category_weight", 0.5), 0),
+        segments=tuple(segments),
+        occupations=occupations,
+        salary_cycle=np.array(
+            [check_float(f"{where}.salary_cycle", x, 0) for x in _get(raw, "salary_cycle", where)]
+        ),
+        salary_cycle_tail=check_float(
+            f"{where}.salary_cycle_tail", _get(raw, "salary_cycle_tail", where), 0
+        ),
+        default_category_weight=check_float(
+            f"{where}.default_category_weight", raw.get("default_category_weight", 0.5), 0
+        ),
         rates=_rates(raw, where),
     )

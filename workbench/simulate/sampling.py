@@ -7,7 +7,12 @@ import numpy as np
 EARTH_RADIUS_KM = 6371.0088
 
 
-def categorical(rng: np.random.Generator, weights: np.ndarray, groups: np.ndarray | None = None, size: int | None = None) -> np.ndarray:
+def categorical(
+    rng: np.random.Generator,
+    weights: np.ndarray,
+    groups: np.ndarray | None = None,
+    size: int | None = None,
+) -> np.ndarray:
     """Draw category indices from per-group weight rows.
 
     ``weights`` is (n_groups, n_categories); row ``groups[i]`` gives the distribution of
@@ -31,7 +36,9 @@ def categorical(rng: np.random.Generator, weights: np.ndarray, groups: np.ndarra
     return np.minimum(pos - g * n_cat, n_cat - 1)
 
 
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
     """Great-circle distance in kilometres between coordinate arrays (degrees)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
@@ -52,7 +59,13 @@ def group_offsets(keys: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarr
     return order, start, count
 
 
-def pick_in_group(rng: np.random.Generator, groups: np.ndarray, order: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
+def pick_in_group(
+    rng: np.random.Generator,
+    groups: np.ndarray,
+    order: np.ndarray,
+    start: np.ndarray,
+    count: np.ndarray,
+) -> np.ndarray:
     """Uniformly pick one row of each requested group (-1 where the group is empty)."""
     c = count[groups]
     pos = start[groups] + np.floor(rng.random(len(groups)) * np.maximum(c, 1)).astype(np.int64)

@@ -20,8 +20,8 @@ from workbench.simulate.events import account_events
 from workbench.simulate.intents import CHANNELS, EVENT_TYPES, KIND, TXN_TYPES, US_PER_DAY, concat
 from workbench.simulate.labels import Episode, label_tables
 from workbench.simulate.ledger import CREDIT_KINDS, DECLINE_REASONS, settle
-from workbench.simulate.world_plan import GlobalPlan, seed_sequence
 from workbench.simulate.population import Population, make_population
+from workbench.simulate.world_plan import GlobalPlan, seed_sequence
 
 ID_SPAN = 10**12  # txn_id and event_id are shard * ID_SPAN + rank
 DEFAULT_MATURITY_DAYS = 14.0  # label-maturity horizon of datasets without a fraud mix
@@ -56,14 +56,22 @@ def build_world(plan: GlobalPlan, shard: int) -> ShardWorld:
     pop = make_population(plan, shard, rng)
     t0 = int(np.datetime64(plan.config.start, "us").astype(np.int64))
     purchases, trips = bh.purchases(plan, pop, rng, t0)
-    intents = concat([(purchases, True), (bh.reversals(plan, pop, purchases, rng, t0), False),  # reversals point at purchases
-                      (bh.income_and_bills(plan, pop, rng, t0), True), (bh.transfers(plan, pop, rng, t0), True),
-                      (bh.redemptions(plan, pop, rng, t0), True)])
+    intents = concat(
+        [
+            (purchases, True),
+            (bh.reversals(plan, pop, purchases, rng, t0), False),  # reversals point at purchases
+            (bh.income_and_bills(plan, pop, rng, t0), True),
+            (bh.transfers(plan, pop, rng, t0), True),
+            (bh.redemptions(plan, pop, rng, t0), True),
+        ]
+    )
     events = account_events(plan, pop, intents, rng, t0)
     return ShardWorld(plan, shard, pop, intents, events, trips, t0)
 
 
-def simulate_shard(plan: GlobalPlan, shard: int, hooks: Sequence[Hook] = ()) -> dict[str, pa.Table]:
+def simulate_shard(
+    plan: GlobalPlan, shard: int, hooks: Sequence[Hook] = ()
+) -> dict[str, pa.Table]:
     """Simulate one shard and return its tables (customers, accounts, devices, ip_addresses, transactions, events)."""
     world = build_world(plan, shard)
     if plan.fraud is not None:
@@ -74,7 +82,9 @@ def simulate_shard(plan: GlobalPlan, shard: int, hooks: Sequence[Hook] = ()) -> 
 
 
 def _dict_array(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(list(names), pa.string()))
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32)), pa.array(list(names), pa.string())
+    )
 
 
 def _ranked_ids(shard: int, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,52 +112,65 @@ def finalize(world: ShardWorld) -> dict[str, pa.Table]:
     cat = it["category"].to_numpy()
     mode = it["mode"].to_numpy()
     modes = list(market.modes) + ["bank_transfer"]
-    tx = pa.table({
-        "txn_id": txn_id,
-        "timestamp": pa.array(it["ts"].to_numpy(), pa.timestamp("us")),
-        "customer_id": cust_ids[it["cust"].to_numpy()],
-        "account_id": acc["account_id"].to_numpy()[it["acc"].to_numpy()],
-        "txn_type": _dict_array(kind, TXN_TYPES),
-        "amount": st.amount_c[rows] / 100.0,
-        "is_credit": CREDIT_KINDS[kind],
-        "currency": _dict_array(np.zeros(len(rows)), [market.currency]),
-        "merchant_id": it["merchant_id"].to_numpy(),
-        "category": _dict_array(np.where(cat >= 0, cat, len(market.categories)), [c.name for c in market.categories] + ["none"]),
-        "channel": _dict_array(it["channel"].to_numpy(), CHANNELS),
-        "payment_mode": _dict_array(np.where(mode >= 0, mode, len(modes) - 1), modes),
-        "city": _dict_array(it["city"].to_numpy(), market.cities["name"].tolist()),
-        "lat": it["lat"].to_numpy(),
-        "lon": it["lon"].to_numpy(),
-        "device_id": it["device_id"].to_numpy(),
-        "ip_id": it["ip_id"].to_numpy(),
-        "counterparty_account_id": it["cp_account_id"].to_numpy(),
-        # refunds and chargebacks name their purchase; transfer legs are matched by counterparty
-        # account, amount and time instead (legs of a ring may be settled in different shards)
-        "related_txn_id": np.where((related >= 0) & np.isin(kind, [KIND["refund"], KIND["chargeback"]]), new_id[np.maximum(related, 0)], -1),
-        "status": _dict_array(np.where(st.approved[rows], 0, 1), ["approved", "declined"]),
-        "decline_reason": _dict_array(st.reason[rows], DECLINE_REASONS),
-        "ship_elsewhere": it["ship_elsewhere"].to_numpy(),
-        "balance_before": st.before_c[rows] / 100.0,
-        "balance_after": st.after_c[rows] / 100.0,
-        **_fraud_columns(it, world.fraud_types),
-    })
+    tx = pa.table(
+        {
+            "txn_id": txn_id,
+            "timestamp": pa.array(it["ts"].to_numpy(), pa.timestamp("us")),
+            "customer_id": cust_ids[it["cust"].to_numpy()],
+            "account_id": acc["account_id"].to_numpy()[it["acc"].to_numpy()],
+            "txn_type": _dict_array(kind, TXN_TYPES),
+            "amount": st.amount_c[rows] / 100.0,
+            "is_credit": CREDIT_KINDS[kind],
+            "currency": _dict_array(np.zeros(len(rows)), [market.currency]),
+            "merchant_id": it["merchant_id"].to_numpy(),
+            "category": _dict_array(
+                np.where(cat >= 0, cat, len(market.categories)),
+                [c.name for c in market.categories] + ["none"],
+            ),
+            "channel": _dict_array(it["channel"].to_numpy(), CHANNELS),
+            "payment_mode": _dict_array(np.where(mode >= 0, mode, len(modes) - 1), modes),
+            "city": _dict_array(it["city"].to_numpy(), market.cities["name"].tolist()),
+            "lat": it["lat"].to_numpy(),
+            "lon": it["lon"].to_numpy(),
+            "device_id": it["device_id"].to_numpy(),
+            "ip_id": it["ip_id"].to_numpy(),
+            "counterparty_account_id": it["cp_account_id"].to_numpy(),
+            # refunds and chargebacks name their purchase; transfer legs are matched by counterparty
+            # account, amount and time instead (legs of a ring may be settled in different shards)
+            "related_txn_id": np.where(
+                (related >= 0) & np.isin(kind, [KIND["refund"], KIND["chargeback"]]),
+                new_id[np.maximum(related, 0)],
+                -1,
+            ),
+            "status": _dict_array(np.where(st.approved[rows], 0, 1), ["approved", "declined"]),
+            "decline_reason": _dict_array(st.reason[rows], DECLINE_REASONS),
+            "ship_elsewhere": it["ship_elsewhere"].to_numpy(),
+            "balance_before": st.before_c[rows] / 100.0,
+            "balance_after": st.after_c[rows] / 100.0,
+            **_fraud_columns(it, world.fraud_types),
+        }
+    )
     ev = world.events
     e_order, event_id = _ranked_ids(world.shard, ev["ts"].to_numpy())
     ev = ev.iloc[e_order]
     primary = bh.primary_rows(pop)
-    events = pa.table({
-        "event_id": event_id,
-        "timestamp": pa.array(ev["ts"].to_numpy(), pa.timestamp("us")),
-        "customer_id": cust_ids[ev["cust"].to_numpy()],
-        "account_id": acc["account_id"].to_numpy()[primary[ev["cust"].to_numpy()]],
-        "event_type": _dict_array(ev["event_type"].to_numpy(), EVENT_TYPES),
-        "device_id": ev["device_id"].to_numpy(),
-        "ip_id": ev["ip_id"].to_numpy(),
-        **_fraud_columns(ev, world.fraud_types),
-    })
+    events = pa.table(
+        {
+            "event_id": event_id,
+            "timestamp": pa.array(ev["ts"].to_numpy(), pa.timestamp("us")),
+            "customer_id": cust_ids[ev["cust"].to_numpy()],
+            "account_id": acc["account_id"].to_numpy()[primary[ev["cust"].to_numpy()]],
+            "event_type": _dict_array(ev["event_type"].to_numpy(), EVENT_TYPES),
+            "device_id": ev["device_id"].to_numpy(),
+            "ip_id": ev["ip_id"].to_numpy(),
+            **_fraud_columns(ev, world.fraud_types),
+        }
+    )
     customers = pop.customers.assign(shard=world.shard)
     maturity = plan.fraud.maturity_days if plan.fraud is not None else DEFAULT_MATURITY_DAYS
-    labels, episodes = label_tables(tx, events, world.episodes, cust_ids, world.t0_us + plan.config.days * US_PER_DAY, maturity)
+    labels, episodes = label_tables(
+        tx, events, world.episodes, cust_ids, world.t0_us + plan.config.days * US_PER_DAY, maturity
+    )
     return {
         "customers": _from_pandas("customers", customers),
         "accounts": _from_pandas("accounts", acc),
@@ -184,4 +207,6 @@ def _from_pandas(table: str, frame: pd.DataFrame) -> pa.Table:
     from workbench.dataset.schema import SCHEMA, arrow_schema
 
     cols = [name for name, _, _ in SCHEMA[table]]
-    return conform(table, pa.Table.from_pandas(frame[cols], schema=arrow_schema(table), preserve_index=False))
+    return conform(
+        table, pa.Table.from_pandas(frame[cols], schema=arrow_schema(table), preserve_index=False)
+    )

@@ -20,9 +20,12 @@ from workbench.simulate.profiles import Behaviour, Market, load_behaviour, load_
 from workbench.simulate.sampling import group_offsets
 
 HOME_IP_BASE = 1_000_000_000  # home IP ids are HOME_IP_BASE + customer_id; shared IPs are below it
-SLOTS = 8                     # per customer: account and device slots 0-7
+SLOTS = 8  # per customer: account and device slots 0-7
 _ID_SPACE = 2**40
-_ID_MULT = {"account": 0x9E3779B97F4A7C15 % _ID_SPACE | 1, "device": 0xC2B2AE3D27D4EB4F % _ID_SPACE | 1}
+_ID_MULT = {
+    "account": 0x9E3779B97F4A7C15 % _ID_SPACE | 1,
+    "device": 0xC2B2AE3D27D4EB4F % _ID_SPACE | 1,
+}
 
 
 def entity_id(kind: str, customer_id: np.ndarray | int, slot: np.ndarray | int) -> np.ndarray:
@@ -58,14 +61,22 @@ class GlobalPlan:
     merchant_groups: tuple[np.ndarray, np.ndarray, np.ndarray]  # by city * n_categories + category
     public_ip_groups: tuple[np.ndarray, np.ndarray, np.ndarray]  # by city
     vpn_ip_ids: np.ndarray
-    pii_pools: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # Faker first names, last names, email domains, streets
+    pii_pools: tuple[
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    ]  # Faker first names, last names, email domains, streets
     fraud: PlannedFraud | None = None  # planned by the registered fraud layer
-    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived per-plan values (day calendar)
+    cache: dict[str, Any] = field(
+        default_factory=dict, repr=False
+    )  # derived per-plan values (day calendar)
 
     def __post_init__(self) -> None:
         # numpy views of hot columns (pandas column access costs microseconds per call)
         m, c = self.merchants, self.market.cities
-        self.m_id, self.m_lat, self.m_lon = m["merchant_id"].to_numpy(), m["lat"].to_numpy(), m["lon"].to_numpy()
+        self.m_id, self.m_lat, self.m_lon = (
+            m["merchant_id"].to_numpy(),
+            m["lat"].to_numpy(),
+            m["lon"].to_numpy(),
+        )
         self.m_category, self.m_city = m["category_idx"].to_numpy(), m["city_idx"].to_numpy()
         self.city_lat, self.city_lon = c["lat"].to_numpy(), c["lon"].to_numpy()
 
@@ -87,15 +98,26 @@ def make_plan(config: SimulationConfig) -> GlobalPlan:
     n_cities = len(market.cities)
     public_city = np.repeat(np.arange(n_cities), config.public_ips_per_city)
     n_pub, n_vpn = len(public_city), config.vpn_pool_size
-    shared_ips = pd.DataFrame({
-        "ip_id": np.arange(n_pub + n_vpn, dtype=np.int64),
-        "address": ipv4_strings(rng, n_pub + n_vpn),
-        "kind": np.array(["public"] * n_pub + ["vpn"] * n_vpn, dtype=object),
-        "city": np.concatenate([market.cities["name"].to_numpy()[public_city], np.array(["(vpn exit)"] * n_vpn, dtype=object)]),
-        "customer_id": np.full(n_pub + n_vpn, -1, dtype=np.int64),
-    })
+    shared_ips = pd.DataFrame(
+        {
+            "ip_id": np.arange(n_pub + n_vpn, dtype=np.int64),
+            "address": ipv4_strings(rng, n_pub + n_vpn),
+            "kind": np.array(["public"] * n_pub + ["vpn"] * n_vpn, dtype=object),
+            "city": np.concatenate(
+                [
+                    market.cities["name"].to_numpy()[public_city],
+                    np.array(["(vpn exit)"] * n_vpn, dtype=object),
+                ]
+            ),
+            "customer_id": np.full(n_pub + n_vpn, -1, dtype=np.int64),
+        }
+    )
     plan = GlobalPlan(
-        config=config, market=market, behaviour=behaviour, merchants=merchants, shared_ips=shared_ips,
+        config=config,
+        market=market,
+        behaviour=behaviour,
+        merchants=merchants,
+        shared_ips=shared_ips,
         merchant_groups=group_offsets(groups, n_cities * n_cat),
         public_ip_groups=group_offsets(public_city, n_cities),
         vpn_ip_ids=np.arange(n_pub, n_pub + n_vpn, dtype=np.int64),
@@ -116,21 +138,33 @@ def _merchants(market: Market, rng: np.random.Generator, seed: int) -> pd.DataFr
         for ki, cat in enumerate(market.categories):
             n_local = max(cat.merchants_per_city - len(cat.chains), 1)
             for brand in cat.chains:
-                rows_city.append(ci), rows_cat.append(ki), names.append(f"{brand} {city}"), chain.append(True)
+                (
+                    rows_city.append(ci),
+                    rows_cat.append(ki),
+                    names.append(f"{brand} {city}"),
+                    chain.append(True),
+                )
             for _ in range(n_local):
-                rows_city.append(ci), rows_cat.append(ki), names.append(f"{fake.last_name()} {cat.name.replace('_', ' ').title()}"), chain.append(False)
+                (
+                    rows_city.append(ci),
+                    rows_cat.append(ki),
+                    names.append(f"{fake.last_name()} {cat.name.replace('_', ' ').title()}"),
+                    chain.append(False),
+                )
     city_idx, cat_idx = np.array(rows_city), np.array(rows_cat)
     n = len(names)
     jitter = rng.normal(0, 0.04, size=(n, 2))  # about 4 km around the city centre
-    return pd.DataFrame({
-        "merchant_id": np.arange(n, dtype=np.int64),
-        "name": np.array(names, dtype=object),
-        "category": np.array([market.categories[k].name for k in cat_idx], dtype=object),
-        "city": market.cities["name"].to_numpy()[city_idx],
-        "lat": np.round(market.cities["lat"].to_numpy()[city_idx] + jitter[:, 0], 6),
-        "lon": np.round(market.cities["lon"].to_numpy()[city_idx] + jitter[:, 1], 6),
-        "is_chain": np.array(chain),
-        "risk_score": np.round(rng.beta(2, 9, size=n) * 100).astype(np.int64),
-        "city_idx": city_idx.astype(np.int64),
-        "category_idx": cat_idx.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "merchant_id": np.arange(n, dtype=np.int64),
+            "name": np.array(names, dtype=object),
+            "category": np.array([market.categories[k].name for k in cat_idx], dtype=object),
+            "city": market.cities["name"].to_numpy()[city_idx],
+            "lat": np.round(market.cities["lat"].to_numpy()[city_idx] + jitter[:, 0], 6),
+            "lon": np.round(market.cities["lon"].to_numpy()[city_idx] + jitter[:, 1], 6),
+            "is_chain": np.array(chain),
+            "risk_score": np.round(rng.beta(2, 9, size=n) * 100).astype(np.int64),
+            "city_idx": city_idx.astype(np.int64),
+            "category_idx": cat_idx.astype(np.int64),
+        }
+    )

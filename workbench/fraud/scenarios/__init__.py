@@ -20,8 +20,27 @@ from workbench.fraud.scenarios.synthetic_identity import SyntheticIdentity
 from workbench.fraud.scenarios.transaction_replay import TransactionReplay
 from workbench.fraud.scenarios.velocity_abuse import VelocityAbuse
 
-SCENARIOS = {cls.name: cls for cls in (
-    CardTesting, CardCloning, StolenCard, AccountTakeover, SleeperAto, VelocityAbuse, BustOut, SyntheticIdentity,
-    Structuring, MerchantCollusion, CompromisedMerchant, RefundFraud, FriendlyFraud, TransactionReplay,
-    LiquidityCrunch, LinkBurst, MuleAccount, ShippingFraud, LoyaltyAbuse,
-)}
+SCENARIOS = {
+    cls.name: cls
+    for cls in (
+        CardTesting,
+        CardCloning,
+        StolenCard,
+        AccountTakeover,
+        SleeperAto,
+        VelocityAbuse,
+        BustOut,
+        SyntheticIdentity,
+        Structuring,
+        MerchantCollusion,
+        CompromisedMerchant,
+        RefundFraud,
+        FriendlyFraud,
+        TransactionReplay,
+        LiquidityCrunch,
+        LinkBurst,
+        MuleAccount,
+        ShippingFraud,
+        LoyaltyAbuse,
+    )
+}

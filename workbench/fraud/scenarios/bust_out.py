@@ -12,11 +12,13 @@ from workbench.simulate.intents import KIND
 
 @dataclass(frozen=True)
 class BustOutParams(Params):
-    build_up: tuple = span(20, 50, 5, 200)        # small, legitimate-looking purchases first
+    build_up: tuple = span(20, 50, 5, 200)  # small, legitimate-looking purchases first
     build_up_days: tuple = span(20, 40, 5, 120)
     small_share: tuple = span(0.2, 0.6, 0.01, 1)  # build-up amounts / the customer's average
     spike: tuple = span(3, 8, 1, 50)
-    spike_multiple: tuple = span(6, 15, 5, 100)   # spike amounts / the build-up's average (above 500%)
+    spike_multiple: tuple = span(
+        6, 15, 5, 100
+    )  # spike amounts / the build-up's average (above 500%)
 
 
 class BustOut(Scenario):
@@ -38,14 +40,40 @@ class BustOut(Scenario):
                 continue
             acc = int(ctx.card[cust])
             start = t - int(days * DAY)
-            ctx.suppress_span(cust, start, ctx.end, acc=acc)  # the card is used only for the scheme
+            ctx.suppress_span(
+                cust, start, ctx.end, acc=acc
+            )  # the card is used only for the scheme
             n = count_in(rng, p.build_up)
             small = ctx.average_purchase(cust) * between(rng, p.small_share, n)
-            spend(ctx, rng, -1, None, cust, start + np.sort(rng.uniform(0, days * 24, n) * HOUR).astype(np.int64), small,
-                  channel="pos", acc=acc, mode="credit_card")
+            spend(
+                ctx,
+                rng,
+                -1,
+                None,
+                cust,
+                start + np.sort(rng.uniform(0, days * 24, n) * HOUR).astype(np.int64),
+                small,
+                channel="pos",
+                acc=acc,
+                mode="credit_card",
+            )
             ep = ctx.episode(rng, cust, self.name)
             k = count_in(rng, p.spike)
-            spend(ctx, rng, ep, self.name, cust, t + np.sort(rng.uniform(0, 40, k) * HOUR).astype(np.int64),
-                  small.mean() * between(rng, p.spike_multiple, k), acc=acc, mode="credit_card", categories=HIGH_VALUE)
-            bills = (it["acc"].to_numpy() == acc) & (it["kind"].to_numpy() == KIND["card_payment"]) & (it["ts"].to_numpy() > t)
+            spend(
+                ctx,
+                rng,
+                ep,
+                self.name,
+                cust,
+                t + np.sort(rng.uniform(0, 40, k) * HOUR).astype(np.int64),
+                small.mean() * between(rng, p.spike_multiple, k),
+                acc=acc,
+                mode="credit_card",
+                categories=HIGH_VALUE,
+            )
+            bills = (
+                (it["acc"].to_numpy() == acc)
+                & (it["kind"].to_numpy() == KIND["card_payment"])
+                & (it["ts"].to_numpy() > t)
+            )
             ctx.suppress(np.flatnonzero(bills))  # default

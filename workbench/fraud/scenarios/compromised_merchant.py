@@ -11,8 +11,8 @@ from workbench.fraud.scenarios._common import HIGH_VALUE, ONLINE, fraudster_sess
 
 @dataclass(frozen=True)
 class CompromisedMerchantParams(Params):
-    exploit_share: float = number(0.6, 0, 1)      # cards used at the terminal that are later defrauded
-    delay_days: tuple = span(3, 30, 0.5, 120)     # from the compromise to the fraud
+    exploit_share: float = number(0.6, 0, 1)  # cards used at the terminal that are later defrauded
+    delay_days: tuple = span(3, 30, 0.5, 120)  # from the compromise to the fraud
     purchases: tuple = span(2, 5, 1, 50)
     amount_multiple: tuple = span(1.5, 5, 0.1, 100)
 
@@ -33,8 +33,14 @@ class CompromisedMerchant(Scenario):
         card_modes = [ctx.mode_code(m) for m in ("credit_card", "debit_card")]
         merchant_id = ctx.plan.merchants["merchant_id"].to_numpy()
         for m, start, end in ctx.fraud_plan.compromised.itertuples(index=False):
-            hit = np.flatnonzero((col["merchant_id"] == merchant_id[m]) & (col["ts"] >= start) & (col["ts"] < end)
-                                 & np.isin(col["mode"], card_modes) & ~fraud & ~np.isin(col["cust"], ctx.reserved))
+            hit = np.flatnonzero(
+                (col["merchant_id"] == merchant_id[m])
+                & (col["ts"] >= start)
+                & (col["ts"] < end)
+                & np.isin(col["mode"], card_modes)
+                & ~fraud
+                & ~np.isin(col["cust"], ctx.reserved)
+            )
             seen = set()
             for r in hit[rng.random(len(hit)) < p.exploit_share]:
                 cust, acc = int(col["cust"][r]), int(col["acc"][r])
@@ -48,5 +54,17 @@ class CompromisedMerchant(Scenario):
                     continue
                 ep = ctx.episode(rng, cust, self.name)
                 device, ip = fraudster_session(ctx, rng, cust, t)
-                spend(ctx, rng, ep, self.name, cust, ts, ctx.average_purchase(cust) * between(rng, p.amount_multiple, n),
-                      acc=acc, mode=ctx.market.modes[int(col["mode"][r])], categories=HIGH_VALUE + ONLINE, device=device, ip=ip)
+                spend(
+                    ctx,
+                    rng,
+                    ep,
+                    self.name,
+                    cust,
+                    ts,
+                    ctx.average_purchase(cust) * between(rng, p.amount_multiple, n),
+                    acc=acc,
+                    mode=ctx.market.modes[int(col["mode"][r])],
+                    categories=HIGH_VALUE + ONLINE,
+                    device=device,
+                    ip=ip,
+                )

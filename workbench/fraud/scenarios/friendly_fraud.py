@@ -36,7 +36,20 @@ class FriendlyFraud(Scenario):
             if (ts >= ctx.end).all():
                 continue
             ep = ctx.episode(rng, cust, self.name)
-            ctx.txns(ep, self.name, "chargeback", cust, src["acc"].to_numpy(), ts, src["amount_c"].to_numpy() / 100,
-                     merchant_id=src["merchant_id"].to_numpy(), category=src["category"].to_numpy(), channel=src["channel"].to_numpy(),
-                     mode=src["mode"].to_numpy(), city=src["city"].to_numpy(), lat=src["lat"].to_numpy(), lon=src["lon"].to_numpy(),
-                     related=pick)
+            ctx.txns(
+                ep,
+                self.name,
+                "chargeback",
+                cust,
+                src["acc"].to_numpy(),
+                ts,
+                src["amount_c"].to_numpy() / 100,
+                merchant_id=src["merchant_id"].to_numpy(),
+                category=src["category"].to_numpy(),
+                channel=src["channel"].to_numpy(),
+                mode=src["mode"].to_numpy(),
+                city=src["city"].to_numpy(),
+                lat=src["lat"].to_numpy(),
+                lon=src["lon"].to_numpy(),
+                related=pick,
+            )

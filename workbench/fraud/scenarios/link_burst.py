@@ -11,9 +11,9 @@ from workbench.fraud.scenarios._common import fraudster_session, transfer_out
 
 @dataclass(frozen=True)
 class LinkBurstParams(Params):
-    links: tuple = span(5, 15, 5, 100)      # bank connections within `hours`
+    links: tuple = span(5, 15, 5, 100)  # bank connections within `hours`
     hours: float = number(20, 1, 24)
-    cash_out: float = number(0.4, 0, 1)      # share of episodes followed by a sweep to another bank
+    cash_out: float = number(0.4, 0, 1)  # share of episodes followed by a sweep to another bank
 
 
 class LinkBurst(Scenario):
@@ -30,5 +30,14 @@ class LinkBurst(Scenario):
             ts = t + np.sort(rng.uniform(0, p.hours, n) * HOUR).astype(np.int64)
             ctx.events(ep, self.name, "bank_link", cust, ts, device, ip)
             if rng.random() < p.cash_out:
-                transfer_out(ctx, ep, self.name, cust, int(ctx.primary[cust]), ts[-1] + int(rng.uniform(0.5, 4) * HOUR),
-                             sweep_bp=int(rng.uniform(0.5, 0.9) * 10_000), device=device, ip=ip)
+                transfer_out(
+                    ctx,
+                    ep,
+                    self.name,
+                    cust,
+                    int(ctx.primary[cust]),
+                    ts[-1] + int(rng.uniform(0.5, 4) * HOUR),
+                    sweep_bp=int(rng.uniform(0.5, 0.9) * 10_000),
+                    device=device,
+                    ip=ip,
+                )

@@ -12,7 +12,9 @@ from workbench.fraud.scenarios._common import spend
 @dataclass(frozen=True)
 class MerchantCollusionParams(Params):
     charges: tuple = span(1, 3, 1, 20)
-    near_limit: tuple = span(0.85, 0.98, 0.5, 1)   # charge / card limit (or reporting threshold for debit cards)
+    near_limit: tuple = span(
+        0.85, 0.98, 0.5, 1
+    )  # charge / card limit (or reporting threshold for debit cards)
 
 
 class MerchantCollusion(Scenario):
@@ -36,5 +38,17 @@ class MerchantCollusion(Scenario):
             n = count_in(rng, p.charges)
             amounts = np.floor(ceiling * rng.uniform(*p.near_limit, n) / n / unit) * unit
             local = m_city[merchant] == ctx.home_city[cust]
-            spend(ctx, rng, ep, self.name, cust, t + np.sort(rng.uniform(0, 48, n) * HOUR).astype(np.int64), np.maximum(amounts, unit),
-                  channel="pos" if local else "online", acc=acc, mode=mode, merchant=merchant, city=ctx.home_city[cust])
+            spend(
+                ctx,
+                rng,
+                ep,
+                self.name,
+                cust,
+                t + np.sort(rng.uniform(0, 48, n) * HOUR).astype(np.int64),
+                np.maximum(amounts, unit),
+                channel="pos" if local else "online",
+                acc=acc,
+                mode=mode,
+                merchant=merchant,
+                city=ctx.home_city[cust],
+            )

@@ -11,7 +11,7 @@ from workbench.fraud.context import DAY
 @dataclass(frozen=True)
 class RefundFraudParams(Params):
     refund_share: tuple = span(0.4, 0.8, 0.05, 1)  # share of the customer's purchases refunded
-    days: float = number(30, 3, 365)                # episode length
+    days: float = number(30, 3, 365)  # episode length
     lag_days: tuple = span(1, 10, 0, 60)
 
 
@@ -36,7 +36,21 @@ class RefundFraud(Scenario):
                 continue
             ep = ctx.episode(rng, cust, self.name)
             src = it.iloc[rows]
-            ctx.txns(ep, self.name, "refund", cust, src["acc"].to_numpy(), src["ts"].to_numpy() + (rng.uniform(*p.lag_days, len(rows)) * DAY).astype(np.int64),
-                     src["amount_c"].to_numpy() / 100, merchant_id=src["merchant_id"].to_numpy(), category=src["category"].to_numpy(),
-                     channel=src["channel"].to_numpy(), mode=src["mode"].to_numpy(), city=src["city"].to_numpy(),
-                     lat=src["lat"].to_numpy(), lon=src["lon"].to_numpy(), related=rows)
+            ctx.txns(
+                ep,
+                self.name,
+                "refund",
+                cust,
+                src["acc"].to_numpy(),
+                src["ts"].to_numpy()
+                + (rng.uniform(*p.lag_days, len(rows)) * DAY).astype(np.int64),
+                src["amount_c"].to_numpy() / 100,
+                merchant_id=src["merchant_id"].to_numpy(),
+                category=src["category"].to_numpy(),
+                channel=src["channel"].to_numpy(),
+                mode=src["mode"].to_numpy(),
+                city=src["city"].to_numpy(),
+                lat=src["lat"].to_numpy(),
+                lon=src["lon"].to_numpy(),
+                related=rows,
+            )

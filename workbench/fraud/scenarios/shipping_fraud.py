@@ -12,7 +12,7 @@ from workbench.fraud.scenarios._common import fraudster_session, spend
 @dataclass(frozen=True)
 class ShippingFraudParams(Params):
     orders: tuple = span(2, 5, 1, 50)
-    days: tuple = span(0.2, 5, 0.05, 60)          # orders follow the address change within this
+    days: tuple = span(0.2, 5, 0.05, 60)  # orders follow the address change within this
     amount_multiple: tuple = span(3, 10, 1, 100)
 
 
@@ -32,5 +32,16 @@ class ShippingFraud(Scenario):
             ctx.events(ep, self.name, "address_change", cust, t, device, ip)
             n = count_in(rng, p.orders)
             ts = t + np.sort(rng.uniform(*p.days, n) * DAY).astype(np.int64)
-            spend(ctx, rng, ep, self.name, cust, ts, ctx.average_purchase(cust) * between(rng, p.amount_multiple, n),
-                  categories=shipped, device=device, ip=ip, ship=True)
+            spend(
+                ctx,
+                rng,
+                ep,
+                self.name,
+                cust,
+                ts,
+                ctx.average_purchase(cust) * between(rng, p.amount_multiple, n),
+                categories=shipped,
+                device=device,
+                ip=ip,
+                ship=True,
+            )

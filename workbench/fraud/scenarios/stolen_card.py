@@ -11,9 +11,9 @@ from workbench.fraud.scenarios._common import HIGH_VALUE, fraudster_session, spe
 
 @dataclass(frozen=True)
 class StolenCardParams(Params):
-    dormant_days: float = number(21, 7, 120)      # the card is unused this long before the theft
+    dormant_days: float = number(21, 7, 120)  # the card is unused this long before the theft
     purchases: tuple = span(4, 10, 1, 100)
-    spike_hours: float = number(36, 1, 240)       # the spending spike lasts this long
+    spike_hours: float = number(36, 1, 240)  # the spending spike lasts this long
     amount_multiple: tuple = span(2, 6, 0.5, 100)
     pos_share: float = number(0.4, 0, 1)
 
@@ -26,9 +26,13 @@ class StolenCard(Scenario):
     Params = StolenCardParams
 
     def inject(self, ctx, rng, victims, p):
-        for cust, t, ep in self.starts(ctx, rng, victims, lead_days=p.dormant_days + 1, tail_days=2):
+        for cust, t, ep in self.starts(
+            ctx, rng, victims, lead_days=p.dormant_days + 1, tail_days=2
+        ):
             acc, mode = ctx.card_of(cust)
-            ctx.suppress_span(cust, t - int(p.dormant_days * DAY), t + int(p.spike_hours * HOUR), acc=acc)
+            ctx.suppress_span(
+                cust, t - int(p.dormant_days * DAY), t + int(p.spike_hours * HOUR), acc=acc
+            )
             device, ip = fraudster_session(ctx, rng, cust, t)
             n = count_in(rng, p.purchases)
             ts = t + np.sort(rng.uniform(0, p.spike_hours, n) * HOUR).astype(np.int64)
@@ -38,6 +42,21 @@ class StolenCard(Scenario):
                 pos = rng.random() < p.pos_share
                 merchant, _ = ctx.merchants(rng, np.array([ctx.home_city[cust]]), list(HIGH_VALUE))
                 if int(ctx.plan.merchants["merchant_id"].iloc[merchant[0]]) in known:
-                    merchant, _ = ctx.merchants(rng, np.array([ctx.home_city[cust]]), list(HIGH_VALUE))
-                spend(ctx, rng, ep, self.name, cust, ts[i], amounts[i], channel="pos" if pos else "online", acc=acc, mode=mode,
-                      merchant=merchant, device=device, ip=ip)
+                    merchant, _ = ctx.merchants(
+                        rng, np.array([ctx.home_city[cust]]), list(HIGH_VALUE)
+                    )
+                spend(
+                    ctx,
+                    rng,
+                    ep,
+                    self.name,
+                    cust,
+                    ts[i],
+                    amounts[i],
+                    channel="pos" if pos else "online",
+                    acc=acc,
+                    mode=mode,
+                    merchant=merchant,
+                    device=device,
+                    ip=ip,
+                )

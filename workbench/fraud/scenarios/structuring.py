@@ -13,7 +13,9 @@ from workbench.fraud.scenarios._common import transfer_in, transfer_out
 class StructuringParams(Params):
     deposits: tuple = span(2, 4, 1, 50)
     transfers: tuple = span(3, 8, 2, 100)
-    below: tuple = span(0.85, 0.99, 0.5, 0.999)    # transfer amount / the market's reporting threshold
+    below: tuple = span(
+        0.85, 0.99, 0.5, 0.999
+    )  # transfer amount / the market's reporting threshold
     days: tuple = span(2, 7, 1, 60)
 
 
@@ -32,7 +34,14 @@ class Structuring(Scenario):
             n = count_in(rng, p.transfers)
             amounts = np.floor(threshold * rng.uniform(*p.below, n))
             d = count_in(rng, p.deposits)
-            transfer_in(ctx, ep, self.name, cust, acc, t + np.sort(rng.uniform(0, 6, d) * HOUR).astype(np.int64),
-                        np.round(amounts.sum() * rng.uniform(1.0, 1.05) / d, 2))
+            transfer_in(
+                ctx,
+                ep,
+                self.name,
+                cust,
+                acc,
+                t + np.sort(rng.uniform(0, 6, d) * HOUR).astype(np.int64),
+                np.round(amounts.sum() * rng.uniform(1.0, 1.05) / d, 2),
+            )
             ts = t + 6 * HOUR + np.sort(rng.uniform(0, days, n) * DAY).astype(np.int64)
             transfer_out(ctx, ep, self.name, cust, acc, ts, amount=amounts)

@@ -11,13 +11,26 @@ from workbench.simulate.intents import KIND
 
 @dataclass(frozen=True)
 class SyntheticIdentityParams(Params):
-    group: tuple = span(2, 4, 2, 20)            # identities built from the same PII fragments
-    keep_share: float = number(0.3, 0, 1)       # thin history: share of normal activity kept
-    history_days: tuple = span(10, 45, 1, 365)  # the identity appears this long before the window ends
+    group: tuple = span(2, 4, 2, 20)  # identities built from the same PII fragments
+    keep_share: float = number(0.3, 0, 1)  # thin history: share of normal activity kept
+    history_days: tuple = span(
+        10, 45, 1, 365
+    )  # the identity appears this long before the window ends
 
 
-def become_synthetic(ctx: FraudContext, rng: np.random.Generator, members: np.ndarray, signup_us: np.ndarray, keep_share: float,
-                     phone: str, address: str, device: int, episodes: list[int], fraud_type: str, ring_id: int = -1) -> None:
+def become_synthetic(
+    ctx: FraudContext,
+    rng: np.random.Generator,
+    members: np.ndarray,
+    signup_us: np.ndarray,
+    keep_share: float,
+    phone: str,
+    address: str,
+    device: int,
+    episodes: list[int],
+    fraud_type: str,
+    ring_id: int = -1,
+) -> None:
     """Turn customers into synthetic identities: a late signup, shared phone, address and
     device, a thin history, every row of theirs labelled as ``fraud_type``."""
     c = ctx.pop.customers
@@ -31,11 +44,27 @@ def become_synthetic(ctx: FraudContext, rng: np.random.Generator, members: np.nd
         c.loc[cust, "signup_day"] = day
         c.loc[cust, "signup_date"] = np.datetime64(int(ctx.t0 + day * DAY), "us")
         own = acc["owner_idx"].to_numpy() == cust
-        acc.loc[own, "opened_at"] = np.maximum(acc.loc[own, "opened_at"].to_numpy(), np.datetime64(int(ctx.t0 + day * DAY), "us"))
+        acc.loc[own, "opened_at"] = np.maximum(
+            acc.loc[own, "opened_at"].to_numpy(), np.datetime64(int(ctx.t0 + day * DAY), "us")
+        )
         mine = dev["owner_idx"].to_numpy() == cust
-        dev.loc[mine, "first_seen"] = np.maximum(dev.loc[mine, "first_seen"].to_numpy(), np.datetime64(int(ctx.t0 + day * DAY), "us"))
+        dev.loc[mine, "first_seen"] = np.maximum(
+            dev.loc[mine, "first_seen"].to_numpy(), np.datetime64(int(ctx.t0 + day * DAY), "us")
+        )
         since = ctx.t0 + day * DAY
-        rows = ctx.rows_of(cust, ("purchase", "refund", "chargeback", "salary", "card_payment", "p2p_out", "p2p_in", "reward_redemption"))
+        rows = ctx.rows_of(
+            cust,
+            (
+                "purchase",
+                "refund",
+                "chargeback",
+                "salary",
+                "card_payment",
+                "p2p_out",
+                "p2p_in",
+                "reward_redemption",
+            ),
+        )
         ts = ctx.col["ts"][rows]
         thin = rows[(ts >= since) & (ctx.col["kind"][rows] == KIND["purchase"])]
         ctx.suppress(np.r_[rows[ts < since], thin[rng.random(len(thin)) >= keep_share]])
@@ -67,5 +96,15 @@ class SyntheticIdentity(Scenario):
             eps = [ctx.episode(rng, m, self.name) for m in members]
             device = ctx.new_device(int(members[0]), int(signup.min()))
             c = ctx.pop.customers
-            become_synthetic(ctx, rng, members, signup, p.keep_share, c["phone"].iloc[members[0]], c["address"].iloc[members[0]],
-                             device, eps, self.name)
+            become_synthetic(
+                ctx,
+                rng,
+                members,
+                signup,
+                p.keep_share,
+                c["phone"].iloc[members[0]],
+                c["address"].iloc[members[0]],
+                device,
+                eps,
+                self.name,
+            )

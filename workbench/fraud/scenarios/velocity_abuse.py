@@ -11,7 +11,7 @@ from workbench.fraud.scenarios._common import ONLINE, fraudster_session, spend
 
 @dataclass(frozen=True)
 class VelocityAbuseParams(Params):
-    purchases: tuple = span(6, 12, 5, 100)        # within `minutes`
+    purchases: tuple = span(6, 12, 5, 100)  # within `minutes`
     minutes: float = number(50, 5, 60)
     amount_multiple: tuple = span(0.5, 2.5, 0.05, 50)
 
@@ -28,5 +28,15 @@ class VelocityAbuse(Scenario):
             device, ip = fraudster_session(ctx, rng, cust, t)
             n = count_in(rng, p.purchases)
             ts = t + np.sort(rng.uniform(0, p.minutes / 60, n) * HOUR).astype(np.int64)
-            spend(ctx, rng, ep, self.name, cust, ts, ctx.average_purchase(cust) * between(rng, p.amount_multiple, n),
-                  categories=ONLINE, device=device, ip=ip)
+            spend(
+                ctx,
+                rng,
+                ep,
+                self.name,
+                cust,
+                ts,
+                ctx.average_purchase(cust) * between(rng, p.amount_multiple, n),
+                categories=ONLINE,
+                device=device,
+                ip=ip,
+            )
