@@ -35,12 +35,13 @@ run: install
 	$(BIN)/ploomber build
 	$(BIN)/ploomber build -e pipeline.sweep.yaml
 
-test: install
+test: lint
 	$(BIN)/python -m pytest
 
-# ruff (pyproject.toml, [tool.ruff]): pyflakes, pycodestyle and import order
+# ruff (pyproject.toml, [tool.ruff]): pyflakes, pycodestyle, import order and the format
 lint: install
 	$(BIN)/ruff check workbench tests benchmarks
+	$(BIN)/ruff format --check workbench tests benchmarks
 
 # JupyterLab in headless Chromium: opens notebook 01, runs all cells, saves a screenshot.
 # Installs Debian's chromium when it is missing (apt-get, as root).

@@ -8,8 +8,9 @@ Generates the datasets first (not timed), then times the feature build (every ca
 feature to Parquet; the default "online" engine, the compiled state of the stream scorer,
 and at ~1M also the DuckDB engine for comparison; numba's compilation, or loading it from
 its cache, is timed apart on a tiny dataset first) and the sequence build (k = 10,
-memory-mapped to disk), with the peak RSS of the whole process tree. A naive pandas implementation of the customer-window
-features (per-customer time-based rolling) runs on the ~1M dataset for comparison.
+memory-mapped to disk), with the peak RSS of the whole process tree. A naive pandas
+implementation of the customer-window features (per-customer time-based rolling) runs on
+the ~1M dataset for comparison.
 Targets: features for 10M transactions within 120 s and 4 GiB peak RSS.
 """
 
@@ -46,7 +47,8 @@ SEQUENCE_COLUMNS = [
 
 
 def naive_pandas(path: Path) -> tuple[float, int]:
-    """The customer-window velocity and amount features the slow way: pandas rolling per customer."""
+    """The customer-window velocity and amount features the slow way: pandas rolling per
+    customer."""
     tx = open_dataset(path).table(
         "transactions", columns=["txn_id", "timestamp", "customer_id", "amount"]
     )
@@ -173,14 +175,23 @@ def main() -> None:
             )
             results.append(r)
             line = (
-                f"{label:>5}: {r['transactions']:>11,} transactions, {r['features']} features in {r['seconds']:7.2f} s = "
-                f"{r['rows_per_second']:>9,} rows/s, peak RSS {r['peak_rss_tree_mib']:,} MiB; sequences {r['sequence_shape']} "
-                f"in {r['sequence_seconds']:.2f} s, peak RSS {r['sequence_peak_rss_tree_mib']:,} MiB"
+                f"{label:>5}: {r['transactions']:>11,} transactions, {r['features']} features "
+                f"in {r['seconds']:7.2f} s = "
+                f"{r['rows_per_second']:>9,} rows/s, peak RSS {r['peak_rss_tree_mib']:,} MiB; "
+                f"sequences {r['sequence_shape']} "
+                f"in {r['sequence_seconds']:.2f} s, "
+                f"peak RSS {r['sequence_peak_rss_tree_mib']:,} MiB"
             )
             if "duckdb_seconds" in r:
-                line += f"; DuckDB engine {r['duckdb_seconds']:.2f} s, peak RSS {r['duckdb_peak_rss_tree_mib']:,} MiB"
+                line += (
+                    f"; DuckDB engine {r['duckdb_seconds']:.2f} s, "
+                    f"peak RSS {r['duckdb_peak_rss_tree_mib']:,} MiB"
+                )
             if "naive_pandas_seconds_customer_windows" in r:
-                line += f"; naive pandas (10 customer-window features only) {r['naive_pandas_seconds_customer_windows']:.2f} s"
+                line += (
+                    "; naive pandas (10 customer-window features only) "
+                    f"{r['naive_pandas_seconds_customer_windows']:.2f} s"
+                )
             print(line, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -93,16 +93,19 @@ def main() -> None:
             r = run(label, customers, args.workers, args.shard_size, scenarios)
             results.append(r)
             print(
-                f"{label:>5} {scenarios:>7}: {r['transactions']:>11,} transactions in {r['seconds']:7.2f} s = "
-                f"{r['transactions_per_second']:>9,} /s; peak RSS {r['peak_rss_tree_mib']:,} MiB (process tree), "
-                f"{r['peak_rss_largest_process_mib']:,} MiB (largest process); {r['parquet_mib']} MiB Parquet",
+                f"{label:>5} {scenarios:>7}: {r['transactions']:>11,} transactions "
+                f"in {r['seconds']:7.2f} s = {r['transactions_per_second']:>9,} /s; "
+                f"peak RSS {r['peak_rss_tree_mib']:,} MiB (process tree), "
+                f"{r['peak_rss_largest_process_mib']:,} MiB (largest process); "
+                f"{r['parquet_mib']} MiB Parquet",
                 flush=True,
             )
     for base, fraud in zip(results[::2], results[1::2]):
         cost = 1 - fraud["transactions_per_second"] / base["transactions_per_second"]
         fraud["throughput_cost_vs_legit"] = round(cost, 3)
         print(
-            f"{base['label']:>5}: the default fraud mix costs {cost:.0%} of the legitimate-only throughput"
+            f"{base['label']:>5}: the default fraud mix costs {cost:.0%} "
+            "of the legitimate-only throughput"
         )
     path = write_results("bench_generate", {"runs": results}, args.out)
     print(f"wrote {path}")

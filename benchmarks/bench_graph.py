@@ -73,13 +73,15 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(
-        f"{r['customers']:,} customers, {r['transactions']:,} transactions: graph build + detection {r['seconds']:.2f} s, "
+        f"{r['customers']:,} customers, {r['transactions']:,} transactions: "
+        f"graph build + detection {r['seconds']:.2f} s, "
         f"peak RSS {r['peak_rss_tree_mib']:,} MiB, {r['rings_detected']} rings"
     )
     for row in r["combined"]:
         print(
-            f"  {row['shape']:<24} planted {row['planted']:>3}  ring recall {row['ring_recall']:.2f}  "
-            f"precision {row['ring_precision']:.2f}  (fraud groups {row['fraud_group_precision']:.2f})"
+            f"  {row['shape']:<24} planted {row['planted']:>3}  "
+            f"ring recall {row['ring_recall']:.2f}  precision {row['ring_precision']:.2f}  "
+            f"(fraud groups {row['fraud_group_precision']:.2f})"
         )
     print(f"wrote {write_results('bench_graph', {'runs': [r]}, args.out)}")
 

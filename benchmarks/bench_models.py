@@ -1,6 +1,7 @@
 """Benchmark: model training times, batch scoring, LSTM at 1M sequences, stream replay.
 
-    python benchmarks/bench_models.py            # the default pipeline dataset + a ~1M-transaction dataset for the LSTM
+    python benchmarks/bench_models.py            # the default pipeline dataset + a
+                                                 # ~1M-transaction dataset for the LSTM
     python benchmarks/bench_models.py --smoke    # a tiny run that checks the script works
 
 On the default pipeline dataset (env.yaml: 5,000 customers, 90 days): training time of each
@@ -10,7 +11,8 @@ package trained on the 50 catalogue features (target >= 10,000 transactions/s en
 p99 latency <= 5 ms; the first replay, which compiles the state, is timed apart). Then, on a
 ~1M-transaction dataset, the same stream package replayed (micro-batch 16) and an LSTM
 trained on 1 million sequences of length 10 (all 50 features per step; target <= 10 minutes
-on the 2-core CPU). Dataset generation and feature building are not timed. Writes benchmarks/results/bench_models.json.
+on the 2-core CPU). Dataset generation and feature building are not timed. Writes
+benchmarks/results/bench_models.json.
 """
 
 from __future__ import annotations
@@ -162,20 +164,23 @@ def main() -> None:
     try:
         models = models_run(tmp, 200 if args.smoke else 5000, 30 if args.smoke else 90)
         print(
-            f"{models['transactions']:,} transactions ({models['train_rows']:,} training rows); training seconds: {models['train_seconds']}"
+            f"{models['transactions']:,} transactions ({models['train_rows']:,} training rows); "
+            f"training seconds: {models['train_seconds']}"
         )
         print(
             f"batch scoring (hgb package): {models['batch_scoring_rows_per_second']:,} rows/s",
             flush=True,
         )
         print(
-            f"stream: first replay of 1,000 rows (numba compile or cache load) {models['stream']['first_replay_1000_rows_seconds']} s"
+            "stream: first replay of 1,000 rows (numba compile or cache load) "
+            f"{models['stream']['first_replay_1000_rows_seconds']} s"
         )
         for key, r in models["stream"].items():
             if not key.startswith("max_batch"):
                 continue
             print(
-                f"stream replay ({key}): {r['rows_per_second']:,} rows/s, latency ms {r['latency_ms']}",
+                f"stream replay ({key}): {r['rows_per_second']:,} rows/s, "
+                f"latency ms {r['latency_ms']}",
                 flush=True,
             )
         lstm = lstm_run(
@@ -187,19 +192,20 @@ def main() -> None:
         )
         big = lstm["stream_max_batch_16"]
         print(
-            f"stream replay of the LSTM dataset ({big['transactions']:,} transactions, micro-batch 16): {big['rows_per_second']:,} rows/s, "
+            f"stream replay of the LSTM dataset ({big['transactions']:,} transactions, "
+            f"micro-batch 16): {big['rows_per_second']:,} rows/s, "
             f"latency ms {big['latency_ms']}, peak RSS {big['peak_rss_mib']:,} MiB",
             flush=True,
         )
         print(
-            f"LSTM: {lstm['sequences']:,} sequences {lstm['shape']}, {lstm['epochs']} epochs in {lstm['seconds']:.1f} s "
+            f"LSTM: {lstm['sequences']:,} sequences {lstm['shape']}, "
+            f"{lstm['epochs']} epochs in {lstm['seconds']:.1f} s "
             f"({lstm['seconds_per_epoch']} s/epoch), peak RSS {lstm['peak_rss_mib']:,} MiB"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(
-        f"wrote {write_results('bench_models', {'runs': [{'models': models, 'lstm': lstm}]}, args.out)}"
-    )
+    path = write_results("bench_models", {"runs": [{"models": models, "lstm": lstm}]}, args.out)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

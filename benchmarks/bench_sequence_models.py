@@ -1,14 +1,16 @@
 """Benchmark: the default sequence model against feed-forward networks on the same inputs,
 on a terminal-grid dataset of the reference handbook's kind, in prequential folds.
 
-    python benchmarks/bench_sequence_models.py                      # every model, 3 folds
-    python benchmarks/bench_sequence_models.py --models lstm,ffn    # a subset
-    python benchmarks/bench_sequence_models.py --smoke              # a tiny run that checks the script works
+    python benchmarks/bench_sequence_models.py                    # every model, 3 folds
+    python benchmarks/bench_sequence_models.py --models lstm,ffn  # a subset
+    python benchmarks/bench_sequence_models.py --smoke            # a tiny run that checks
+                                                                  # the script works
 
 Data: :func:`workbench.terminal_grid.terminal_grid_transactions`, by default with the
 handbook's 5,000 customers and 10,000 terminals (``--customers``, ``--terminals``; ``--days``
-days from 2018-04-01, seed 0, a 7-day label delay) and its 15 baseline features. Protocol: the reference's (train 7 days, delay 7,
-test 7; test rows of cards already known to be compromised removed), as ``--folds``
+days from 2018-04-01, seed 0, a 7-day label delay) and its 15 baseline features.
+Protocol: the reference's (train 7 days, delay 7, test 7; test rows of cards already known
+to be compromised removed), as ``--folds``
 prequential folds shifted by a week (:func:`workbench.evaluate.protocol.prequential`; no
 validation block: the deep models train their ``epochs`` on every training row). Inputs: the
 feed-forward networks and the gradient-boosting baseline take each transaction's 15

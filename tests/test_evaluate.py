@@ -52,7 +52,8 @@ H = pd.Timedelta(hours=1)
 
 def test_ap_and_auc_by_hand():
     y, s = [1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]
-    # ranking: TP, FP, TP, FP -> AP = 1/2 * 1 + 1/2 * 2/3; AUC: 3 of the 4 (fraud, legit) pairs ordered right
+    # ranking: TP, FP, TP, FP -> AP = 1/2 * 1 + 1/2 * 2/3;
+    # AUC: 3 of the 4 (fraud, legit) pairs ordered right
     assert average_precision(y, s) == pytest.approx(0.5 + 1 / 3)
     assert roc_auc(y, s) == pytest.approx(0.75)
     assert roc_auc([1, 0], [0.5, 0.5]) == pytest.approx(0.5) and average_precision(
@@ -134,7 +135,8 @@ def test_precision_at_k_per_day_by_hand():
 def test_card_precision_removes_detected_cards_and_reports_the_ceiling():
     rows = pd.DataFrame(
         [
-            # day 1: A fraud 0.9, B legit 0.8, C fraud 0.3, D: one legit row 0.2 and one fraud row 0.1 (card max: 0.2, fraud)
+            # day 1: A fraud 0.9, B legit 0.8, C fraud 0.3, D: one legit row 0.2 and one
+            # fraud row 0.1 (card max: 0.2, fraud)
             (T0, "A", 1, 0.9),
             (T0, "B", 0, 0.8),
             (T0, "C", 1, 0.3),
@@ -766,15 +768,18 @@ def test_a_sequence_model_goes_through_the_same_protocol():
         (t >= days(14)).to_numpy(),
     )
     windows = LastRows(frame, ["x1", "x2"], k=4, entity="card_id")
-    gru = lambda: SequenceDetector(
-        cell="gru",
-        units=8,
-        head_units=8,
-        learning_rate=3e-3,  # noqa: E731
-        epochs=10,
-        batch_size=64,
-        seed=0,
-    )
+
+    def gru():
+        return SequenceDetector(
+            cell="gru",
+            units=8,
+            head_units=8,
+            learning_rate=3e-3,
+            epochs=10,
+            batch_size=64,
+            seed=0,
+        )
+
     test = single_split({"gru": gru}, frame, ["x1", "x2"], split, inputs={"gru": windows})
     e = evaluate_scores(test, ["gru"], EvaluationConfig(k=10, replicates=20))["gru"]
     assert e.metrics["roc_auc"] > 0.7, e.metrics[

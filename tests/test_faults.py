@@ -1,7 +1,8 @@
 """Fault injection: ``generate`` and ``features`` killed (SIGKILL) at random points, for
-several seeds, and a report build killed while its notebook runs. Afterwards the product at the target is either the previous one, intact, or
-the new one, complete; no process of the killed run is left; a rerun removes what the
-crash left and produces the same bytes as an uninterrupted run.
+several seeds, and a report build killed while its notebook runs. Afterwards the product at
+the target is either the previous one, intact, or the new one, complete; no process of the
+killed run is left; a rerun removes what the crash left and produces the same bytes as an
+uninterrupted run.
 
 ``WORKBENCH_KILLS`` sets the kills per command (default 2); the kills survived and the bytes
 lost are written to ``.fault-figures.json`` in pytest's cache directory.

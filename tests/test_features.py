@@ -438,12 +438,15 @@ def test_bad_mappings(mapping, param):
 
 def test_features_cli(tmp_path, fraud_dataset):
     out = tmp_path / "f.parquet"
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "workbench", "features", *a],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )  # noqa: E731
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "workbench", "features", *a],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     res = run("--dataset", str(fraud_dataset.path), "--out", str(out))
     assert res.returncode == 0 and f"{len(CATALOGUE)} features" in res.stdout
     res = run(
@@ -619,14 +622,15 @@ def test_registry_check_fails_when_one_place_is_edited_alone():
     # or two stage columns trade places
     leaky = lambda src, feats: store._sql(src, feats).replace(" AND f.confirmed_at < b.ts", "")  # noqa: E731
     assert any("merchant_risk_7d_delayed" in p for p in check_registry(query=leaky))
-    swapped = lambda src, feats: (
-        store._sql(src, feats)
-        .replace(  # noqa: E731
-            "AS merchant_n_1h", "AS tmp_x"
+
+    def swapped(src, feats):
+        return (
+            store._sql(src, feats)
+            .replace("AS merchant_n_1h", "AS tmp_x")
+            .replace("AS merchant_n_24h", "AS merchant_n_1h")
+            .replace("AS tmp_x", "AS merchant_n_24h")
         )
-        .replace("AS merchant_n_24h", "AS merchant_n_1h")
-        .replace("AS tmp_x", "AS merchant_n_24h")
-    )
+
     assert check_registry(query=swapped) == [
         "the DuckDB stages do not return the registry's features in order"
     ]
@@ -701,12 +705,14 @@ def test_external_output_with_labels_evaluates_as_is(tmp_path, fraud_dataset):
     from workbench.evaluate.frame import external_frame
     from workbench.features.roles import feature_columns
 
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "workbench", "features", *a],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )  # noqa: E731
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "workbench", "features", *a],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     table = ("--table", str(EXAMPLE_TABLE), "--mapping", str(EXAMPLE_MAPPING))
     out = tmp_path / "labelled.parquet"
     res = run(*table, "--labels", "--label-delay-days", "7", "--out", str(out))

@@ -43,7 +43,8 @@ T0 = 1_740_000_000_000_000
 
 
 def _moves(rows):
-    """Transfer rows (account, direction, counterparty, hours after T0, amount) as transfers() returns them."""
+    """Transfer rows (account, direction, counterparty, hours after T0, amount) as transfers()
+    returns them."""
     frame = pd.DataFrame(
         rows, columns=["account_id", "direction", "counterparty_account_id", "hours", "amount"]
     )

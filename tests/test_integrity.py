@@ -104,7 +104,8 @@ def test_second_writer_is_refused_naming_the_first(tmp_path):
     # a real second process writing a bigger dataset slowly (one shard sleeps)
     slow = (
         "import sys, time; from workbench.simulate import SimulationConfig, generate; "
-        "generate(SimulationConfig(customers=600, days=10, shard_size=200), sys.argv[1], backend='serial', "
+        "generate(SimulationConfig(customers=600, days=10, shard_size=200), sys.argv[1], "
+        "backend='serial', "
         "hooks=[lambda world: time.sleep(1.5) if world.shard == 0 else None])"
     )
     first = subprocess.Popen(

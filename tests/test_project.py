@@ -112,7 +112,8 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
 
 
 def test_readme_cli_lines_run(tmp_path):
-    """Every `python -m workbench` line of the README, at a small size and in a scratch directory."""
+    """Every `python -m workbench` line of the README, at a small size and in a scratch
+    directory."""
     import json
     import shlex
     import subprocess

@@ -74,7 +74,8 @@ def test_balances_follow_from_transactions(dataset, tables):
     t, a = tables["transactions"], tables["accounts"]
     kind = t["account_id"].map(a.set_index("account_id")["account_type"])
     assert (t["balance_after"] >= -0.005).all(), "no overdraft and no credit beyond the limit"
-    # Available credit only exceeds the limit when a refund, chargeback or reward lands on a paid-off card.
+    # Available credit only exceeds the limit when a refund, chargeback or reward lands on a
+    # paid-off card.
     limit = t["account_id"].map(a.set_index("account_id")["credit_limit"])
     over = t[(kind == "credit") & (t["balance_after"] > limit + 0.005)].sort_values("txn_id")
     first_over = over.groupby("account_id").head(1)
@@ -82,7 +83,8 @@ def test_balances_follow_from_transactions(dataset, tables):
     declined = t[t["status"] == "declined"]
     assert (declined["balance_after"] == declined["balance_before"]).all()
     short = declined["decline_reason"] == "insufficient_funds"
-    # funds were short, or a dependent row (e.g. the refunded purchase) was declined earlier in settlement
+    # funds were short, or a dependent row (e.g. the refunded purchase) was declined earlier
+    # in settlement
     assert (declined.loc[short, "amount"] > declined.loc[short, "balance_before"]).mean() > 0.9
     assert set(declined["decline_reason"]) == {
         "insufficient_funds",

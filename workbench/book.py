@@ -230,7 +230,8 @@ def write_config(out: str | os.PathLike, notebooks: list[Path], title: str = TIT
         lambda tmp: tmp.write_text(
             f"# {title}\n\n"
             "The workbench's notebooks in the order the pipeline runs them, executed, with their\n"
-            "outputs and figures. Each one runs on its own in JupyterLab (`make lab`); this book is\n"
+            "outputs and figures. Each one runs on its own in JupyterLab (`make lab`); "
+            "this book is\n"
             "built by `make book` and reads without a server or a network connection.\n\n"
             "```{tableofcontents}\n```\n"
         ),

@@ -87,7 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     fe.add_argument(
         "--engine",
         default="auto",
-        help="auto (default), online (the compiled state; a workbench dataset) or duckdb (the SQL windows)",
+        help=(
+            "auto (default), online (the compiled state; a workbench dataset) "
+            "or duckdb (the SQL windows)"
+        ),
     )
     fe.add_argument(
         "--labels",
@@ -180,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             card = open_dataset(path).card
             print(
                 f"wrote {path}: {card['row_counts']['transactions']:,} transactions in "
-                f"{card['generation_seconds']:.1f} s ({card['transactions_per_second']:,} per second)"
+                f"{card['generation_seconds']:.1f} s "
+                f"({card['transactions_per_second']:,} per second)"
             )
         elif args.command == "stats":
             from workbench.dataset.reader import format_summary, summary
@@ -191,7 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             result = verify(args.path)
             print(
-                f"verified {result['path']}: {result['parts']} parts, {result['bytes']:,} bytes match the card "
+                f"verified {result['path']}: {result['parts']} parts, "
+                f"{result['bytes']:,} bytes match the card "
                 f"(content {result['content_hash'][:16]})"
             )
         elif args.command == "features":
@@ -218,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             skipped = "; ".join(f"{k}: {v}" for k, v in result["skipped"].items())
             print(
-                f"wrote {result['path']}: {result['rows']:,} rows, {result['features']} features ({result['engine']} engine)"
+                f"wrote {result['path']}: {result['rows']:,} rows, "
+                f"{result['features']} features ({result['engine']} engine)"
                 + (", with labels and evaluation columns" if result["labels"] else "")
                 + (f"; skipped: {skipped}" if skipped else "")
             )

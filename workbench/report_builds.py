@@ -179,7 +179,8 @@ def sweep_conclusion(table: pd.DataFrame) -> str:
         table.groupby("setting")["average_precision"].idxmax(), "model"
     ].value_counts()
     parts = [
-        f"**{winners.index[0]}** has the best average precision in {winners.iloc[0]} of {table['setting'].nunique()} settings."
+        f"**{winners.index[0]}** has the best average precision in {winners.iloc[0]} "
+        f"of {table['setting'].nunique()} settings."
     ]
     for param in SWEPT:
         values = table[param].dropna().unique()

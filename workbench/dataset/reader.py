@@ -52,7 +52,8 @@ class Dataset:
         for table in TABLES:
             if (self.path / table).is_dir():
                 con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet('{(self.path / table).resolve().as_posix()}/*.parquet')"
+                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet("
+                    f"'{(self.path / table).resolve().as_posix()}/*.parquet')"
                 )
         return con
 
@@ -71,7 +72,8 @@ def open_dataset(path: str | os.PathLike) -> Dataset:
         raise InputError(
             "path",
             str(p),
-            "a dataset directory written by `workbench generate` (with card.json and workbench.duckdb)",
+            "a dataset directory written by `workbench generate` "
+            "(with card.json and workbench.duckdb)",
         )
     ds = Dataset(p)
     try:
@@ -170,9 +172,11 @@ def summary(path: str | os.PathLike) -> dict[str, Any]:
             .to_dict()
         )
         by_type = con.sql(
-            "SELECT txn_type, count(*) AS n, round(sum(amount), 2) AS total FROM transactions GROUP BY 1 ORDER BY 2 DESC"
+            "SELECT txn_type, count(*) AS n, round(sum(amount), 2) AS total FROM transactions "
+            "GROUP BY 1 ORDER BY 2 DESC"
         ).df()
-        modes = con.sql("""SELECT payment_mode, round(count(*) / sum(count(*)) OVER (), 4) AS share FROM transactions
+        modes = con.sql("""SELECT payment_mode, round(count(*) / sum(count(*)) OVER (), 4) AS share
+                           FROM transactions
                            WHERE txn_type = 'purchase' GROUP BY 1 ORDER BY 2 DESC""").df()
         events = con.sql(
             "SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 2 DESC"
@@ -200,14 +204,16 @@ def summary(path: str | os.PathLike) -> dict[str, Any]:
 def format_summary(stats: dict[str, Any]) -> str:
     """A readable text rendering of :func:`summary`."""
     lines = [
-        f"dataset {stats['path']}  (market {stats['market']}, {stats['currency']}, seed {stats['seed']})",
+        f"dataset {stats['path']}  "
+        f"(market {stats['market']}, {stats['currency']}, seed {stats['seed']})",
         f"time range  {stats['first']} .. {stats['last']}",
         "",
     ]
     lines += [f"{t:<14}{n:>14,}" for t, n in stats["row_counts"].items()]
     lines += [
         "",
-        f"active customers {int(stats['active_customers']):,}; decline rate {stats['decline_rate']:.2%}; "
+        f"active customers {int(stats['active_customers']):,}; "
+        f"decline rate {stats['decline_rate']:.2%}; "
         f"fraud rate {stats['fraud_rate']:.3%}; median purchase {stats['median_purchase']:,.2f}",
         "",
         "by type:",

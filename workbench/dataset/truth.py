@@ -33,8 +33,10 @@ def label_frame(data: str | os.PathLike) -> pd.DataFrame:
     return con.execute("""
         SELECT t.txn_id, t.timestamp AS ts, t.customer_id, t.account_id AS card_id, t.amount,
                CASE WHEN t.status = 'approved' THEN t.amount ELSE 0 END AS loss,
-               CAST(t.is_fraud AS TINYINT) AS is_fraud, CAST(t.fraud_type AS VARCHAR) AS fraud_type,
+               CAST(t.is_fraud AS TINYINT) AS is_fraud,
+               CAST(t.fraud_type AS VARCHAR) AS fraud_type,
                coalesce(CAST(r.shape AS VARCHAR), 'none') AS ring_shape, t.fraud_episode_id,
-               min(CASE WHEN t.is_fraud THEN t.timestamp END) OVER (PARTITION BY t.fraud_episode_id) AS episode_start
+               min(CASE WHEN t.is_fraud THEN t.timestamp END)
+                   OVER (PARTITION BY t.fraud_episode_id) AS episode_start
         FROM transactions t LEFT JOIN rings r ON t.ring_id = r.ring_id AND t.ring_id >= 0
         ORDER BY t.timestamp, t.txn_id""").df()

@@ -44,7 +44,8 @@ def write_part(root: Path, table: str, part: str, data: pa.Table) -> Path:
     folder = root / table
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"part-{part}.parquet"
-    # dictionary-encode only string columns: trying it on ids, floats and times costs time for nothing
+    # dictionary-encode only string columns: trying it on ids, floats and times costs time for
+    # nothing
     strings = [
         f.name for f in data.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)
     ]
@@ -53,14 +54,16 @@ def write_part(root: Path, table: str, part: str, data: pa.Table) -> Path:
 
 
 def create_views(root: Path) -> None:
-    """Create ``workbench.duckdb`` with one view per table over its Parquet parts (relative paths)."""
+    """Create ``workbench.duckdb`` with one view per table over its Parquet parts (relative
+    paths)."""
     con = duckdb.connect(str(root / DB_FILE))
     try:
         con.execute(f"SET file_search_path = '{root.as_posix()}'")
         for table in TABLES:
             if (root / table).is_dir():
                 con.execute(
-                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{table}/*.parquet')"
+                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM "
+                    f"read_parquet('{table}/*.parquet')"
                 )
     finally:
         con.close()

@@ -193,7 +193,8 @@ def _checked_scores(name: str, s: np.ndarray, n: int) -> np.ndarray:
     if s.shape != (n,) or not np.isfinite(s).all() or (s < 0).any() or (s > 1).any():
         raise InputError(
             f"scores.{name}",
-            f"{s.shape} values in [{np.nanmin(s) if s.size else 'nan'}, {np.nanmax(s) if s.size else 'nan'}]",
+            f"{s.shape} values in [{np.nanmin(s) if s.size else 'nan'}, "
+            f"{np.nanmax(s) if s.size else 'nan'}]",
             f"{n} finite scores in [0, 1] (higher = more suspicious)",
         )
     return s
@@ -447,7 +448,8 @@ def prequential(
             raise InputError(
                 "folds",
                 i,
-                "folds whose training block has confirmed fraud (use fewer folds or a longer window)",
+                "folds whose training block has confirmed fraud "
+                "(use fewer folds or a longer window)",
             )
         costs = {}
         for name, factory in factories.items():

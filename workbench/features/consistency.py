@@ -129,7 +129,8 @@ def check_registry(
     """The problems between the registry (``features``), the online name list
     (``online_names``), the kernel (a module like ``online_state``: its ``advance`` and its
     source, from the file or a ``SOURCE`` attribute) and the DuckDB query builder
-    (``query(source, features) -> sql``); each defaults to the package's own. ``values`` also compares both engines on the fixture."""
+    (``query(source, features) -> sql``); each defaults to the package's own. ``values`` also
+    compares both engines on the fixture."""
     from workbench.features import store
 
     features = list(catalogue.CATALOGUE if features is None else features)

@@ -412,7 +412,8 @@ def source_stream(source, limit: int | None = None, batch_rows: int = 1_000_000)
     # all rows: read as stored and put in (time, txn_id) order here (a DuckDB sort would hold
     # every column of every row in memory at once); a prefix of ``limit`` rows: sorted there
     query = (
-        f"SELECT {ids}, epoch_us(ts) AS ts_us, {', '.join(FLOAT_COLUMNS + CODED_COLUMNS)} FROM base_all"
+        f"SELECT {ids}, epoch_us(ts) AS ts_us, "
+        f"{', '.join(FLOAT_COLUMNS + CODED_COLUMNS)} FROM base_all"
         + ("" if limit is None else f" ORDER BY ts, txn_id{limit_sql}")
     )
     at = 0
@@ -442,7 +443,8 @@ def source_stream(source, limit: int | None = None, batch_rows: int = 1_000_000)
         del order
     end = int(rows["ts_us"][-1]) if n else 0
     labels = con.execute(f"""SELECT epoch_us(confirmed_at) AS confirmed_us, txn_id FROM base_all
-        WHERE is_fraud AND confirmed_at IS NOT NULL AND epoch_us(confirmed_at) <= {end} ORDER BY confirmed_at, txn_id""").df()
+        WHERE is_fraud AND confirmed_at IS NOT NULL AND epoch_us(confirmed_at) <= {end}
+        ORDER BY confirmed_at, txn_id""").df()
     txn = rows["txn_id"]
     order = np.argsort(txn, kind="stable")
     wanted = labels["txn_id"].to_numpy(np.int64)
@@ -456,8 +458,10 @@ def source_stream(source, limit: int | None = None, batch_rows: int = 1_000_000)
             "row": order[pos][known],
         }
     )
-    events = con.execute(f"""SELECT epoch_us(timestamp) AS ts_us, customer_id, event_type FROM events_all
-        WHERE event_type IN ('email_change', 'phone_change', 'bank_link') AND epoch_us(timestamp) <= {end} ORDER BY timestamp, event_id""").df()
+    events = con.execute(f"""SELECT epoch_us(timestamp) AS ts_us, customer_id, event_type
+        FROM events_all
+        WHERE event_type IN ('email_change', 'phone_change', 'bank_link')
+        AND epoch_us(timestamp) <= {end} ORDER BY timestamp, event_id""").df()
     return Stream(rows, {c: list(v) for c, v in vocab.items()}, labels, events, source.params)
 
 

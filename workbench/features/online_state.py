@@ -31,8 +31,8 @@ for (``LAYOUT``: numba freezes the slot numbers into its cached machine code).
 Inputs are the rows as arrays (see :class:`~workbench.features.online.StreamInputs`): times,
 entity codes (a dictionary encoding of the ids; a live service grows the arrays as ids
 arrive), codes of (customer, merchant/device/IP/city/channel) pairs for the first-use flags
-and of (merchant, card) pairs, a calendar table per day, the label confirmations and the account events. Missing values
-are NaN in the output, as NULL is in the batch features.
+and of (merchant, card) pairs, a calendar table per day, the label confirmations and the
+account events. Missing values are NaN in the output, as NULL is in the batch features.
 """
 
 from __future__ import annotations
@@ -575,7 +575,8 @@ def advance(
                 NAN if lat != lat else _haversine(lat, lon, vals[r, HOME_LAT], vals[r, HOME_LON])
             )
             o[Slot.DIST_HOME_KM] = home
-            # sharing: distinct customers of the device / IP in 7 days, cards of the merchant in 1 hour
+            # sharing: distinct customers of the device / IP in 7 days, cards of the merchant
+            # in 1 hour
             shared = (
                 _sliding_distinct(r, 0, t, ts, ids, following, share, pair_count),
                 _sliding_distinct(r, 1, t, ts, ids, following, share, pair_count),

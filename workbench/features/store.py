@@ -112,13 +112,15 @@ def dataset_source(
     con = ds.attach(con or duckdb.connect())
     con.execute("""CREATE OR REPLACE TEMP VIEW base_all AS
         SELECT t.txn_id, t.timestamp AS ts, t.customer_id, t.account_id AS card_id,
-               nullif(t.merchant_id, -1) AS merchant_id, t.amount, t.is_fraud, l.fraud_confirmed_at AS confirmed_at,
+               nullif(t.merchant_id, -1) AS merchant_id, t.amount, t.is_fraud,
+               l.fraud_confirmed_at AS confirmed_at,
                t.lat, t.lon, nullif(t.device_id, -1) AS device_id, nullif(t.ip_id, -1) AS ip_id,
                c.home_lat, c.home_lon, t.balance_before, CAST(t.city AS VARCHAR) AS city,
                CAST(t.channel AS VARCHAR) AS channel, CAST(t.txn_type AS VARCHAR) AS txn_type
         FROM transactions t JOIN labels l USING (txn_id) JOIN customers c USING (customer_id)""")
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW events_all AS SELECT customer_id, timestamp, event_id, CAST(event_type AS VARCHAR) AS event_type FROM events"
+        "CREATE OR REPLACE TEMP VIEW events_all AS SELECT customer_id, timestamp, event_id, "
+        "CAST(event_type AS VARCHAR) AS event_type FROM events"
     )
     market = load_market(ds.card["market"])
     cfg = ds.card["config"]
@@ -205,7 +207,8 @@ def table_source(
         raise InputError("params", params, "a mapping of parameter names to values")
     checked = _check_params(params or {})
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW base_all AS SELECT {', '.join(typed_columns(mapping))} FROM source_table"
+        "CREATE OR REPLACE TEMP VIEW base_all AS "
+        f"SELECT {', '.join(typed_columns(mapping))} FROM source_table"
     )
     # no account events in a table: an empty stream (the events features are skipped)
     con.execute(
@@ -589,13 +592,16 @@ def _write_duckdb(
     con.execute(f"CREATE OR REPLACE TEMP TABLE base AS SELECT {', '.join(cols)} FROM base_all")
     con.execute(f"CREATE OR REPLACE TEMP TABLE shared_table AS {_sql(source, global_feats)}")
     con.execute(
-        "ALTER TABLE shared_table DROP COLUMN ts; ALTER TABLE shared_table DROP COLUMN customer_id; ALTER TABLE shared_table DROP COLUMN card_id"
+        "ALTER TABLE shared_table DROP COLUMN ts; "
+        "ALTER TABLE shared_table DROP COLUMN customer_id; "
+        "ALTER TABLE shared_table DROP COLUMN card_id"
     )
     n = con.execute("SELECT count(*) FROM base_all").fetchall()[0][0]
     batches = max(1, -(-n // batch_rows))
     edges = (
         con.execute(
-            f"SELECT quantile_disc(customer_id, [{', '.join(str(i / batches) for i in range(1, batches))}]) FROM base_all"
+            "SELECT quantile_disc(customer_id, "
+            f"[{', '.join(str(i / batches) for i in range(1, batches))}]) FROM base_all"
         ).fetchall()[0][0]
         if batches > 1
         else []
@@ -627,7 +633,8 @@ def _write_duckdb(
                 )
             sql = _sql(source, local_feats, extra_join="shared")
             con.execute(
-                f"COPY ({sql}) TO '{(parts / f'part-{i:04d}.parquet').as_posix()}' (FORMAT parquet, COMPRESSION zstd)"
+                f"COPY ({sql}) TO '{(parts / f'part-{i:04d}.parquet').as_posix()}' "
+                "(FORMAT parquet, COMPRESSION zstd)"
             )
         every = f"read_parquet('{parts.as_posix()}/*.parquet')"
         query = (

@@ -38,7 +38,8 @@ EVENT = {name: i for i, name in enumerate(EVENT_TYPES)}
 def columns(
     spec: dict[str, type], n: int, values: dict, keep: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Columns of ``n`` new rows (scalars broadcast, unnamed columns take their default), filtered by ``keep``."""
+    """Columns of ``n`` new rows (scalars broadcast, unnamed columns take their default),
+    filtered by ``keep``."""
     out = {}
     every = bool(keep.all())
     for name, dtype in spec.items():
@@ -146,7 +147,8 @@ class FraudContext:
     def merchants(
         self, rng: np.random.Generator, city: np.ndarray, categories: list[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """A random merchant per city (in one of ``categories``): (merchant row, category index)."""
+        """A random merchant per city (in one of ``categories``): (merchant row, category
+        index)."""
         names = [k.name for k in self.market.categories]
         pool = [names.index(c) for c in (categories or names) if c in names] or list(
             range(len(names))
@@ -341,7 +343,8 @@ class FraudContext:
         return self._mutable["is_fraud"]
 
     def suppress_span(self, cust: int, start_us: int, end_us: int, acc: int | None = None) -> None:
-        """Remove a customer's own debits (purchases, transfers out) in [start, end), optionally on one account."""
+        """Remove a customer's own debits (purchases, transfers out) in [start, end), optionally
+        on one account."""
         rows = self.rows_of(cust, ("purchase", "p2p_out", "refund", "chargeback"))
         ts = self._ts[rows]
         rows = rows[(ts >= start_us) & (ts < end_us)]
@@ -357,7 +360,8 @@ class FraudContext:
         os: str = "android",
         owner_slot: int | None = None,
     ) -> int:
-        """Register a device first seen on ``cust``'s account (e.g. a fraudster's phone); returns its id."""
+        """Register a device first seen on ``cust``'s account (e.g. a fraudster's phone); returns
+        its id."""
         slot = self._slot("device", cust) if owner_slot is None else owner_slot
         device_id = int(entity_id("device", self.customer_id[cust], slot))
         self._new_devices.append(

@@ -216,7 +216,8 @@ def load_mix(
             "scenarios",
             str(source),
             "a fraud-mix YAML file with a scenario or ring of positive rate "
-            "(this one makes no fraud; use scenarios=none or fraud_rate=0 for a dataset without fraud)",
+            "(this one makes no fraud; "
+            "use scenarios=none or fraud_rate=0 for a dataset without fraud)",
         )
     return mix
 

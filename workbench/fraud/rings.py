@@ -88,7 +88,10 @@ def plan_rings(
             rid = len(rings)
             start = t0 + int(rng.uniform(0.35, 0.75) * config.days * DAY)
             variant = str(rng.choice(MULE_VARIANTS)) if spec.shape == "mule_network" else "none"
-            phone = f"{market.phone_prefix}{rng.choice(market.phone_first_digits)}{rng.integers(0, 10 ** (market.phone_digits - 1)):0{market.phone_digits - 1}d}"
+            phone = (
+                f"{market.phone_prefix}{rng.choice(market.phone_first_digits)}"
+                f"{rng.integers(0, 10 ** (market.phone_digits - 1)):0{market.phone_digits - 1}d}"
+            )
             rings.append(
                 {
                     "ring_id": rid,
@@ -225,7 +228,8 @@ def _mule_network(
         for leg in out:
             if leg["dst"] >= 0:
                 legs += _forward(rng, rid, leg["dst"], [-1, -1], leg["amount"], leg["ts"])[0]
-    else:  # fan_in_out: sources each pay two mules (fan-in), mules cash out to many accounts (fan-out)
+    else:  # fan_in_out: sources each pay two mules (fan-in),
+        # mules cash out to many accounts (fan-out)
         k = max(1, len(who) // 2)
         sources, mules = who[:k], who[k:]
         received = {m: 0.0 for m in mules}

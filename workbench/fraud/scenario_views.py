@@ -13,10 +13,18 @@ from workbench.fraud.scenarios import SCENARIOS
 
 RING_SIGNATURES = {
     "device_sharing": "More than five customers on one device within seven days, buying online.",
-    "ip_recycling": "Ten or more customers through the same one or two VPN exits within two weeks.",
-    "kiting": "Money moving around a cycle of dedicated accounts, each passing on what it received.",
-    "mule_network": "Stolen funds from other banks fanning into mules and out to cash-out (three shapes).",
-    "synthetic_identity_ring": "Identities sharing phone, address and device that bust out together.",
+    "ip_recycling": (
+        "Ten or more customers through the same one or two VPN exits within two weeks."
+    ),
+    "kiting": (
+        "Money moving around a cycle of dedicated accounts, each passing on what it received."
+    ),
+    "mule_network": (
+        "Stolen funds from other banks fanning into mules and out to cash-out (three shapes)."
+    ),
+    "synthetic_identity_ring": (
+        "Identities sharing phone, address and device that bust out together."
+    ),
 }
 
 
@@ -33,7 +41,8 @@ def scenario_summary(ds: Dataset) -> pd.DataFrame:
     many episodes were still unconfirmed when the data ends."""
     with ds.connect() as con:
         return con.sql("""
-            SELECT fraud_type, count(*) AS episodes, sum(n_transactions) AS transactions, sum(n_events) AS events,
+            SELECT fraud_type, count(*) AS episodes, sum(n_transactions) AS transactions,
+                   sum(n_events) AS events,
                    round(sum(amount), 2) AS amount,
                    avg(CASE WHEN confirmed_by_end THEN 0 ELSE 1 END) AS unlabelled_share,
                    count(DISTINCT ring_id) FILTER (WHERE ring_id >= 0) AS rings
@@ -45,7 +54,8 @@ def label_delays(ds: Dataset) -> pd.DataFrame:
     with ds.connect() as con:
         return con.sql("""
             SELECT episode_id, fraud_type,
-                   epoch(fraud_confirmed_at - last_fraud_at) / 86400.0 AS delay_days, confirmed_by_end
+                   epoch(fraud_confirmed_at - last_fraud_at) / 86400.0 AS delay_days,
+                   confirmed_by_end
             FROM episodes""").df()
 
 
@@ -80,14 +90,17 @@ def episode_timeline(
         )
         lo, hi = lo - pd.Timedelta(days=pad_days), hi + pd.Timedelta(days=pad_days)
         tx = con.execute(
-            """SELECT timestamp, txn_type, amount, status, decline_reason, channel, city, merchant_id, is_fraud,
-                                   fraud_episode_id = ? AS in_episode, balance_after
-                            FROM transactions WHERE customer_id = ? AND timestamp BETWEEN ? AND ? ORDER BY timestamp""",
+            """SELECT timestamp, txn_type, amount, status, decline_reason, channel, city,
+                      merchant_id, is_fraud, fraud_episode_id = ? AS in_episode, balance_after
+               FROM transactions WHERE customer_id = ? AND timestamp BETWEEN ? AND ?
+               ORDER BY timestamp""",
             [int(episode_id), cust, lo, hi],
         ).df()
         ev = con.execute(
-            """SELECT timestamp, event_type, is_fraud, fraud_episode_id = ? AS in_episode FROM events
-                            WHERE customer_id = ? AND timestamp BETWEEN ? AND ? AND event_type <> 'login' ORDER BY timestamp""",
+            """SELECT timestamp, event_type, is_fraud, fraud_episode_id = ? AS in_episode
+               FROM events
+               WHERE customer_id = ? AND timestamp BETWEEN ? AND ? AND event_type <> 'login'
+               ORDER BY timestamp""",
             [int(episode_id), cust, lo, hi],
         ).df()
     return tx, ev
@@ -97,6 +110,8 @@ def example_episodes(ds: Dataset) -> pd.DataFrame:
     """One typical episode per fraud type (the one with the median number of rows)."""
     with ds.connect() as con:
         return con.sql("""
-            SELECT fraud_type, arg_min(episode_id, abs(n_transactions + n_events - med)) AS episode_id
-            FROM (SELECT *, median(n_transactions + n_events) OVER (PARTITION BY fraud_type) AS med FROM episodes)
+            SELECT fraud_type,
+                   arg_min(episode_id, abs(n_transactions + n_events - med)) AS episode_id
+            FROM (SELECT *, median(n_transactions + n_events) OVER (PARTITION BY fraud_type) AS med
+                  FROM episodes)
             GROUP BY 1 ORDER BY 1""").df()

@@ -45,7 +45,8 @@ class RingConfig:
     min_shared: int = 1  # projection edges need this many shared entities
     pii_min_shared: int = 2  # ... and two when they share only PII (Faker-like pools collide)
     min_ring_size: int = 3  # smaller groups are not reported as rings
-    min_shared_score: float = 0.5  # shared-attribute groups need this score (a few new phones on a café IP are not a ring)
+    # shared-attribute groups need this score (a few new phones on a café IP are not a ring)
+    min_shared_score: float = 0.5
     cycle_min_length: int = 3  # shortest cycle (2-cycles are friends paying back)
     cycle_max_length: int = 6  # longest cycle searched
     cycle_window_days: float = 10.0  # one round of a cycle completes within this time

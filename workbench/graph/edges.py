@@ -39,10 +39,12 @@ def _uses(src: GraphSource, kinds: tuple[str, ...], fresh_ip_days: float | None 
             if kind == "ip" and fresh_ip_days is not None:
                 rows = (
                     f"(SELECT x.* FROM {table} x JOIN devices d USING (device_id) "
-                    f"WHERE epoch_us(x.timestamp) - epoch_us(d.first_seen) <= {int(fresh_ip_days * US_PER_DAY)})"
+                    f"WHERE epoch_us(x.timestamp) - epoch_us(d.first_seen) "
+                    f"<= {int(fresh_ip_days * US_PER_DAY)})"
                 )
             parts.append(
-                f"SELECT '{kind}' AS kind, {col} AS entity_id, customer_id, timestamp AS ts, {amount} AS amount FROM {rows} "
+                f"SELECT '{kind}' AS kind, {col} AS entity_id, customer_id, timestamp AS ts, "
+                f"{amount} AS amount FROM {rows} "
                 f"WHERE {col} >= 0 AND {src.window()}"
             )
     return " UNION ALL ".join(parts)
@@ -52,19 +54,22 @@ def use_edges(
     src: GraphSource, kinds: tuple[str, ...] = ("device", "ip", "account")
 ) -> pd.DataFrame:
     """Customer-entity use edges: customer_id, kind, entity_id, first_ts, last_ts, n, amount."""
-    return src.frame(f"""SELECT customer_id, kind, entity_id, min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS n,
-                                round(sum(amount), 2) AS amount
-                         FROM ({_uses(src, kinds)}) GROUP BY ALL ORDER BY kind, entity_id, customer_id""")
+    return src.frame(f"""
+        SELECT customer_id, kind, entity_id, min(ts) AS first_ts, max(ts) AS last_ts,
+               count(*) AS n, round(sum(amount), 2) AS amount
+        FROM ({_uses(src, kinds)}) GROUP BY ALL ORDER BY kind, entity_id, customer_id""")
 
 
 def transfers(src: GraphSource) -> pd.DataFrame:
     """Approved transfer rows of the window, both directions: account_id, customer_id,
     direction (out/in), counterparty_account_id (-1 = another bank), ts_us, amount."""
-    return src.frame(f"""SELECT account_id, customer_id, CASE WHEN txn_type = 'p2p_out' THEN 'out' ELSE 'in' END AS direction,
-                                counterparty_account_id, epoch_us(timestamp) AS ts_us, amount
-                         FROM transactions
-                         WHERE txn_type IN ('p2p_out', 'p2p_in') AND status = 'approved' AND {src.window()}
-                         ORDER BY ts_us, account_id""")
+    return src.frame(f"""
+        SELECT account_id, customer_id,
+               CASE WHEN txn_type = 'p2p_out' THEN 'out' ELSE 'in' END AS direction,
+               counterparty_account_id, epoch_us(timestamp) AS ts_us, amount
+        FROM transactions
+        WHERE txn_type IN ('p2p_out', 'p2p_in') AND status = 'approved' AND {src.window()}
+        ORDER BY ts_us, account_id""")
 
 
 def money_edges(moves: pd.DataFrame) -> pd.DataFrame:
@@ -99,8 +104,10 @@ def pii_members(src: GraphSource, min_users: int, max_users: int) -> pd.DataFram
         f"WHERE epoch_us(signup_date) < {src.end_us}"
         for k in PII_KINDS
     )
-    return src.frame(f"""SELECT customer_id, kind, entity, count(*) OVER (PARTITION BY entity) AS users FROM ({union})
-                         QUALIFY users BETWEEN {min_users} AND {max_users} ORDER BY entity, customer_id""")
+    return src.frame(f"""
+        SELECT customer_id, kind, entity, count(*) OVER (PARTITION BY entity) AS users
+        FROM ({union})
+        QUALIFY users BETWEEN {min_users} AND {max_users} ORDER BY entity, customer_id""")
 
 
 def usage_windows(
@@ -119,14 +126,17 @@ def usage_windows(
              w AS (SELECT kind, entity_id, grid, bucket, count(*) AS users FROM u GROUP BY ALL),
              t AS (SELECT *, sum(users) OVER (PARTITION BY kind, entity_id, grid) AS total_users,
                           sum(users) OVER (PARTITION BY kind, entity_id, grid ORDER BY bucket
-                                           RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS local_users FROM w)
+                              RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS local_users
+                   FROM w)
         SELECT *, {buckets} AS buckets FROM t WHERE users >= {int(min_users)}""")
 
 
 def _bucketed(src: GraphSource, width: int, fresh_ip_days: float | None) -> str:
     """SQL of the distinct (kind, entity_id, customer_id, grid, bucket) device and IP uses."""
-    return f"""SELECT DISTINCT kind, entity_id, customer_id, grid, (epoch_us(ts) - {src.start_us} + grid * {width // 2}) // {width} AS bucket
-               FROM ({_uses(src, ("device", "ip"), fresh_ip_days)}) CROSS JOIN (VALUES (0), (1)) g(grid)"""
+    return f"""SELECT DISTINCT kind, entity_id, customer_id, grid,
+                      (epoch_us(ts) - {src.start_us} + grid * {width // 2}) // {width} AS bucket
+               FROM ({_uses(src, ("device", "ip"), fresh_ip_days)})
+               CROSS JOIN (VALUES (0), (1)) g(grid)"""
 
 
 def window_members(

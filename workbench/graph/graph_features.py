@@ -126,7 +126,8 @@ def transaction_graph_features(
             SELECT t.txn_id, {cols}
             FROM transactions t
             LEFT JOIN _graph_snapshots g ON g.customer_id = t.customer_id
-                 AND g.snapshot_us = {src.start_us} + (epoch_us(t.timestamp) - {src.start_us}) // {every} * {every}
+                 AND g.snapshot_us = {src.start_us}
+                     + (epoch_us(t.timestamp) - {src.start_us}) // {every} * {every}
             WHERE {src.window("t.timestamp")} ORDER BY t.txn_id""")
     finally:
         src.con.unregister("_graph_snapshots")

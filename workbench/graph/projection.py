@@ -5,12 +5,12 @@ customers every week; a fraud ring's device or recycled IPs are used by many cus
 a *burst*. So devices and IPs are counted per time bucket and a bucket is flagged when its
 distinct users are at least ``min_users`` and improbable under the entity's own baseline (a
 Poisson upper tail at ``alpha``, the baseline being the entity's mean users per bucket
-without this bucket and its neighbours). IPs count only customers on *fresh* devices (first seen at most
-``fresh_ip_days`` before the use): a VPN exit's regulars come back on their own phones
-week after week, with bursts on busy weeks, while a ring recycling a few IPs brings a new
-device for every account it works. Phones, emails and addresses are static: shared by ``min_users`` or
-more customers is flagged. Buckets with more than ``max_users`` customers are dropped (a
-whole city on one IP is not a ring).
+without this bucket and its neighbours). IPs count only customers on *fresh* devices (first
+seen at most ``fresh_ip_days`` before the use): a VPN exit's regulars come back on their own
+phones week after week, with bursts on busy weeks, while a ring recycling a few IPs brings a
+new device for every account it works. Phones, emails and addresses are static: shared by
+``min_users`` or more customers is flagged. Buckets with more than ``max_users`` customers
+are dropped (a whole city on one IP is not a ring).
 """
 
 from __future__ import annotations

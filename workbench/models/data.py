@@ -47,9 +47,10 @@ def model_frame(
     )
     gcols = ", g.* EXCLUDE (txn_id)" if graph_features else ""
     frame = con.execute(f"""
-        SELECT f.*{gcols}, t.is_fraud, CAST(t.fraud_type AS VARCHAR) AS fraud_type, t.ring_id, t.amount, t.fraud_episode_id,
-               l.is_train_eligible, l.fraud_confirmed_at
-        FROM read_parquet('{features}') f JOIN transactions t USING (txn_id) JOIN labels l USING (txn_id) {extra}
+        SELECT f.*{gcols}, t.is_fraud, CAST(t.fraud_type AS VARCHAR) AS fraud_type, t.ring_id,
+               t.amount, t.fraud_episode_id, l.is_train_eligible, l.fraud_confirmed_at
+        FROM read_parquet('{features}') f JOIN transactions t USING (txn_id)
+             JOIN labels l USING (txn_id) {extra}
         ORDER BY f.ts, f.txn_id""").df()
     if frame.empty:
         raise InputError(

@@ -125,7 +125,8 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError(
             "package",
             str(root),
-            f"a package of format version {FORMAT_VERSION} (this one: {manifest.get('format_version')})",
+            f"a package of format version {FORMAT_VERSION} "
+            f"(this one: {manifest.get('format_version')})",
         )
     present = sorted(p.name for p in root.iterdir() if p.name not in (MANIFEST, MARKER))
     if present != sorted(manifest["files"]):
@@ -148,7 +149,8 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
             raise InputError(
                 "package",
                 str(root),
-                f"a package written with {pkg} {'.'.join(have.split('.')[:2])}.x (it was written with {wrote})",
+                f"a package written with {pkg} {'.'.join(have.split('.')[:2])}.x "
+                f"(it was written with {wrote})",
             )
     return manifest
 
@@ -164,7 +166,8 @@ def load_package(path: str | os.PathLike, features: list[str] | None = None) -> 
         raise InputError(
             "features",
             f"{len(features)} columns",
-            f"the package's {len(stored)} features in order (missing {missing[:5]}, extra {extra[:5]})",
+            f"the package's {len(stored)} features in order "
+            f"(missing {missing[:5]}, extra {extra[:5]})",
         )
     detector = joblib.load(root / "detector.joblib")
     if (root / "model.keras").exists():

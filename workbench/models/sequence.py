@@ -7,9 +7,9 @@ as zeros. Optionally an attention layer pools all steps instead of taking the la
 Every training choice is a parameter (see :mod:`workbench.models.training` for the shared
 ones and their defaults, the field's reference recipe: an LSTM of 100 units, a dense head of
 100 with dropout 0.2, batches of 64, 20 epochs; Adam at 3e-4, tuned on the terminal-grid
-benchmark, ``benchmarks/bench_sequence_models.py``, where it beat 1e-4 and 1e-3). Early stopping runs on a
-validation block passed to :meth:`SequenceDetector.fit` (the protocols pass one) or, when
-``holdout`` > 0, on the last rows; it watches ``monitor``: the validation PR AUC
+benchmark, ``benchmarks/bench_sequence_models.py``, where it beat 1e-4 and 1e-3). Early
+stopping runs on a validation block passed to :meth:`SequenceDetector.fit` (the protocols
+pass one) or, when ``holdout`` > 0, on the last rows; it watches ``monitor``: the validation PR AUC
 (unweighted, like average precision) or the validation loss under the same class weights
 as the training loss.
 

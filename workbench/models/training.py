@@ -2,10 +2,11 @@
 feed-forward network), checked in one place, and what follows from them: the class weights,
 the input transform and the rows held out for early stopping. No TensorFlow here.
 
-Defaults follow the field's reference recipe for fraud networks: batches of 64, 20 epochs,
-dropout 0.2 (the learning rates are each detector's, tuned on the terminal-grid benchmark); no class weighting (the binary cross-entropy on the data's prior);
-no rows held back from training unless asked (``holdout``): early stopping runs only on a
-validation block (``fit(..., validation=...)``, which the protocols pass) or a holdout.
+Defaults follow the field's reference recipe for fraud networks: batches of 64, 20 epochs, dropout
+0.2 (the learning rates are each detector's, tuned on the terminal-grid benchmark); no class
+weighting (the binary cross-entropy on the data's prior); no rows held back from training unless
+asked (``holdout``): early stopping runs only on a validation block (``fit(..., validation=...)``,
+which the protocols pass) or a holdout.
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ def alive_matrix(pop: Population, days: int) -> np.ndarray:
 
 
 def amount_scale(plan: GlobalPlan, income: np.ndarray) -> np.ndarray:
-    """Multiplier on category medians for a customer's income (richer customers spend more per purchase)."""
+    """Multiplier on category medians for a customer's income (richer customers spend more per
+    purchase)."""
     mid_income = np.exp(np.mean(np.log(np.array(list(plan.market.income_brackets.values())))))
     return (income / mid_income) ** 0.3
 
@@ -197,7 +198,8 @@ def sample_payment_mode(
     amount: np.ndarray,
     sav: np.ndarray,
 ) -> np.ndarray:
-    """Payment mode index per transaction from the market's (channel, amount band) mix and savviness."""
+    """Payment mode index per transaction from the market's (channel, amount band) mix and
+    savviness."""
     m = plan.market
     n_b = len(m.amount_bands) + 1
     table = np.array(
@@ -218,7 +220,8 @@ def pick_ip(
     home_ip: np.ndarray,
     mix: np.ndarray,
 ) -> np.ndarray:
-    """An IP id per row: the home IP, a shared public IP of ``city``, or a VPN exit, drawn from ``mix`` rows."""
+    """An IP id per row: the home IP, a shared public IP of ``city``, or a VPN exit, drawn from
+    ``mix`` rows."""
     which = (
         categorical(rng, mix, np.arange(len(city)))
         if mix.ndim == 2
@@ -367,7 +370,8 @@ def accounts_for(
     plan: GlobalPlan, pop: Population, cust: np.ndarray, mode: np.ndarray, ts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Account row per purchase: the credit card for card-credit payments when the customer
-    holds one that is open, else the primary bank account (and ``credit_card`` becomes ``debit_card``)."""
+    holds one that is open, else the primary bank account (and ``credit_card`` becomes
+    ``debit_card``)."""
     modes = plan.market.modes
     acc = pop.accounts
     primary = primary_rows(pop)

@@ -40,8 +40,10 @@ def weekday_profile(ds: Dataset) -> pd.DataFrame:
     """Purchases per calendar day by weekday, observed vs the population's weekday multipliers."""
     with ds.connect() as con:
         obs = con.sql("""
-            SELECT isodow(timestamp) - 1 AS weekday, count(*) AS n, count(DISTINCT CAST(timestamp AS DATE)) AS days
-            FROM transactions WHERE txn_type = 'purchase' AND NOT is_fraud GROUP BY 1 ORDER BY 1""").df()
+            SELECT isodow(timestamp) - 1 AS weekday, count(*) AS n,
+                   count(DISTINCT CAST(timestamp AS DATE)) AS days
+            FROM transactions WHERE txn_type = 'purchase' AND NOT is_fraud
+            GROUP BY 1 ORDER BY 1""").df()
         seg = con.sql("SELECT segment, count(*) AS n FROM customers GROUP BY 1").df()
     beh = load_behaviour(ds.card["config"].get("behaviour"))
     mult = {s.name: s.weekday for s in beh.segments}
@@ -62,14 +64,17 @@ def payment_mix(ds: Dataset) -> pd.DataFrame:
     instead), expected ones are the market profile's mix under the customers' savviness."""
     market = load_market(ds.card["market"])
     edges = [0.0, *market.amount_bands.tolist(), float("inf")]
+    cases = " ".join(f"WHEN t.amount < {e} THEN {i}" for i, e in enumerate(edges[1:-1]))
     with ds.connect() as con:
         obs = con.sql(f"""
-            WITH holders AS (SELECT DISTINCT customer_id FROM accounts WHERE account_type = 'credit')
+            WITH holders AS (SELECT DISTINCT customer_id FROM accounts
+                             WHERE account_type = 'credit')
             SELECT t.channel, c.digital_savviness AS savviness,
-                   (CASE {" ".join(f"WHEN t.amount < {e} THEN {i}" for i, e in enumerate(edges[1:-1]))} ELSE {len(edges) - 2} END) AS band,
+                   (CASE {cases} ELSE {len(edges) - 2} END) AS band,
                    t.payment_mode, count(*) AS n
             FROM transactions t JOIN customers c USING (customer_id)
-            WHERE t.txn_type = 'purchase' AND NOT t.is_fraud AND t.customer_id IN (SELECT customer_id FROM holders)
+            WHERE t.txn_type = 'purchase' AND NOT t.is_fraud
+              AND t.customer_id IN (SELECT customer_id FROM holders)
               AND t.channel IN ('pos', 'online', 'mobile') GROUP BY ALL""").df()
     rows = []
     for (ch, band), grp in obs.groupby(["channel", "band"]):
@@ -108,20 +113,22 @@ def total_variation(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> flo
 
 
 def balance_breaks(ds: Dataset) -> int:
-    """Rows whose balance does not follow from the account's previous row (or opening balance) and its own amount."""
+    """Rows whose balance does not follow from the account's previous row (or opening balance)
+    and its own amount."""
     with ds.connect() as con:
         return int(
             con.sql("""
             WITH t AS (
-              SELECT tx.*, coalesce(lag(balance_after) OVER (PARTITION BY account_id ORDER BY timestamp, txn_id),
+              SELECT tx.*, coalesce(lag(balance_after) OVER (PARTITION BY account_id
+                                                             ORDER BY timestamp, txn_id),
                                     a.opening_balance) AS prev_after
               FROM transactions tx JOIN accounts a USING (account_id))
             SELECT count(*) FROM t WHERE
               abs(balance_before - prev_after) > 0.005
               OR abs(balance_after - (balance_before + CASE WHEN status = 'declined' THEN 0
-                                                          WHEN is_credit THEN amount ELSE -amount END)) > 0.005""").fetchall()[
-                0
-            ][0]
+                                                          WHEN is_credit THEN amount
+                                                          ELSE -amount END)) > 0.005
+            """).fetchall()[0][0]
         )
 
 

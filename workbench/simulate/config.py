@@ -21,8 +21,9 @@ class SimulationConfig:
     """Everything that determines a generated dataset. Same config, same bytes.
 
     Rates are per customer per day unless named otherwise. ``segment_shares``, when given,
-    replaces the behaviour profile's segment shares (unlisted segments get none). ``shard_size`` is part of the
-    result (it fixes how customers are grouped and seeded); the execution backend is not.
+    replaces the behaviour profile's segment shares (unlisted segments get none).
+    ``shard_size`` is part of the result (it fixes how customers are grouped and seeded); the
+    execution backend is not.
     """
 
     customers: int = 1000

@@ -16,7 +16,8 @@ SESSION_LOGIN_SHARE = 0.5  # remote purchases preceded by a fresh login
 def account_events(
     plan: GlobalPlan, pop: Population, intents: pd.DataFrame, rng: np.random.Generator, t0_us: int
 ) -> pd.DataFrame:
-    """Events at the configured per-day rates over each customer's active days, plus session logins."""
+    """Events at the configured per-day rates over each customer's active days, plus session
+    logins."""
     cfg, c = plan.config, pop.customers
     alive = alive_matrix(pop, cfg.days) > 0
     n_alive = alive.sum(axis=1)

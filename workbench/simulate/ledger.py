@@ -2,12 +2,13 @@
 
 A debit is approved when the account can cover it (bank balance, or available credit on a
 credit card) and carries no decline code (technical, card verification); credits always
-post. Suppressed intents (legitimate activity a fraud scenario removed) never happen. A credit-card bill
-payment pays the whole outstanding amount at that moment; a sweep (``sweep_bp`` > 0, used by
-drains and cash-outs) debits that many basis points of the balance at that moment. Rows that depend on another row
-(a refund on its purchase, an incoming transfer on its outgoing leg) only happen if that
-row was approved; since removing a credit can decline later debits, settlement repeats
-until nothing changes (a fixpoint: the masks only grow, so it ends).
+post. Suppressed intents (legitimate activity a fraud scenario removed) never happen. A
+credit-card bill payment pays the whole outstanding amount at that moment; a sweep
+(``sweep_bp`` > 0, used by drains and cash-outs) debits that many basis points of the balance
+at that moment. Rows that depend on another row (a refund on its purchase, an incoming
+transfer on its outgoing leg) only happen if that row was approved; since removing a credit
+can decline later debits, settlement repeats until nothing changes (a fixpoint: the masks
+only grow, so it ends).
 """
 
 from __future__ import annotations

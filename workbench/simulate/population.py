@@ -34,7 +34,8 @@ class Population:
 def pii_pools(
     locale: str, seed: int, size: int = 1000
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pools of first names, last names, email domains and street addresses from the market's Faker locale."""
+    """Pools of first names, last names, email domains and street addresses from the market's
+    Faker locale."""
     fake = Faker(locale)
     fake.seed_instance(seed)
     first = np.array([fake.first_name() for _ in range(size)], dtype=object)

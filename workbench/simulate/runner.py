@@ -59,7 +59,8 @@ VERSIONED = (
 def run_shard(
     plan: GlobalPlan, shard: int, root: str, hooks: Sequence[Hook] = ()
 ) -> dict[str, Any]:
-    """Simulate one shard, write its parts under ``root`` and return its row counts and time range."""
+    """Simulate one shard, write its parts under ``root`` and return its row counts and time
+    range."""
     tables = simulate_shard(plan, shard, hooks)
     for name, data in tables.items():
         write_part(Path(root), name, f"{shard:05d}", data)

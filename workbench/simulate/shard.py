@@ -72,7 +72,8 @@ def build_world(plan: GlobalPlan, shard: int) -> ShardWorld:
 def simulate_shard(
     plan: GlobalPlan, shard: int, hooks: Sequence[Hook] = ()
 ) -> dict[str, pa.Table]:
-    """Simulate one shard and return its tables (customers, accounts, devices, ip_addresses, transactions, events)."""
+    """Simulate one shard and return its tables (customers, accounts, devices, ip_addresses,
+    transactions, events)."""
     world = build_world(plan, shard)
     if plan.fraud is not None:
         plan.fraud.apply(world)
@@ -135,8 +136,9 @@ def finalize(world: ShardWorld) -> dict[str, pa.Table]:
             "device_id": it["device_id"].to_numpy(),
             "ip_id": it["ip_id"].to_numpy(),
             "counterparty_account_id": it["cp_account_id"].to_numpy(),
-            # refunds and chargebacks name their purchase; transfer legs are matched by counterparty
-            # account, amount and time instead (legs of a ring may be settled in different shards)
+            # refunds and chargebacks name their purchase; transfer legs are matched by
+            # counterparty account, amount and time instead (legs of a ring may be settled in
+            # different shards)
             "related_txn_id": np.where(
                 (related >= 0) & np.isin(kind, [KIND["refund"], KIND["chargeback"]]),
                 new_id[np.maximum(related, 0)],
@@ -203,7 +205,8 @@ def _fraud_columns(frame, fraud_types: list[str]) -> dict[str, object]:
 
 
 def _from_pandas(table: str, frame: pd.DataFrame) -> pa.Table:
-    """Keep the schema's columns of ``frame`` (dropping working columns) as a validated Arrow table."""
+    """Keep the schema's columns of ``frame`` (dropping working columns) as a validated Arrow
+    table."""
     from workbench.dataset.schema import SCHEMA, arrow_schema
 
     cols = [name for name, _, _ in SCHEMA[table]]

@@ -130,7 +130,8 @@ def make_plan(config: SimulationConfig) -> GlobalPlan:
 
 
 def _merchants(market: Market, rng: np.random.Generator, seed: int) -> pd.DataFrame:
-    """One branch of every chain and ``merchants_per_city`` local merchants per city and category."""
+    """One branch of every chain and ``merchants_per_city`` local merchants per city and
+    category."""
     fake = Faker(market.faker_locale)
     fake.seed_instance(seed)
     rows_city, rows_cat, names, chain = [], [], [], []

@@ -149,7 +149,8 @@ def transfer_in(
 def fraudster_session(
     ctx: FraudContext, rng: np.random.Generator, cust: int, ts: int
 ) -> tuple[int, int]:
-    """A device and IP the fraudster uses on ``cust``'s account from ``ts``: a new device and a VPN exit."""
+    """A device and IP the fraudster uses on ``cust``'s account from ``ts``: a new device and a
+    VPN exit."""
     os_ = str(rng.choice(["android", "ios", "windows"]))
     device = ctx.new_device(cust, ts, "desktop" if os_ == "windows" else "mobile", os_)
     return device, int(ctx.vpn_ip(rng)[0])
